@@ -1,0 +1,194 @@
+"""The Python API; the CLI is a thin layer over these functions."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.baseline.store import BaselineStore
+from harness.baseline.verdict import FAILING, compare_case, exit_code, verdict
+from harness.errors import ConfigError
+from harness.platform import fingerprint, platform_id
+from harness.report.html import write_html
+from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
+from harness.runner import PlannedCase, Progress, case_base_dir, run_cases
+from harness.scenario.expand import Case, expand
+from harness.scenario.load import load_scenario
+
+
+def plan(paths: list[str | Path], select: list[str] | None = None) -> list[PlannedCase]:
+    """Load, validate and expand scenario files (all checked before anything runs)."""
+    planned: list[PlannedCase] = []
+    errors: list[str] = []
+    names: dict[str, str] = {}
+    for p in paths:
+        try:
+            scenario = load_scenario(p)
+            if scenario.name in names:
+                raise ConfigError(f"scenario name {scenario.name!r} is also used by "
+                                  f"{names[scenario.name]}", file=str(p), key="name")
+            names[scenario.name] = str(p)
+            base = case_base_dir(p)
+            planned.extend(PlannedCase(c, base) for c in expand(scenario, str(p)))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    if select:
+        planned = [p for p in planned if any(fnmatch.fnmatchcase(p.case.id, s) for s in select)]
+        if not planned:
+            raise ConfigError(f"no case matches {select}")
+    return planned
+
+
+def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[PlannedCase]:
+    """``PATTERN=DELAY`` (or a bare DELAY for every case): a busy-wait added inside the timed
+    region, the deliberate slowdown that proves a verdict fires."""
+    from harness.units import parse_duration
+
+    rules = []
+    for text in injections:
+        pattern, _, delay = text.rpartition("=")
+        try:
+            rules.append((pattern or "*", parse_duration(delay)))
+        except ValueError as exc:
+            raise ConfigError(f"--inject-delay {text!r}: {exc}") from None
+    out = []
+    for p in planned:
+        for pattern, delay in rules:
+            if fnmatch.fnmatchcase(p.case.id, pattern):
+                p = PlannedCase(replace(p.case, inject_delay=delay), p.base_dir)
+        out.append(p)
+    return out
+
+
+@dataclass
+class RunOutcome:
+    run: RunResult
+    results_path: Path
+    report_path: Path | None
+    exit_code: int
+
+
+def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None) -> RunResult:
+    return RunResult(run_id=new_run_id(), started=now_iso(), platform=fingerprint(),
+                     platform_id=platform_id(), scenarios=scenario_files,
+                     command=command or [])
+
+
+def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
+        baselines: str | Path = "baselines", select: list[str] | None = None,
+        inject: list[str] | None = None, progress: Progress | None = None,
+        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
+    """Run scenario files end to end: measure, judge against baselines, write the report."""
+    planned = apply_injections(plan(paths, select), inject or [])
+    out = Path(out_dir)
+    scenarios = sorted({p.case.scenario for p in planned})
+    run_ = new_run([{"name": s} for s in scenarios] , command)
+    results_path = out / "runs" / f"{run_.run_id}.json"
+    writer = ResultWriter(run_, results_path)
+    writer.flush()
+    run_cases(planned, writer, progress)
+    store = BaselineStore(baselines)
+    judge(run_, store)
+    writer.finish()
+    latest = out / "results.json"
+    writer.path = latest
+    writer.flush()
+    report = write_html(run_, out / "index.html", baseline_samples(run_, store))
+    return RunOutcome(run_, latest, report, exit_code([c.verdict for c in run_.cases], fail_on))
+
+
+def judge(run_: RunResult, store: BaselineStore) -> None:
+    """Attach a verdict to every case of ``run_``."""
+    for c in run_.cases:
+        entries, diffs = store.entries(run_, c)
+        if diffs:
+            c.verdict = verdict("incomparable", "platform differs from the baseline's: "
+                                + "; ".join(diffs))
+            continue
+        current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
+                   "backend": c.backend, "precision": c.precision}
+        c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+
+
+def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[float]]:
+    out = {}
+    for c in run_.cases:
+        entries, diffs = store.entries(run_, c)
+        if entries and not diffs:
+            out[c.id] = entries[-1].get("samples_ms", [])
+    return out
+
+
+def accept(results: str | Path, baselines: str | Path = "baselines",
+           cases: list[str] | None = None) -> list[Path]:
+    run_ = load_results(results)
+    if not run_.complete:
+        raise ConfigError(f"{results}: the run did not complete; accept a complete run "
+                          "(or name its measured cases with --case)")
+    return BaselineStore(baselines).accept(run_, cases=cases)
+
+
+def list_cases(paths: list[str | Path], select: list[str] | None = None) -> list[Case]:
+    return [p.case for p in plan(paths, select)]
+
+
+def report(results: str | Path, out: str | Path, baselines: str | Path = "baselines") -> Path:
+    run_ = load_results(results)
+    store = BaselineStore(baselines)
+    return write_html(run_, out, baseline_samples(run_, store))
+
+
+def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
+    rows = []
+    for c in run_.cases:
+        s = c.stats_ms or {}
+        rows.append({"case": c.id, "status": c.status, "median_ms": s.get("median"),
+                     "ci_ms": (s.get("median_ci_low"), s.get("median_ci_high")),
+                     "p99_ms": s.get("p99"), "throughput": c.throughput, "n": s.get("n"),
+                     "verdict": (c.verdict or {}).get("status"),
+                     "reason": (c.verdict or {}).get("reason") or c.error})
+    return rows
+
+
+def bench_case(model: str, *, backend: str | None = None, shapes: str | None = None,
+               precision: str = "fp32", inputs: str | None = None,
+               options: dict[str, Any] | None = None, warmup: str | float = 0.2,
+               duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
+               inject_delay: str | float = 0.0) -> Case:
+    """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
+    from harness.backends import best_installed
+    from harness.scenario.schema import StopRule, Warmup
+    from harness.scenario.shapes import Profile, parse_shapes
+    from harness.units import parse_duration
+
+    backend = backend or best_installed()
+    try:
+        profile = Profile.static(parse_shapes(shapes)) if shapes else None
+        stop = StopRule(rel_ci=rel_ci, max_time=duration)
+        warm = Warmup(min_time=warmup, max_time=max(parse_duration(warmup), 2.0))
+        delay = parse_duration(inject_delay)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    batch = next(iter(profile.run.values()))[0] if profile and next(
+        iter(profile.run.values())) else 1
+    stem = Path(model).stem if model.endswith(".onnx") else model.replace(":", "-")
+    return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
+                model=stem, source=model, backend=backend, precision=precision, batch=batch,
+                profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
+                inputs=inputs, inject_delay=delay)
+
+
+def bench(case: Case, json_out: str | Path | None = None,
+          command: list[str] | None = None) -> RunResult:
+    run_ = new_run([{"name": "bench"}], command)
+    writer = ResultWriter(run_, json_out)
+    run_cases([PlannedCase(case, str(Path.cwd()))], writer)
+    for c in run_.cases:
+        c.verdict = compare_case({"status": c.status, "error": c.error}, [], 0.0) \
+            if c.status != "ok" else verdict("new", "one-shot bench: no baseline compared")
+    writer.finish()
+    return run_

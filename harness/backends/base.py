@@ -1,0 +1,166 @@
+"""The backend protocol. As in Polygraphy's runners, the public lifecycle methods hold the
+rules (activation, input checking) and each backend writes only the ``*_impl`` parts, so a new
+backend cannot forget them.
+
+- :class:`Backend` prepares an :class:`Engine` for a case (build or load, cached).
+- :class:`Engine` knows its IO tensors, binds inputs once (checked), then runs inferences on
+  the hot path with no per-call checks, and reports its memory.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.errors import HarnessError
+
+Dim = int | str | None   # int: static; str/None: dynamic (named / unnamed)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str                      # numpy dtype name: float32, float16, int64, bool, ...
+    shape: tuple[Dim, ...]
+
+    @property
+    def dynamic_dims(self) -> list[int]:
+        return [i for i, d in enumerate(self.shape) if not isinstance(d, int) or d < 0]
+
+    def describe(self) -> str:
+        dims = "x".join(str(d) if isinstance(d, int) and d >= 0 else (d or "?")
+                        for d in self.shape)
+        return f"{self.name}: {self.dtype}[{dims}]"
+
+
+@dataclass
+class BuildInfo:
+    """What preparing the engine cost and produced (gated metrics for build-only cases)."""
+
+    build_time_s: float = 0.0
+    load_time_s: float = 0.0
+    engine_bytes: int | None = None
+    cache_hit: bool | None = None
+    fingerprint: str | None = None          # hash of layer/tactic info where known
+    layers: list[dict[str, Any]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class InputMismatch(HarnessError):
+    """The inputs given do not match the engine's IO tensors."""
+
+
+class Engine(abc.ABC):
+    """One prepared model, ready to run. Use as a context manager."""
+
+    #: True when ``run`` leaves work queued on a GPU stream (timed with CUDA events).
+    is_async: bool = False
+
+    def __init__(self) -> None:
+        self._active = False
+        self._bound = False
+        self.build = BuildInfo()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def __enter__(self) -> Engine:
+        self.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.deactivate()
+
+    def activate(self) -> None:
+        if not self._active:
+            self.activate_impl()
+            self._active = True
+
+    def deactivate(self) -> None:
+        if self._active:
+            self._active = False
+            self._bound = False
+            self.deactivate_impl()
+
+    # -- IO --------------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def inputs(self) -> list[TensorSpec]: ...
+
+    @property
+    @abc.abstractmethod
+    def outputs(self) -> list[TensorSpec]: ...
+
+    def bind(self, feed: dict[str, np.ndarray]) -> None:
+        """Check ``feed`` against the IO specs, then hand it to the backend (copies, shapes)."""
+        if not self._active:
+            raise RuntimeError("engine is not active: use it as a context manager")
+        specs = {s.name: s for s in self.inputs}
+        missing, extra = set(specs) - set(feed), set(feed) - set(specs)
+        if missing or extra:
+            raise InputMismatch(f"inputs do not match the model: missing {sorted(missing)}, "
+                                f"unexpected {sorted(extra)}; the model takes "
+                                + ", ".join(s.describe() for s in self.inputs))
+        for name, arr in feed.items():
+            spec = specs[name]
+            if np.dtype(arr.dtype) != np.dtype(spec.dtype):
+                raise InputMismatch(f"input {name!r} is {arr.dtype}, the model wants {spec.dtype}")
+            if len(arr.shape) != len(spec.shape) or any(
+                    isinstance(d, int) and d >= 0 and d != a for d, a in zip(spec.shape, arr.shape,
+                                                                              strict=True)):
+                raise InputMismatch(f"input {name!r} has shape {arr.shape}, the model wants "
+                                    f"{spec.describe()}")
+        self.bind_impl(feed)
+        self._bound = True
+
+    def run(self) -> None:
+        """One inference on the bound inputs. The hot path: no checks beyond 'bound'."""
+        self.run_impl()
+
+    def fetch_outputs(self) -> dict[str, np.ndarray]:
+        """Outputs of the last ``run`` as host arrays (after synchronising)."""
+        return self.fetch_outputs_impl()
+
+    def memory(self) -> dict[str, int]:
+        """Memory figures in bytes (engine/device/host) where the backend knows them."""
+        return {}
+
+    # -- backend-specific parts --------------------------------------------------------
+    def activate_impl(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def deactivate_impl(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    @abc.abstractmethod
+    def bind_impl(self, feed: dict[str, np.ndarray]) -> None: ...
+
+    @abc.abstractmethod
+    def run_impl(self) -> None: ...
+
+    @abc.abstractmethod
+    def fetch_outputs_impl(self) -> dict[str, np.ndarray]: ...
+
+
+class Backend(abc.ABC):
+    """A runtime that turns a case into an engine."""
+
+    name: str = ""
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """``None`` when the backend can run here, else why not (missing package, no GPU)."""
+        return None
+
+    @classmethod
+    def version(cls) -> str:
+        return "unknown"
+
+    @classmethod
+    def supported_precisions(cls) -> tuple[str, ...]:
+        return ("fp32",)
+
+    @abc.abstractmethod
+    def prepare(self, case: Any, model_path: str | None) -> Engine:
+        """Build or load the engine for ``case`` (``model_path``: the resolved ONNX file)."""

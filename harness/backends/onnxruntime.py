@@ -1,0 +1,121 @@
+"""ONNX Runtime on the CPU: the embedded default that runs anywhere (timed with the host clock).
+
+Also the accuracy reference (FP32 on the same inputs) for the other backends.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from harness.backends.base import Backend, Engine, TensorSpec
+from harness.errors import CaseSkipped, ConfigError
+
+_ORT_DTYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(bfloat16)": "bfloat16", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
+    "tensor(int16)": "int16", "tensor(uint16)": "uint16", "tensor(int32)": "int32",
+    "tensor(uint32)": "uint32", "tensor(int64)": "int64", "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool", "tensor(string)": "str",
+}
+_OPT_LEVELS = ("disable", "basic", "extended", "all")
+_OPTIONS = {"threads", "inter_op_threads", "opt_level", "execution_mode", "providers"}
+
+
+def _specs(nodes: list[Any]) -> list[TensorSpec]:
+    return [TensorSpec(n.name, _ORT_DTYPES.get(n.type, n.type), tuple(n.shape)) for n in nodes]
+
+
+class OrtEngine(Engine):
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+        self._inputs = _specs(session.get_inputs())
+        self._outputs = _specs(session.get_outputs())
+        self._binding: Any = None
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self._outputs
+
+    def bind_impl(self, feed: dict[str, np.ndarray]) -> None:
+        # IO binding keeps the inputs bound between runs, so the timed call is the inference
+        # and not the re-validation of a feed dict.
+        binding = self.session.io_binding()
+        for name, arr in feed.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(arr))
+        for spec in self._outputs:
+            binding.bind_output(spec.name)
+        self._binding = binding
+
+    def run_impl(self) -> None:
+        self.session.run_with_iobinding(self._binding)
+
+    def fetch_outputs_impl(self) -> dict[str, np.ndarray]:
+        values = self._binding.copy_outputs_to_cpu()
+        return {s.name: v for s, v in zip(self._outputs, values, strict=True)}
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "onnxruntime is not installed (pip install onnxruntime)"
+        return None
+
+    @classmethod
+    def version(cls) -> str:
+        import onnxruntime
+
+        return onnxruntime.__version__
+
+    def prepare(self, case: Any, model_path: str | None) -> OrtEngine:
+        import onnxruntime as ort
+
+        if case.precision != "fp32":
+            raise CaseSkipped(f"onnxruntime on the CPU runs fp32 models only; precision "
+                              f"{case.precision!r} needs another backend")
+        if model_path is None:
+            raise CaseSkipped(f"onnxruntime needs an ONNX model; {case.source!r} is not one")
+        opts = dict(case.options)
+        unknown = set(opts) - _OPTIONS
+        if unknown:
+            raise ConfigError(f"unknown onnxruntime options {sorted(unknown)}; expected some of "
+                              f"{sorted(_OPTIONS)}", key=f"{case.id}: options.onnxruntime")
+        so = ort.SessionOptions()
+        # A fixed thread count by default: ORT's default (all cores) makes figures depend on
+        # whatever else the machine is doing, which defeats regression tracking.
+        so.intra_op_num_threads = int(opts.get("threads", 1))
+        so.inter_op_num_threads = int(opts.get("inter_op_threads", 1))
+        level = opts.get("opt_level", "all")
+        if level not in _OPT_LEVELS:
+            raise ConfigError(f"opt_level must be one of {_OPT_LEVELS}, got {level!r}",
+                              key=f"{case.id}: options.onnxruntime.opt_level")
+        so.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[level]
+        if opts.get("execution_mode", "sequential") == "parallel":
+            so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+        so.log_severity_level = 3
+        providers = opts.get("providers", ["CPUExecutionProvider"])
+        t0 = time.perf_counter()
+        session = ort.InferenceSession(model_path, sess_options=so, providers=providers)
+        engine = OrtEngine(session)
+        engine.build.load_time_s = time.perf_counter() - t0
+        engine.build.engine_bytes = os.path.getsize(model_path)
+        engine.build.notes.append(f"threads={so.intra_op_num_threads} opt_level={level}")
+        return engine

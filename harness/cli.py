@@ -1,0 +1,209 @@
+"""The ``trt-harness`` command line: a thin layer over :mod:`harness.api`.
+
+Exit codes: 0 fine, 1 a case regressed (or broke), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import HarnessError
+
+
+def _table(rows: list[dict], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for col, justify in (("case", "left"), ("median ms", "right"), ("95% CI", "right"),
+                         ("p99 ms", "right"), ("items/s", "right"), ("n", "right"),
+                         ("verdict", "left"), ("reason", "left")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for r in rows:
+        med = f"{r['median_ms']:.4g}" if r["median_ms"] is not None else "–"
+        ci = (f"{r['ci_ms'][0]:.4g}–{r['ci_ms'][1]:.4g}" if r["ci_ms"][0] is not None else "–")
+        p99 = f"{r['p99_ms']:.4g}" if r["p99_ms"] is not None else "–"
+        thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
+        table.add_row(r["case"], med, ci, p99, thr, str(r["n"] or 0), r["verdict"] or r["status"],
+                      r["reason"] or "")
+    Console(width=max(120, Console().width)).print(table)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness import api
+    from harness.progress import make_progress
+
+    fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
+    outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
+                      select=args.case, inject=args.inject_delay,
+                      progress=make_progress(not args.quiet), fail_on=fail_on,
+                      command=sys.argv)
+    _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
+    print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    return outcome.exit_code
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness import api
+
+    cases = api.list_cases(args.scenarios, args.case)
+    for c in cases:
+        shapes = ""
+        if c.profile:
+            run = c.profile.to_json()["run"]
+            shapes = f"  shapes={run}" + ("  (dynamic profile)" if c.profile.is_dynamic else "")
+        skip = f"  [skip: {c.skip}]" if c.skip else ""
+        print(f"{c.id}  source={c.source}{shapes}{skip}")
+    print(f"{len(cases)} case(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness import api
+
+    cases = api.list_cases(args.scenarios)
+    print(f"ok: {len(args.scenarios)} file(s), {len(cases)} case(s)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness import api
+
+    options = {}
+    if args.threads:
+        options["threads"] = args.threads
+    case = api.bench_case(args.model, backend=args.backend, shapes=args.shapes,
+                          precision=args.precision, inputs=args.inputs, options=options,
+                          warmup=args.warmup, duration=args.duration, rel_ci=args.rel_ci,
+                          seed=args.seed)
+    run = api.bench(case, args.json, command=sys.argv)
+    _table(api.summary_rows(run), f"{args.model} on {run.platform_id}")
+    for c in run.cases:
+        for w in c.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        if c.status == "failed":
+            print(f"error: {c.error}", file=sys.stderr)
+            return 1
+        if c.status == "skipped":
+            print(f"skipped: {c.error}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(f"results: {args.json}")
+    return 0
+
+
+def cmd_baseline_accept(args: argparse.Namespace) -> int:
+    from harness import api
+
+    for path in api.accept(args.results, args.baselines, args.case):
+        print(f"accepted into {path}")
+    return 0
+
+
+def cmd_baseline_show(args: argparse.Namespace) -> int:
+    from harness.baseline.store import BaselineStore
+    from harness.platform import platform_id
+
+    root = Path(args.baselines)
+    pid = args.platform or platform_id()
+    files = sorted((root / pid).glob("*.json"))
+    if not files:
+        print(f"no baselines for platform {pid} under {root}")
+        return 0
+    store = BaselineStore(root)
+    for f in files:
+        data = store.load(pid, f.stem) or {}
+        print(f"{f}:")
+        for case_id, entries in data.get("cases", {}).items():
+            meds = ", ".join(f"{e['stats_ms']['median']:.4g}" for e in entries)
+            print(f"  {case_id}: {len(entries)} run(s), medians ms [{meds}]")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness import api
+
+    path = api.report(args.results, args.out, args.baselines)
+    print(f"report: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="trt-harness", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"trt-harness {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run scenario files, judge against baselines, write report")
+    r.add_argument("scenarios", nargs="+")
+    r.add_argument("--out", default="reports", help="report folder (default: reports)")
+    r.add_argument("--baselines", default="baselines")
+    r.add_argument("--case", action="append", help="only cases whose id matches this glob")
+    r.add_argument("--inject-delay", action="append", default=[], metavar="[GLOB=]DELAY",
+                   help="add a busy-wait inside the timed region (e.g. '*/resnet/*=2ms')")
+    r.add_argument("--fail-on", default="regression,failed",
+                   help="verdicts that make the exit code 1 (default: regression,failed)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    r.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("list", help="show the expanded cases without running them")
+    ls.add_argument("scenarios", nargs="+")
+    ls.add_argument("--case", action="append")
+    ls.set_defaults(func=cmd_list)
+
+    v = sub.add_parser("validate", help="check scenario files")
+    v.add_argument("scenarios", nargs="+")
+    v.set_defaults(func=cmd_validate)
+
+    b = sub.add_parser("bench", help="measure one model, trtexec-style, no scenario file")
+    b.add_argument("model", help="an .onnx file or zoo:NAME")
+    b.add_argument("--backend", help="default: the best installed (tensorrt, else onnxruntime)")
+    b.add_argument("--shapes", help="trtexec syntax, e.g. input:4x3x224x224,mask:4x128")
+    b.add_argument("--precision", default="fp32")
+    b.add_argument("--inputs", help="real input data: .npz (one array per input) or .npy")
+    b.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default 1)")
+    b.add_argument("--warmup", default="200ms")
+    b.add_argument("--duration", default="3s", help="measuring time cap")
+    b.add_argument("--rel-ci", default="0.5%", help="stop when the median's CI is this tight")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", help="write the result (same format as a run) here")
+    b.set_defaults(func=cmd_bench)
+
+    bl = sub.add_parser("baseline", help="manage stored baselines")
+    bsub = bl.add_subparsers(dest="baseline_command", required=True)
+    acc = bsub.add_parser("accept", help="make a run's results the baseline")
+    acc.add_argument("results")
+    acc.add_argument("--baselines", default="baselines")
+    acc.add_argument("--case", action="append", help="accept only these case ids")
+    acc.set_defaults(func=cmd_baseline_accept)
+    show = bsub.add_parser("show", help="list the baselines of this platform")
+    show.add_argument("--baselines", default="baselines")
+    show.add_argument("--platform", help="platform id (default: this machine's)")
+    show.set_defaults(func=cmd_baseline_show)
+
+    rep = sub.add_parser("report", help="render stored results again")
+    rep.add_argument("results")
+    rep.add_argument("--out", default="reports/index.html")
+    rep.add_argument("--baselines", default="baselines")
+    rep.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: partial results were kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

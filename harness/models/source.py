@@ -1,0 +1,43 @@
+"""Resolve a case's ``source`` string: ``zoo:NAME``, a path to an ``.onnx`` file (relative to
+the scenario file, then to the working directory), or a torch factory ``module:callable``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    kind: str                 # "zoo" | "onnx" | "factory"
+    text: str                 # as written
+    onnx_path: str | None     # the ONNX file (zoo models have one too)
+    factory: str | None = None
+    zoo_name: str | None = None
+
+
+def resolve_source(text: str, base_dir: str | Path | None = None, seed: int = 0) -> ModelSource:
+    if text.startswith("zoo:"):
+        from harness.models.zoo import ZOO, zoo_model
+
+        name = text[4:]
+        if name not in ZOO:
+            raise ConfigError(f"unknown zoo model {name!r}", expected=", ".join(sorted(ZOO)))
+        return ModelSource("zoo", text, str(zoo_model(name, seed)), zoo_name=name)
+    if text.endswith(".onnx") or "/" in text or text.startswith("."):
+        for root in ([Path(base_dir)] if base_dir else []) + [Path.cwd()]:
+            candidate = (root / text).expanduser()
+            if candidate.is_file():
+                return ModelSource("onnx", text, str(candidate.resolve()))
+        raise ConfigError(f"model file {text!r} not found"
+                          + (f" (looked in {base_dir} and the working directory)"
+                             if base_dir else ""))
+    if _FACTORY.match(text):
+        return ModelSource("factory", text, None, factory=text)
+    raise ConfigError(f"model source {text!r} is not understood", expected="'zoo:NAME', a path "
+                      "to an .onnx file, or a torch factory 'module:callable'")

@@ -1,0 +1,130 @@
+"""Result records and their one JSON serialisation path (schema ``trt-harness/results/1``,
+documented in docs/results-format.md).
+
+A run file is rewritten atomically after every case, so an interrupted run keeps everything it
+measured (``complete`` stays false).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.errors import ConfigError
+from harness.fsutil import atomic_write_json
+
+SCHEMA = "trt-harness/results/1"
+STATUSES = ("ok", "failed", "skipped", "interrupted")
+
+
+@dataclass
+class CaseResult:
+    id: str
+    status: str                              # ok | failed | skipped | interrupted
+    case: dict[str, Any]
+    backend: dict[str, str] = field(default_factory=dict)    # name, version
+    error: str | None = None
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)      # timer, warm-up, stop reason...
+    samples_ms: list[float] = field(default_factory=list)     # raw, in the order taken
+    stats_ms: dict[str, float] = field(default_factory=dict)
+    throughput: float | None = None                           # items/s at the median
+    build: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
+    telemetry: dict[str, Any] | None = None
+    accuracy: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    verdict: dict[str, Any] | None = None
+
+    @property
+    def precision(self) -> str:
+        return self.case.get("precision", "")
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    started: str
+    platform: dict[str, Any]
+    platform_id: str
+    scenarios: list[dict[str, str]] = field(default_factory=list)
+    cases: list[CaseResult] = field(default_factory=list)
+    finished: str | None = None
+    complete: bool = False
+    harness_version: str = __version__
+    schema: str = SCHEMA
+    command: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return _finite(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunResult:
+        if data.get("schema") != SCHEMA:
+            raise ConfigError(f"not a trt-harness results file (schema {data.get('schema')!r})",
+                              expected=SCHEMA)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in fields}
+        kwargs["cases"] = [CaseResult(**{k: v for k, v in c.items()
+                                         if k in {f.name for f in dataclasses.fields(CaseResult)}})
+                           for c in data.get("cases", [])]
+        return cls(**kwargs)
+
+    def case(self, case_id: str) -> CaseResult | None:
+        return next((c for c in self.cases if c.id == case_id), None)
+
+
+def _finite(obj: Any) -> Any:
+    # JSON has no inf/nan; None says "not defined" (e.g. the CV of one sample).
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+class ResultWriter:
+    """Keeps the run file on disk current: rewritten atomically after each case."""
+
+    def __init__(self, run: RunResult, path: str | Path | None) -> None:
+        self.run = run
+        self.path = Path(path) if path else None
+
+    def add(self, result: CaseResult) -> None:
+        self.run.cases.append(result)
+        self.flush()
+
+    def flush(self) -> None:
+        if self.path is not None:
+            atomic_write_json(self.path, self.run.to_json())
+
+    def finish(self) -> None:
+        self.run.finished = now_iso()
+        self.run.complete = True
+        self.flush()
+
+
+def load_results(path: str | Path) -> RunResult:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"results file {str(path)!r} not found") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    return RunResult.from_json(data)

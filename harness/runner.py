@@ -1,0 +1,164 @@
+"""Run cases: prepare -> bind inputs -> warm-up -> measure -> summarise, one case at a time.
+
+One failing case never sinks the matrix: its error is recorded and the next case runs. The
+run file is flushed after every case, so Ctrl-C loses nothing already measured.
+"""
+
+from __future__ import annotations
+
+import resource
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from harness.backends import backend_class
+from harness.backends.base import Engine
+from harness.errors import CaseSkipped
+from harness.inputs import load_inputs, random_inputs, resolve_run_shapes, value_ranges_from_model
+from harness.markers import nvtx_range
+from harness.models.source import resolve_source
+from harness.results import CaseResult, ResultWriter
+from harness.scenario.expand import Case
+from harness.scenario.shapes import parse_shapes
+from harness.stats import summarize, throughput
+from harness.timing.host import HostTimer
+from harness.timing.measure import Measurement, measure
+
+# trtexec's warning threshold for an unstable measurement.
+CV_WARN = 0.025
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def case_started(self, index: int, case: Case) -> None: ...
+    def case_finished(self, index: int, result: CaseResult) -> None: ...
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int) -> None: ...
+    def case_started(self, index: int, case: Case) -> None: ...
+    def case_finished(self, index: int, result: CaseResult) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class PlannedCase:
+    case: Case
+    base_dir: str | None = None       # the scenario file's folder (relative model paths)
+
+
+def run_cases(planned: list[PlannedCase], writer: ResultWriter,
+              progress: Progress | None = None) -> None:
+    progress = progress or NoProgress()
+    progress.start(len(planned))
+    try:
+        for i, item in enumerate(planned):
+            progress.case_started(i, item.case)
+            try:
+                result = run_case(item.case, item.base_dir)
+            except KeyboardInterrupt:
+                writer.add(CaseResult(id=item.case.id, status="interrupted",
+                                      case=item.case.to_json(), error="interrupted by the user"))
+                raise
+            writer.add(result)
+            progress.case_finished(i, result)
+    finally:
+        progress.stop()
+
+
+def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
+    result = CaseResult(id=case.id, status="ok", case=case.to_json(),
+                        backend={"name": case.backend})
+    if case.skip:
+        return _skipped(result, case.skip)
+    cls = backend_class(case.backend)
+    reason = cls.unavailable_reason()
+    if reason:
+        return _skipped(result, reason)
+    try:
+        result.backend["version"] = cls.version()
+        with nvtx_range("case"):
+            source = resolve_source(case.source, base_dir, case.seed)
+            with nvtx_range("build"):
+                engine = cls().prepare(case, source.onnx_path)
+            with engine:
+                _measure_engine(case, engine, source, result)
+    except CaseSkipped as exc:
+        return _skipped(result, str(exc))
+    except Exception as exc:
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.warnings.append("".join(traceback.format_exception_only(exc)).strip()
+                               if not str(exc) else _where(exc))
+    return result
+
+
+def _where(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    frame = tb[-1] if tb else None
+    return f"raised at {frame.filename}:{frame.lineno}" if frame else ""
+
+
+def _skipped(result: CaseResult, reason: str) -> CaseResult:
+    result.status, result.error = "skipped", reason
+    return result
+
+
+def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult) -> None:
+    given = case.profile.run if case.profile else None
+    if given is None and source.zoo_name:
+        from harness.models.zoo import DEFAULT_SHAPES
+
+        given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
+    shapes = resolve_run_shapes(engine.inputs, given, case.batch)
+    if case.inputs:
+        feed = load_inputs(case.inputs, engine.inputs)
+    else:
+        ranges = value_ranges_from_model(source.onnx_path)
+        ranges.update(case.input_range)
+        feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
+    engine.bind(feed)
+    result.shapes = {k: list(v.shape) for k, v in feed.items()}
+
+    timer = HostTimer(case.inject_delay)
+    m = measure(engine.run, timer, case.warmup, case.stop)
+    outputs = engine.fetch_outputs()
+    _record(case, engine, m, outputs, result)
+
+
+def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.ndarray],
+            result: CaseResult) -> None:
+    samples_ms = [s * 1e3 for s in m.samples]
+    stats = summarize(samples_ms, case.stop.confidence)
+    result.samples_ms = [round(s, 6) for s in samples_ms]
+    result.stats_ms = stats
+    result.throughput = throughput(case.batch, stats["median"] / 1e3)
+    result.timing = {"timer": m.timer, "warmup_s": m.warmup_s,
+                     "warmup_iterations": m.warmup_iterations, "measure_s": m.wall_s,
+                     "stop_reason": m.stop_reason, "settled": m.settled,
+                     "inject_delay_s": case.inject_delay, **case.timing.model_dump()}
+    b = engine.build
+    result.build = {"build_time_s": b.build_time_s, "load_time_s": b.load_time_s,
+                    "engine_bytes": b.engine_bytes, "cache_hit": b.cache_hit,
+                    "fingerprint": b.fingerprint, "notes": b.notes}
+    result.memory = {**engine.memory(),
+                     "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                     * 1024}
+    result.telemetry = {"outputs": {k: list(v.shape) for k, v in outputs.items()}}
+    if stats["cv"] > CV_WARN:
+        result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "
+                               "threshold)")
+    if not m.stop_reason.startswith("converged"):
+        result.warnings.append(f"stopped by {m.stop_reason} before the median's CI reached "
+                               f"±{case.stop.rel_ci:.2%} (got ±{stats['rel_ci']:.2%})")
+    bad = [k for k, v in outputs.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    if bad:
+        result.warnings.append(f"non-finite values in outputs {bad}")
+
+
+def case_base_dir(path: str | Path) -> str:
+    return str(Path(path).resolve().parent)

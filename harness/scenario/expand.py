@@ -1,0 +1,158 @@
+"""Expand a scenario's axes (model × backend × precision × batch × shape) into cases with
+stable, readable ids: ``quickstart/resnet/onnxruntime/fp32/b4``."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.scenario.schema import (
+    CaseSettings,
+    ProfileSpec,
+    ScenarioFile,
+    StopRule,
+    Timing,
+    Tolerance,
+    Warmup,
+)
+from harness.scenario.shapes import Profile, parse_shapes
+
+DEFAULT_AXES = {"backends": ["onnxruntime"], "precisions": ["fp32"], "batch": [1]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurable combination; everything needed to prepare and time it."""
+
+    id: str
+    scenario: str
+    model: str
+    source: str
+    backend: str
+    precision: str
+    batch: int
+    profile: Profile | None          # None: taken from the model (dynamic batch -> batch)
+    warmup: Warmup = field(default_factory=Warmup)
+    stop: StopRule = field(default_factory=StopRule)
+    timing: Timing = field(default_factory=Timing)
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    inject_delay: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    inputs: str | None = None
+    input_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    pre: str | None = None
+    post: str | None = None
+    skip: str | None = None
+    shape_label: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "scenario": self.scenario, "model": self.model,
+            "source": self.source, "backend": self.backend, "precision": self.precision,
+            "batch": self.batch,
+            "profile": self.profile.to_json() if self.profile else None,
+            "warmup": self.warmup.model_dump(), "stop": self.stop.model_dump(),
+            "timing": self.timing.model_dump(), "tolerance": self.tolerance.model_dump(),
+            "inject_delay": self.inject_delay, "options": self.options, "seed": self.seed,
+            "inputs": self.inputs,
+            "input_range": {k: list(v) for k, v in self.input_range.items()},
+            "pre": self.pre, "post": self.post,
+        }
+
+
+def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
+    """All cases of a scenario, in file order (model, then backend, precision, batch, shape).
+
+    ``path`` is only used to name the file in errors.
+    """
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for index, model in enumerate(scenario.model):
+        axes = {k: getattr(model, k) or getattr(scenario.defaults, k) or v
+                for k, v in DEFAULT_AXES.items()}
+        shape_values = _shape_axis(model.shapes)
+        for backend in axes["backends"]:
+            for precision in axes["precisions"]:
+                for batch in axes["batch"]:
+                    for label, spec in shape_values:
+                        parts = [scenario.name, model.id, backend, precision, f"b{batch}"]
+                        if len(shape_values) > 1:
+                            parts.append(label)
+                        case_id = "/".join(parts)
+                        if case_id in seen:
+                            raise ConfigError(f"two cases share the id {case_id!r}; give the "
+                                              "shape profiles distinct labels", file=path,
+                                              key=f"model[{index}].shapes")
+                        seen.add(case_id)
+                        try:
+                            cases.append(_make_case(scenario, model, case_id, backend,
+                                                    precision, batch, spec, label))
+                        except ValueError as exc:
+                            raise ConfigError(f"{case_id}: {exc}", file=path,
+                                              key=f"model[{index}].shapes") from None
+    return cases
+
+
+def _shape_axis(shapes: Any) -> list[tuple[str, Any]]:
+    if shapes is None:
+        return [("", None)]
+    values = shapes if isinstance(shapes, list) else [shapes]
+    return [(_label(v), v) for v in values]
+
+
+def _label(spec: str | ProfileSpec) -> str:
+    if isinstance(spec, ProfileSpec):
+        if spec.label:
+            return spec.label
+        text = spec.run or spec.opt
+    else:
+        text = spec
+    # The first input's dims after the batch dimension: "3x320x240" reads well in an id.
+    first = text.split(",")[0].rpartition(":")[2]
+    dims = first.split("x")
+    return "x".join(dims[1:]) if len(dims) > 1 else first
+
+
+def _profile(spec: str | ProfileSpec | None, batch: int) -> Profile | None:
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return Profile.static(parse_shapes(spec, batch=batch))
+    return Profile(min=parse_shapes(spec.min, batch=batch), opt=parse_shapes(spec.opt, batch=batch),
+                   max=parse_shapes(spec.max, batch=batch),
+                   run=parse_shapes(spec.run, batch=batch) if spec.run else {})
+
+
+def _merge(layers: list[CaseSettings], key: str, cls: type) -> Any:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        value = getattr(layer, key)
+        if value is not None:
+            merged.update(value.model_dump(exclude_unset=True))
+    return cls(**merged)
+
+
+def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, precision: str,
+               batch: int, spec: Any, label: str) -> Case:
+    overrides = [c for c in scenario.case if fnmatch.fnmatchcase(case_id, c.match)]
+    layers: list[CaseSettings] = [scenario.defaults, model, *overrides]
+    options: dict[str, Any] = {}
+    inject, seed = 0.0, 0
+    for layer in layers:
+        if layer.options and backend in layer.options:
+            options.update(layer.options[backend])
+        inject = layer.inject_delay if layer.inject_delay is not None else inject
+        seed = layer.seed if layer.seed is not None else seed
+    skip = next((c.skip for c in reversed(overrides) if c.skip), None)
+    return Case(
+        id=case_id, scenario=scenario.name, model=model.id, source=model.source,
+        backend=backend, precision=precision, batch=batch, profile=_profile(spec, batch),
+        warmup=_merge(layers, "warmup", Warmup), stop=_merge(layers, "stop", StopRule),
+        timing=_merge(layers, "timing", Timing), tolerance=_merge(layers, "tolerance", Tolerance),
+        inject_delay=inject, options=options, seed=seed, inputs=model.inputs,
+        input_range=dict(model.input_range or {}), pre=model.pre, post=model.post, skip=skip,
+        shape_label=label or None,
+    )

@@ -1,0 +1,159 @@
+"""The scenario file schema (pydantic). Unknown keys are errors: a typo must not be ignored.
+
+Every knob that decides a figure (warm-up, stopping rule, timing choices) lives here so it can
+be set per scenario, per model and per case, and is recorded with every result.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from harness.scenario.shapes import parse_shapes
+from harness.units import parse_duration, parse_fraction
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+Fraction = Annotated[float, BeforeValidator(parse_fraction), Field(ge=0)]
+
+BACKENDS = ("onnxruntime", "tensorrt", "torch", "calibration")
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Warmup(Strict):
+    """Warm up for at least ``min_time``; on a GPU, until the SM clock settles or ``max_time``."""
+
+    min_time: Seconds = 0.2
+    max_time: Seconds = 2.0
+    min_iterations: int = Field(default=5, ge=0)
+
+
+class StopRule(Strict):
+    """Measure until the CI of the median is within ``rel_ci`` of the median (relative width,
+    half-width over median) with at least ``min_samples`` and ``min_time``, or a cap is hit."""
+
+    rel_ci: Fraction = 0.005
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    min_samples: int = Field(default=20, ge=3)
+    max_samples: int = Field(default=100_000, ge=3)
+    min_time: Seconds = 0.2
+    max_time: Seconds = 3.0
+
+
+class Timing(Strict):
+    """How a figure is timed. TensorRT 11's trtexec flipped several of these defaults, so each
+    choice is explicit and recorded beside the result: figures with different choices are not
+    comparable."""
+
+    timer: Literal["auto", "host", "cuda-event"] = "auto"
+    mode: Literal["per-iteration", "batched"] = "per-iteration"
+    batch_iterations: int = Field(default=10, ge=1)     # enqueues between two events (batched)
+    cuda_graph: bool = False
+    transfers: bool = False                            # H2D/D2H inside the timed region
+    sync: Literal["blocking", "spin"] = "blocking"
+    cold: Literal["off", "l2-flush", "rotate-inputs"] = "off"
+    nvtx_per_iteration: bool = False
+
+
+class Tolerance(Strict):
+    """Largest change that still passes, per metric, as a fraction (``"5%"``)."""
+
+    median: Fraction = 0.05
+    p99: Fraction = 0.20
+    throughput: Fraction = 0.05
+    accuracy: float = Field(default=1e-2, ge=0)
+    size: Fraction = 0.01
+    memory: Fraction = 0.05
+    build_time: Fraction = 0.50
+
+
+def _check_shapes(text: str) -> str:
+    parse_shapes(text, batch=1)   # syntax only; min<=opt<=max is checked per batch on expansion
+    return text
+
+
+ShapeText = Annotated[str, AfterValidator(_check_shapes)]
+
+
+class ProfileSpec(Strict):
+    min: ShapeText
+    opt: ShapeText
+    max: ShapeText
+    run: ShapeText | None = None
+    label: str | None = None
+
+
+ShapesValue = ShapeText | ProfileSpec
+
+
+class CaseSettings(Strict):
+    """Settings that can be given in ``[defaults]``, per ``[[model]]`` and per ``[[case]]``."""
+
+    warmup: Warmup | None = None
+    stop: StopRule | None = None
+    timing: Timing | None = None
+    tolerance: Tolerance | None = None
+    inject_delay: Seconds | None = None    # busy-wait inside the timed region (testing verdicts)
+    options: dict[str, dict[str, Any]] | None = None   # per-backend options, e.g. onnxruntime
+    seed: int | None = None
+
+
+class Axes(Strict):
+    backends: list[str] | None = None
+    precisions: list[str] | None = None
+    batch: list[int] | None = None
+
+    @field_validator("backends")
+    @classmethod
+    def _known_backends(cls, v: list[str] | None) -> list[str] | None:
+        for b in v or ():
+            if b not in BACKENDS:
+                raise ValueError(f"unknown backend {b!r}; expected one of {', '.join(BACKENDS)}")
+        return v
+
+    @field_validator("precisions")
+    @classmethod
+    def _known_precisions(cls, v: list[str] | None) -> list[str] | None:
+        for p in v or ():
+            if p not in PRECISIONS:
+                raise ValueError(f"unknown precision {p!r}; expected one of "
+                                 f"{', '.join(PRECISIONS)}")
+        return v
+
+    @field_validator("batch")
+    @classmethod
+    def _positive(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(b <= 0 for b in v)):
+            raise ValueError("batch sizes must be a non-empty list of positive integers")
+        return v
+
+
+class Defaults(Axes, CaseSettings):
+    pass
+
+
+class ModelSpec(Axes, CaseSettings):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    source: str
+    shapes: ShapesValue | list[ShapesValue] | None = None
+    inputs: str | None = None                       # .npy/.npz with real input data
+    input_range: dict[str, tuple[float, float]] | None = None
+    pre: str | None = None
+    post: str | None = None
+
+
+class CaseOverride(CaseSettings):
+    match: str          # fnmatch pattern over case ids
+    skip: str | None = None   # reason; the case is reported as skipped
+
+
+class ScenarioFile(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    defaults: Defaults = Defaults()
+    model: list[ModelSpec] = Field(min_length=1)
+    case: list[CaseOverride] = []

@@ -1,0 +1,98 @@
+"""Statistics as pure functions over plain arrays (no I/O, no globals), as asv keeps them.
+
+The confidence interval of the median is the distribution-free order-statistic interval:
+latency distributions are skewed and heavy-tailed, so normal-theory intervals mislead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+SUMMARY_KEYS = ("n", "min", "median", "mean", "p90", "p95", "p99", "max", "stdev", "cv",
+                "median_ci_low", "median_ci_high", "rel_ci")
+
+
+def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int, float]:
+    """0-based ranks ``(lo, hi)`` of the sorted sample bounding the median, and their coverage.
+
+    ``P(x[lo] <= true median <= x[hi]) >= confidence`` for any continuous distribution, with
+    ``hi = n - 1 - lo``. For small ``n`` where no interval reaches ``confidence``, the full
+    range is returned with its (lower) true coverage.
+    """
+    if n < 1:
+        raise ValueError("need at least one sample")
+    if n > 5000:
+        # Normal approximation to Binomial(n, 1/2); exact sums get slow and gain nothing here.
+        z = _z(confidence)
+        lo = max(0, math.floor(n / 2 - z * math.sqrt(n) / 2) - 1)
+        return lo, n - 1 - lo, confidence
+    # coverage(lo) = P(lo + 1 <= B <= n - 1 - lo), B ~ Binomial(n, 1/2): order statistics
+    # x_(lo+1) .. x_(n-lo) (1-based) bracket the median unless too many samples fall outside.
+    log_half_n = n * math.log(0.5)
+    pmf = [math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half_n)
+           for i in range(n + 1)]
+    best_lo, best_cov = 0, 1.0 - 2 * pmf[0]
+    for lo in range(0, n // 2):
+        cov = sum(pmf[lo + 1: n - lo])
+        if cov >= confidence:
+            best_lo, best_cov = lo, cov
+        else:
+            break
+    return best_lo, n - 1 - best_lo, best_cov
+
+
+def _z(confidence: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def median_ci(samples: Sequence[float] | np.ndarray, confidence: float = 0.95,
+              *, presorted: bool = False) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median."""
+    x = np.asarray(samples, dtype=float)
+    if not presorted:
+        x = np.sort(x)
+    lo, hi, _ = median_ci_ranks(len(x), confidence)
+    return float(x[lo]), float(x[hi])
+
+
+def relative_ci_halfwidth(samples: Sequence[float] | np.ndarray, confidence: float = 0.95) -> float:
+    """Half the width of the median's CI over the median (the stopping rule's noise figure)."""
+    x = np.sort(np.asarray(samples, dtype=float))
+    med = float(np.median(x))
+    lo, hi = median_ci(x, confidence, presorted=True)
+    return (hi - lo) / 2 / med if med > 0 else math.inf
+
+
+def summarize(samples: Sequence[float] | np.ndarray, confidence: float = 0.95) -> dict[str, float]:
+    """Summary statistics of latency samples (any unit; the result is in the same unit).
+
+    Percentiles use numpy's default (linear interpolation). ``cv`` is stdev/mean, the
+    coefficient of variation trtexec warns on; ``rel_ci`` is the median CI's relative
+    half-width.
+    """
+    x = np.sort(np.asarray(samples, dtype=float))
+    n = len(x)
+    if n == 0:
+        raise ValueError("no samples to summarise")
+    med = float(np.median(x))
+    mean = float(x.mean())
+    stdev = float(x.std(ddof=1)) if n > 1 else 0.0
+    lo, hi = median_ci(x, confidence, presorted=True)
+    p90, p95, p99 = (float(v) for v in np.percentile(x, [90, 95, 99]))
+    return {
+        "n": n, "min": float(x[0]), "median": med, "mean": mean, "p90": p90, "p95": p95,
+        "p99": p99, "max": float(x[-1]), "stdev": stdev,
+        "cv": stdev / mean if mean > 0 else math.inf,
+        "median_ci_low": lo, "median_ci_high": hi,
+        "rel_ci": (hi - lo) / 2 / med if med > 0 else math.inf,
+    }
+
+
+def throughput(batch: int, median_seconds: float) -> float:
+    """Items per second at the median latency."""
+    return batch / median_seconds if median_seconds > 0 else 0.0

@@ -1,0 +1,77 @@
+"""The measurement loop: warm-up, then samples until the stopping criterion says enough.
+
+It knows nothing of statistics (the criterion decides) nor of which timer it drives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.markers import nvtx_range
+from harness.scenario.schema import StopRule, Warmup
+from harness.timing.stopping import StoppingCriterion
+
+
+class Timer(Protocol):
+    name: str
+
+    def sample(self, run: Callable[[], None], count: int) -> list[float]: ...
+
+
+@dataclass
+class Measurement:
+    samples: list[float]                     # seconds per inference, in order taken
+    timer: str
+    warmup_s: float
+    warmup_iterations: int
+    wall_s: float
+    stop_reason: str
+    settled: bool | None = None              # GPU: did the SM clock settle during warm-up?
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def warm_up(run: Callable[[], None], rule: Warmup,
+            settled: Callable[[], bool] | None = None) -> tuple[float, int, bool | None]:
+    """Run until ``min_time`` and ``min_iterations`` are reached and, when ``settled`` is given
+    (the GPU clock watch), until it says so, or ``max_time`` passes."""
+    start = time.perf_counter()
+    n = 0
+    is_settled: bool | None = None
+    with nvtx_range("warmup"):
+        while True:
+            run()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= rule.max_time:
+                break
+            if elapsed < rule.min_time or n < rule.min_iterations:
+                continue
+            if settled is None:
+                break
+            is_settled = settled()
+            if is_settled:
+                break
+    return time.perf_counter() - start, n, is_settled
+
+
+def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRule,
+            settled: Callable[[], bool] | None = None) -> Measurement:
+    warm_s, warm_n, is_settled = warm_up(run, warmup, settled)
+    # Sample in chunks of about 20 ms so the criterion's bookkeeping stays off the hot path
+    # for fast models while slow models are still checked after every inference.
+    per_call = warm_s / max(warm_n, 1)
+    chunk = max(1, min(1000, int(0.02 / per_call) if per_call > 0 else 1000))
+    criterion = StoppingCriterion(stop)
+    start = time.perf_counter()
+    with nvtx_range("measure"):
+        while True:
+            criterion.extend(timer.sample(run, chunk), time.perf_counter() - start)
+            if criterion.is_finished():
+                break
+    return Measurement(samples=criterion.samples, timer=timer.name, warmup_s=warm_s,
+                       warmup_iterations=warm_n, wall_s=time.perf_counter() - start,
+                       stop_reason=criterion.reason, settled=is_settled,
+                       extra={"rel_ci": criterion.rel_ci})

@@ -1,0 +1,45 @@
+"""nox sessions: `nox -s bench` (the main job), `nox -s tests`, `nox -s lint`.
+
+bench's virtualenv sees the system site-packages, so inside NVIDIA's TensorRT container the
+container's `tensorrt` (and CUDA Python) are used rather than re-installed from PyPI.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+QUICKSTART = ["scenarios/quickstart.toml"]
+
+
+@nox.session(venv_params=["--system-site-packages"])
+def bench(session: nox.Session) -> None:
+    """Run scenarios (default: the quick-start) and write reports/index.html.
+
+    Extra arguments go to `trt-harness run`, e.g.
+    `nox -s bench -- scenarios/quickstart.toml --inject-delay '*/resnet/*=2ms'`.
+    """
+    session.install("-e", ".")
+    args = session.posargs or QUICKSTART
+    if not any(a.endswith(".toml") for a in args):
+        args = QUICKSTART + list(args)
+    session.run("trt-harness", "run", *args, "--out", "reports")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit and end-to-end tests (CPU only; GPU tests are marked and skipped without a GPU)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", *session.posargs, env={"TRT_HARNESS_CACHE": os.path.join(
+        session.create_tmp(), "cache")})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "harness", "tests", "noxfile.py", "benchmarks")
