@@ -86,7 +86,10 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
             with nvtx_range("build"):
                 engine = cls().prepare(case, source.onnx_path)
             with engine:
-                _measure_engine(case, engine, source, result)
+                if engine.build_only:
+                    _record_build(engine, result)
+                else:
+                    _measure_engine(case, engine, source, result)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -130,6 +133,15 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult)
     _record(case, engine, m, outputs, result)
 
 
+def _record_build(engine: Engine, result: CaseResult) -> None:
+    b = engine.build
+    result.build = {"build_time_s": b.build_time_s, "load_time_s": b.load_time_s,
+                    "engine_bytes": b.engine_bytes, "cache_hit": b.cache_hit,
+                    "fingerprint": b.fingerprint, "notes": b.notes,
+                    "layer_count": len(b.layers) if b.layers is not None else None}
+    result.timing = {"build_only": True}
+
+
 def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.ndarray],
             result: CaseResult) -> None:
     samples_ms = [s * 1e3 for s in m.samples]
@@ -137,14 +149,11 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.samples_ms = [round(s, 6) for s in samples_ms]
     result.stats_ms = stats
     result.throughput = throughput(case.batch, stats["median"] / 1e3)
-    result.timing = {"timer": m.timer, "warmup_s": m.warmup_s,
+    _record_build(engine, result)
+    result.timing = {"build_only": False, "timer": m.timer, "warmup_s": m.warmup_s,
                      "warmup_iterations": m.warmup_iterations, "measure_s": m.wall_s,
                      "stop_reason": m.stop_reason, "settled": m.settled,
                      "inject_delay_s": case.inject_delay, **case.timing.model_dump()}
-    b = engine.build
-    result.build = {"build_time_s": b.build_time_s, "load_time_s": b.load_time_s,
-                    "engine_bytes": b.engine_bytes, "cache_hit": b.cache_hit,
-                    "fingerprint": b.fingerprint, "notes": b.notes}
     result.memory = {**engine.memory(),
                      "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                      * 1024}

@@ -58,11 +58,20 @@ class Engine(abc.ABC):
 
     #: True when ``run`` leaves work queued on a GPU stream (timed with CUDA events).
     is_async: bool = False
+    #: True for engines that were built but cannot run here (e.g. TensorRT-RTX building for a
+    #: target compute capability without a GPU): the runner records build metrics only.
+    build_only: bool = False
 
     def __init__(self) -> None:
         self._active = False
         self._bound = False
         self.build = BuildInfo()
+        self.stream: object | None = None
+
+    def set_stream(self, stream: object) -> None:
+        """The harness's dedicated CUDA stream (a ``cuda.core`` Stream); async engines enqueue
+        on it so timer events, engine work and copies share one ordered queue."""
+        self.stream = stream
 
     # -- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> Engine:

@@ -34,7 +34,10 @@ def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],
         if last.get(key) != current.get(key):
             return verdict("incomparable", f"{label} differs from the baseline's: "
                            f"{last.get(key)} now {current.get(key)}; accept a new baseline")
-    cur = current["stats_ms"]
+    cur = current.get("stats_ms")
+    if not cur:
+        return verdict("pass", "build-only case: no latency measured (build metrics are "
+                       "gated separately)")
     ref = median(e["stats_ms"]["median"] for e in entries)
     base_hi = max(e["stats_ms"]["median_ci_high"] for e in entries)
     base_lo = min(e["stats_ms"]["median_ci_low"] for e in entries)
