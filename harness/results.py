@@ -37,6 +37,8 @@ class CaseResult:
     throughput: float | None = None                           # items/s at the median
     build: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)      # stage -> stats_ms (+ samples)
+    layers: list[dict[str, Any]] | None = None                # per-layer info / timing
     telemetry: dict[str, Any] | None = None
     accuracy: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
@@ -60,6 +62,7 @@ class RunResult:
     harness_version: str = __version__
     schema: str = SCHEMA
     command: list[str] = field(default_factory=list)
+    ab: list[dict[str, Any]] = field(default_factory=list)    # paired A/B comparisons
 
     def to_json(self) -> dict[str, Any]:
         return _finite(dataclasses.asdict(self))
