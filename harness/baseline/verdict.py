@@ -1,27 +1,144 @@
-"""Verdicts: compare one case's result with its baseline entries. Pure functions.
+"""Verdicts: compare one case's result with its accepted baseline runs. Pure functions.
 
-A regression is called only when the slowdown is larger than the case's tolerance *and*
-statistically clear: the current median's CI lies wholly above every accepted run's median CI.
-The baseline's run-to-run spread thereby widens what counts as noise.
+Timing metrics (median, p99; throughput follows the median) go through
+:func:`harness.comparison.compare_to_baseline`: the log-ratio of the current run to the
+baseline runs, with the within-run noise (batch means) and the run-to-run variance (the
+baseline runs' spread pooled with a prior) in its interval. A regression is called only when
+the slowdown is statistically clear after the matrix-wide correction *and* larger than the
+case's tolerance. Other metrics (accuracy, sizes, memory, build time) are gated in
+:mod:`harness.baseline.gates`. Statistics, thresholds and the measured false-alarm rates are
+documented in docs/verdicts.md.
+
+A verdict is built in two steps so many cases can share one false-alarm budget:
+:func:`evaluate_case` gathers the evidence per case, :func:`finalize` adjusts the p-values
+across the whole matrix and decides. :func:`compare_case` does both for one case.
 """
 
 from __future__ import annotations
 
-from statistics import median
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
-VERDICTS = ("pass", "regression", "improvement", "new", "failed", "skipped", "incomparable")
+from harness.baseline.engine_diff import engine_identity
+from harness.baseline.gates import GATES, judge_gate
+from harness.comparison import (
+    CORRECTIONS,
+    NoisePrior,
+    RunEstimate,
+    compare_to_baseline,
+    estimate_from_ci,
+    run_estimate,
+)
+
+VERDICTS = ("pass", "regression", "improvement", "unstable", "new", "failed", "skipped",
+            "incomparable")
 FAILING = ("regression", "failed")
+TIMING_METRICS = ("median", "p99")
+DEFAULT_TOLERANCE = {"median": 0.05, "p99": 0.20, "throughput": 0.05, "accuracy": 1e-2,
+                     "size": 0.01, "memory": 0.05, "build_time": 0.50}
+
+
+@dataclass(frozen=True)
+class VerdictPolicy:
+    """How sure a verdict must be, and when a measurement is too shaky to judge.
+
+    ``alpha`` is the false-alarm budget for regressions of the whole run (``correction``
+    spreads it over all cases: Holm controls the chance of any false alarm, "bh" the false
+    discovery rate). ``run_to_run_cv`` is the prior between-run CV by timer (measured on an
+    H200 for CUDA events; host timing on a shared CPU is far noisier); ``p99_noise`` scales
+    it for the tail. ``unstable_fails`` makes "unstable" fail CI (the CLI's --fail-on)."""
+
+    alpha: float = 0.01
+    power: float = 0.8
+    correction: str = "holm"
+    blocks: int = 10
+    run_to_run_cv: dict[str, float] = field(default_factory=lambda: {
+        "cuda-event": 0.005, "host": 0.02, "default": 0.01})
+    prior_weight: float = 4.0
+    p99_noise: float = 3.0
+    min_samples: int = 20
+    max_rel_se: float = 0.01            # the current median's own standard error
+    max_throttled_share: float = 0.05
+    unstable_fails: bool = False
+
+    def prior(self, timer: str | None, metric: str) -> NoisePrior:
+        cv = self.run_to_run_cv.get(timer or "default", self.run_to_run_cv["default"])
+        return NoisePrior(cv * (self.p99_noise if metric == "p99" else 1.0), self.prior_weight)
+
+    def fail_on(self, base: tuple[str, ...] = FAILING) -> tuple[str, ...]:
+        return (*base, "unstable") if self.unstable_fails else base
+
+
+DEFAULT_POLICY = VerdictPolicy()
 
 
 def verdict(status: str, reason: str, **fields: Any) -> dict[str, Any]:
     return {"status": status, "reason": reason, **fields}
 
 
-def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],
-                 tolerance: float) -> dict[str, Any]:
-    """Verdict for one case. ``current`` holds ``status``, ``error``, ``stats_ms``, ``backend``
-    and ``precision``; ``entries`` are the accepted baseline runs of the case, oldest first."""
+def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | None:
+    """A run's (or baseline entry's) estimate of a timing metric: stored at accept time,
+    else from its raw samples, else (median only) from its summary CI."""
+    stored = (result.get("estimates") or {}).get(metric)
+    if stored:
+        return RunEstimate.from_json(stored)
+    samples = result.get("samples_ms") or []
+    if len(samples) >= 2:
+        return run_estimate(samples, metric, blocks)
+    s = result.get("stats_ms") or {}
+    if metric == "median" and s.get("median"):
+        return estimate_from_ci(s["median"], s.get("median_ci_low"), s.get("median_ci_high"),
+                                s.get("n", 0))
+    return None
+
+
+def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
+                      policy: VerdictPolicy) -> tuple[list[str], bool]:
+    """Reasons the measurement cannot be trusted, and whether they also void a timing
+    regression (throttling and too few samples do; mere noise is already in the interval)."""
+    reasons, voids = [], False
+    share = (current.get("telemetry") or {}).get("flagged_share")
+    if share is not None and share > policy.max_throttled_share:
+        reasons.append(f"throttled or clock-flagged in {share:.0%} of samples "
+                       f"(limit {policy.max_throttled_share:.0%})")
+        voids = True
+    n = (current.get("stats_ms") or {}).get("n") or len(current.get("samples_ms") or [])
+    if n < policy.min_samples:
+        reasons.append(f"too few samples ({n} < {policy.min_samples})")
+        voids = True
+    if cur_est is not None and cur_est.within_se > policy.max_rel_se:
+        reasons.append(f"noisy run: the median's own standard error is "
+                       f"{cur_est.within_se:.2%} (limit {policy.max_rel_se:.2%})")
+    return reasons, voids
+
+
+def _incomparable(current: dict[str, Any], last: dict[str, Any]) -> str | None:
+    cur_b, base_b = current.get("backend") or {}, last.get("backend") or {}
+    if base_b.get("name") != cur_b.get("name"):
+        return f"backend differs: {base_b.get('name')} now {cur_b.get('name')}"
+    if base_b.get("version") and cur_b.get("version") and base_b["version"] != cur_b["version"]:
+        return (f"{cur_b.get('name')} version differs: {base_b['version']} now "
+                f"{cur_b['version']}")
+    if last.get("precision") != current.get("precision"):
+        return f"precision differs: {last.get('precision')} now {current.get('precision')}"
+    return None
+
+
+def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
+                  tolerance: dict[str, float] | float | None = None,
+                  policy: VerdictPolicy = DEFAULT_POLICY) -> dict[str, Any]:
+    """Evidence for one case (timing metrics still "pending" until :func:`finalize`).
+
+    ``current`` is a result as a dict (CaseResult fields: status, error, samples_ms, stats_ms,
+    backend, precision, build, memory, accuracy, telemetry, layers, timing); ``entries`` are
+    the case's accepted baseline runs, oldest first; ``tolerance`` the case's tolerance table
+    (a bare number is the median's)."""
+    tol = dict(DEFAULT_TOLERANCE)
+    if isinstance(tolerance, int | float):
+        tol["median"] = float(tolerance)
+    elif tolerance:
+        tol.update(tolerance)
     if current["status"] == "skipped":
         return verdict("skipped", current.get("error") or "skipped")
     if current["status"] != "ok":
@@ -29,37 +146,135 @@ def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],
         return verdict("failed", f"{current.get('error') or current['status']}{had}")
     if not entries:
         return verdict("new", "no baseline for this case on this platform")
-    last = entries[-1]
-    for key, label in (("backend", "backend"), ("precision", "precision")):
-        if last.get(key) != current.get(key):
-            return verdict("incomparable", f"{label} differs from the baseline's: "
-                           f"{last.get(key)} now {current.get(key)}; accept a new baseline")
-    cur = current.get("stats_ms")
-    if not cur:
-        return verdict("pass", "build-only case: no latency measured (build metrics are "
-                       "gated separately)")
-    ref = median(e["stats_ms"]["median"] for e in entries)
-    base_hi = max(e["stats_ms"]["median_ci_high"] for e in entries)
-    base_lo = min(e["stats_ms"]["median_ci_low"] for e in entries)
-    change = cur["median"] / ref - 1.0
-    fields = {"metric": "median", "change": change, "baseline_ms": ref,
-              "current_ms": cur["median"], "current_ci_ms": [cur["median_ci_low"],
-                                                             cur["median_ci_high"]],
-              "baseline_range_ms": [base_lo, base_hi], "tolerance": tolerance,
-              "baseline_runs": len(entries)}
-    clear_slower = cur["median_ci_low"] > base_hi
-    clear_faster = cur["median_ci_high"] < base_lo
-    if change > tolerance and clear_slower:
-        return verdict("regression", f"median {change:+.1%} vs baseline ({ref:.4g} ms -> "
-                       f"{cur['median']:.4g} ms), beyond the ±{tolerance:.1%} tolerance and "
-                       "outside the baseline's interval", **fields)
-    if change < -tolerance and clear_faster:
-        return verdict("improvement", f"median {change:+.1%} vs baseline ({ref:.4g} ms -> "
-                       f"{cur['median']:.4g} ms)", **fields)
-    why = ("within tolerance" if abs(change) <= tolerance
-           else "beyond tolerance but not outside the baseline's noise")
-    return verdict("pass", f"median {change:+.1%} vs baseline, {why} (±{tolerance:.1%})",
-                   **fields)
+    why = _incomparable(current, entries[-1])
+    if why:
+        return verdict("incomparable", f"{why}; accept a new baseline")
+    metrics: dict[str, Any] = {}
+    blocks = policy.blocks
+    timer = (current.get("timing") or {}).get("timer")
+    cur_med = estimate(current, "median", blocks)
+    for metric in TIMING_METRICS:
+        cur = estimate(current, metric, blocks)
+        base = [e for e in (estimate(x, metric, blocks) for x in entries) if e is not None]
+        if cur is None or not base:
+            continue
+        comp = compare_to_baseline(cur, base, policy.prior(timer, metric), policy.alpha,
+                                   policy.power)
+        metrics[metric] = {"status": "pending", "tolerance": tol[metric],
+                           "direction": "lower is better", "current_ms": cur.value,
+                           "baseline_ms": math.exp(sum(b.log_value for b in base) / len(base)),
+                           **comp.to_json()}
+    for gate in GATES:
+        m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
+        if m is not None:
+            metrics[gate.metric] = m
+    unstable, voids = _unstable_reasons(current, cur_med, policy) if cur_med else ([], False)
+    fields: dict[str, Any] = {"metrics": metrics, "baseline_runs": len(entries),
+                              "tolerance": tol["median"], "unstable": unstable,
+                              "voids_timing": voids}
+    ident = engine_identity(current.get("build") or {}, current.get("layers"), entries[-1])
+    if ident is not None:
+        fields["engine"] = ident
+    if not metrics:
+        return verdict("pass", "build-only case without gated figures on both sides", **fields)
+    return verdict("pending", "", **fields)
+
+
+def _decide_timing(m: dict[str, Any], alpha: float) -> None:
+    tol = m["tolerance"]
+    if m["p_slower_adjusted"] < alpha and m["change"] > tol:
+        m["status"] = "regression"
+    elif m["p_faster_adjusted"] < alpha and m["change"] < -tol:
+        m["status"] = "improvement"
+    else:
+        m["status"] = "pass"
+    lo, hi = m["ci"]
+    m["reason"] = (f"{m['change']:+.2%} [{lo:+.2%}, {hi:+.2%}] "
+                   f"({m['baseline_ms']:.4g} ms -> {m['current_ms']:.4g} ms, adj. p "
+                   f"{min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
+                   f"{m['mdc']:.2%}, tolerance ±{tol:.1%})")
+
+
+def _throughput(median: dict[str, Any], tol: float) -> dict[str, Any]:
+    """Throughput at the median latency moves exactly inversely with it."""
+    inv = lambda c: 1 / (1 + c) - 1  # noqa: E731 - a one-line mapping
+    change = inv(median["change"])
+    status = {"regression": "regression", "improvement": "improvement"}.get(median["status"],
+                                                                             "pass")
+    if status == "regression" and -change <= tol:
+        status = "pass"
+    if status == "improvement" and change <= tol:
+        status = "pass"
+    return {"status": status, "change": change, "ci": [inv(median["ci"][1]),
+                                                       inv(median["ci"][0])],
+            "tolerance": tol, "direction": "higher is better",
+            "reason": f"{change:+.2%} (follows the median; tolerance ±{tol:.1%})"}
+
+
+def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY,
+             tolerances: list[dict[str, float] | float | None] | None = None) -> None:
+    """Adjust the timing p-values across all cases and metrics, then decide each verdict's
+    status and reason (in place). ``tolerances`` (per verdict) give the throughput
+    tolerance; default 5 %."""
+    pending = [(v, name, m) for v in verdicts if v["status"] == "pending"
+               for name, m in v["metrics"].items() if m.get("status") == "pending"]
+    adjust = CORRECTIONS[policy.correction]
+    for key in ("p_slower", "p_faster"):
+        for (_, _, m), p in zip(pending, adjust([m[key] for _, _, m in pending]), strict=True):
+            m[f"{key}_adjusted"] = p
+    tests = max(len(pending), 1)
+    for _, _, m in pending:
+        m["tests"] = tests
+        _decide_timing(m, policy.alpha)
+    for i, v in enumerate(verdicts):
+        if v["status"] != "pending":
+            continue
+        tol = (tolerances or [None] * len(verdicts))[i]
+        thr_tol = tol.get("throughput", 0.05) if isinstance(tol, dict) else 0.05
+        if "median" in v["metrics"]:
+            v["metrics"]["throughput"] = _throughput(v["metrics"]["median"], thr_tol)
+        _conclude(v)
+
+
+def _conclude(v: dict[str, Any]) -> None:
+    metrics, unstable = v["metrics"], v["unstable"]
+    timing = set(TIMING_METRICS) | {"throughput"}
+    voids = v.pop("voids_timing", False)
+    regressed = [k for k, m in metrics.items() if m["status"] == "regression"
+                 and not (k in timing and voids)]
+    improved = [k for k, m in metrics.items() if m["status"] == "improvement"]
+    lead = (regressed or improved or (["median"] if "median" in metrics else list(metrics)))[0]
+    m = metrics.get(lead) or next(iter(metrics.values()))
+    v["metric"], v["change"] = lead, m.get("change")
+    for key in ("ci", "mdc", "baseline_ms", "current_ms"):
+        if key in m:
+            v[key] = m[key]
+    engine = v.get("engine") or {}
+    tail = f"; {engine['summary']}" if engine.get("changed") else ""
+    if regressed:
+        v["status"] = "regression"
+        v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in regressed) + (
+            " — beyond the tolerance and statistically clear") + tail
+    elif unstable:
+        v["status"] = "unstable"
+        v["reason"] = "unstable: " + "; ".join(unstable) + (
+            f" (median {metrics['median']['reason']})" if "median" in metrics else "") + tail
+    elif improved:
+        v["status"] = "improvement"
+        v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in improved) + tail
+    else:
+        v["status"] = "pass"
+        v["reason"] = (f"{lead} {m['reason']}: no change beyond tolerance that the data "
+                       "could show") + tail
+
+
+def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],
+                 tolerance: dict[str, float] | float | None = None,
+                 policy: VerdictPolicy = DEFAULT_POLICY) -> dict[str, Any]:
+    """Verdict for one case judged alone (no matrix-wide correction)."""
+    v = evaluate_case(current, entries, tolerance, policy)
+    finalize([v], policy, [tolerance])
+    return v
 
 
 def summarize_verdicts(verdicts: list[dict[str, Any]]) -> dict[str, int]:

@@ -1,0 +1,266 @@
+"""Noise-aware comparisons of timing figures. Pure functions over plain arrays.
+
+Why not a test on the raw samples: samples within one run are not independent draws (clocks,
+caches and the host drift together), and the spread *between* runs is larger than the spread
+within one (docs/verdicts.md; on an H200 a Mann-Whitney test on samples raised false alarms on
+82-96 % of identical pairs). So every comparison here works on the log of a per-run (or
+per-block) statistic and treats runs, or blocks, as the unit of replication:
+
+* A run is reduced to a :class:`RunEstimate`: the log of its statistic (median, p99) and the
+  standard error of that log from batch means — the run is cut into contiguous blocks in time
+  order and the spread of the block statistics measures the within-run noise, autocorrelation
+  included.
+* Against stored baseline runs (:func:`compare_to_baseline`), the between-run variance is
+  estimated from the baseline runs' spread and pooled with a prior (``NoisePrior``: the
+  run-to-run CV of this kind of measurement, with a weight in pseudo-runs), so one baseline run
+  still gets an honest interval and many runs let the data speak.
+* Interleaved A/B blocks (:func:`compare_paired`) give one log-ratio per adjacent (A, B) pair;
+  pairs are the replication unit, and what drifts slowly cancels within a pair.
+
+Each comparison gives the estimated relative change with a t interval, one-sided p-values for
+"slower" and "faster", and the minimum detectable change (MDC) at a stated power. Many cases in
+a run are judged together: :func:`holm` and :func:`benjamini_hochberg` adjust the p-values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from harness.distributions import t_ppf, t_sf
+
+STATISTICS = ("median", "p99", "mean")
+# Smallest block per statistic: a block's p99 needs enough samples to have a tail.
+MIN_BLOCK = {"median": 5, "mean": 5, "p99": 50}
+
+
+def statistic(x: np.ndarray, name: str) -> float:
+    if name == "median":
+        return float(np.median(x))
+    if name == "p99":
+        return float(np.percentile(x, 99))
+    if name == "mean":
+        return float(np.mean(x))
+    raise ValueError(f"unknown statistic {name!r}; expected one of {STATISTICS}")
+
+
+def block_statistics(samples: Sequence[float] | np.ndarray, blocks: int,
+                     name: str = "median") -> np.ndarray:
+    """The statistic of each of ``blocks`` contiguous blocks, in time order (fewer blocks when
+    there are not enough samples for ``MIN_BLOCK``)."""
+    x = np.asarray(samples, dtype=float)
+    k = max(1, min(blocks, len(x) // MIN_BLOCK.get(name, 5)))
+    return np.array([statistic(b, name) for b in np.array_split(x, k)])
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """One run of one case, reduced to what a verdict needs."""
+
+    log_value: float          # log of the run's statistic (in ms)
+    within_se: float          # standard error of log_value from the run's own noise
+    blocks: int               # batch-means blocks behind within_se (0: from a CI)
+    n: int                    # samples
+
+    @property
+    def value(self) -> float:
+        return math.exp(self.log_value)
+
+    def to_json(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, float]) -> RunEstimate:
+        return cls(float(d["log_value"]), float(d["within_se"]), int(d["blocks"]), int(d["n"]))
+
+
+def run_estimate(samples: Sequence[float] | np.ndarray, name: str = "median",
+                 blocks: int = 10) -> RunEstimate | None:
+    """Batch-means estimate of a run's statistic; None when there are no positive samples.
+
+    With fewer than two blocks the within-run error is unknown (``inf``)."""
+    x = np.asarray(samples, dtype=float)
+    if len(x) == 0 or statistic(x, name) <= 0:
+        return None
+    b = np.log(np.maximum(block_statistics(x, blocks, name), 1e-300))
+    se = float(b.std(ddof=1) / math.sqrt(len(b))) if len(b) >= 2 else math.inf
+    return RunEstimate(math.log(statistic(x, name)), se, len(b) if len(b) >= 2 else 0, len(x))
+
+
+def estimate_from_ci(value: float, ci_low: float, ci_high: float, n: int,
+                     confidence: float = 0.95) -> RunEstimate | None:
+    """A run known only by its summary (median and CI): the CI's log half-width gives the
+    error. It assumes independent samples, so it understates within-run noise; the
+    between-run term of the comparison absorbs most of that."""
+    if not value or value <= 0 or not ci_low or ci_low <= 0 or not ci_high:
+        return None
+    z = t_ppf(0.5 + confidence / 2, math.inf)
+    se = (math.log(ci_high) - math.log(ci_low)) / (2 * z)
+    return RunEstimate(math.log(value), max(se, 0.0), 0, int(n or 0))
+
+
+@dataclass(frozen=True)
+class NoisePrior:
+    """What we believe about run-to-run noise before seeing several runs: the between-run
+    coefficient of variation of the statistic, worth ``weight`` pseudo-runs of evidence
+    (the degrees of freedom of a scaled-inverse-chi-square prior)."""
+
+    run_to_run_cv: float = 0.005
+    weight: float = 4.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Estimated change of a statistic between two things ("current" vs "reference").
+
+    ``change`` and the interval are relative (0.01 = 1 % slower/larger); the interval is
+    two-sided at ``ci_level``, so its lower end is above zero exactly when ``p_slower`` is
+    below ``(1 - ci_level) / 2``. ``mdc`` is the smallest change that this comparison would
+    detect with probability ``power`` at the one-sided level it was planned for.
+    """
+
+    change: float
+    log_ratio: float
+    se: float
+    df: float
+    ci: tuple[float, float]
+    ci_level: float
+    p_slower: float
+    p_faster: float
+    mdc: float
+    power: float
+    replicates: int           # baseline runs, or A/B pairs
+    between_run_cv: float | None = None
+    method: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        d = asdict(self)
+        d["ci"] = list(self.ci)
+        return d
+
+
+def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: int,
+            replicates: int, method: str, between: float | None = None) -> Comparison:
+    df = max(df, 1.0)
+    if se <= 0 or not math.isfinite(se):
+        # No noise at all (identical values) or unknown noise: intervals are degenerate.
+        se = se if math.isfinite(se) else math.inf
+    if se == 0:
+        p_slow = 0.0 if d > 0 else 1.0
+        p_fast = 0.0 if d < 0 else 1.0
+        half = 0.0
+        mdc_log = 0.0
+    elif math.isinf(se):
+        p_slow = p_fast = 1.0
+        half = mdc_log = math.inf
+    else:
+        t = d / se
+        p_slow, p_fast = t_sf(t, df), t_sf(-t, df)
+        half = t_ppf(1 - alpha, df) * se
+        mdc_log = (t_ppf(1 - alpha / max(tests, 1), df) + t_ppf(power, df)) * se
+    lo = math.exp(d - half) - 1 if math.isfinite(half) else -1.0
+    hi = math.exp(d + half) - 1 if math.isfinite(half) else math.inf
+    return Comparison(change=math.exp(d) - 1, log_ratio=d, se=se, df=df, ci=(lo, hi),
+                      ci_level=1 - 2 * alpha, p_slower=p_slow, p_faster=p_fast,
+                      mdc=math.exp(mdc_log) - 1 if math.isfinite(mdc_log) else math.inf,
+                      power=power, replicates=replicates, between_run_cv=between,
+                      method=method)
+
+
+def satterthwaite(terms: Sequence[tuple[float, float]]) -> float:
+    """Effective degrees of freedom of a sum of variance terms ``(variance, df)``."""
+    total = sum(v for v, _ in terms)
+    denom = sum(v * v / df for v, df in terms if v > 0 and df > 0 and math.isfinite(df))
+    if total <= 0 or denom <= 0:
+        return math.inf
+    return total * total / denom
+
+
+def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
+                        prior: NoisePrior = NoisePrior(), alpha: float = 0.01,
+                        power: float = 0.8, tests: int = 1) -> Comparison:
+    """Current run vs the geometric mean of ``baseline`` runs.
+
+    Model: ``log stat = mu + between-run effect + within-run error``. The between-run
+    variance is the baseline runs' variance less their mean within-run variance, pooled with
+    the prior; the current run carries its own between-run effect, which is why a single
+    stored run can never resolve changes much below the run-to-run CV.
+    """
+    if not baseline:
+        raise ValueError("no baseline runs")
+    x = np.array([e.log_value for e in baseline])
+    j = len(x)
+    w_base = np.array([e.within_se ** 2 for e in baseline])
+    w_base = np.where(np.isfinite(w_base), w_base, 0.0)
+    mean_w = float(w_base.mean())
+    w_cur = current.within_se ** 2 if math.isfinite(current.within_se) else math.inf
+    if j >= 2:
+        observed = max(float(x.var(ddof=1)) - mean_w, 0.0)
+        sb2 = (prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed) / (prior.weight
+                                                                                + j - 1)
+    else:
+        sb2 = prior.run_to_run_cv ** 2
+    df_b = prior.weight + j - 1
+    if math.isinf(w_cur):
+        return _finish(current.log_value - float(x.mean()), math.inf, 1, alpha, power, tests, j,
+                       "baseline-runs", math.sqrt(sb2))
+    terms = [(sb2 * (1 + 1 / j), df_b),
+             (w_cur, max(current.blocks - 1, 1) if current.blocks else current.n - 1),
+             (mean_w / j, sum(max(e.blocks - 1, 1) if e.blocks else e.n - 1 for e in baseline))]
+    se = math.sqrt(sum(v for v, _ in terms))
+    return _finish(current.log_value - float(x.mean()), se, satterthwaite(terms), alpha, power,
+                   tests, j, "baseline-runs", math.sqrt(sb2))
+
+
+def paired_log_ratios(a_blocks: Sequence[float], b_blocks: Sequence[float]) -> np.ndarray:
+    """log(B/A) for each adjacent pair of block statistics (same length, pair order)."""
+    a, b = np.asarray(a_blocks, dtype=float), np.asarray(b_blocks, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("A and B need the same number of blocks")
+    return np.log(b) - np.log(a)
+
+
+def compare_paired(log_ratios: Sequence[float] | np.ndarray, alpha: float = 0.01,
+                   power: float = 0.8, tests: int = 1) -> Comparison:
+    """B vs A from per-pair log-ratios (one per interleaved pair of blocks): a paired t
+    interval with pairs as the replication unit."""
+    d = np.asarray(log_ratios, dtype=float)
+    k = len(d)
+    if k < 2:
+        return _finish(float(d.mean()) if k else 0.0, math.inf, 1, alpha, power, tests, k,
+                       "paired-blocks")
+    se = float(d.std(ddof=1) / math.sqrt(k))
+    return _finish(float(d.mean()), se, k - 1, alpha, power, tests, k, "paired-blocks")
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: family-wise error control under any dependence."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="mergesort")
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return adj.tolist()
+
+
+def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (false-discovery-rate control)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="mergesort")[::-1]
+    adj = np.empty(m)
+    running = 1.0
+    for rank, i in enumerate(order):
+        running = min(running, p[i] * m / (m - rank))
+        adj[i] = running
+    return adj.tolist()
+
+
+CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg,
+               "none": lambda p: [float(x) for x in p]}
