@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.baseline.store import BaselineStore
-from harness.baseline.verdict import FAILING, compare_case, exit_code, verdict
+from harness.baseline.verdict import (
+    DEFAULT_POLICY,
+    FAILING,
+    VerdictPolicy,
+    compare_case,
+    evaluate_case,
+    exit_code,
+    finalize,
+    verdict,
+)
 from harness.errors import ConfigError
 from harness.platform import fingerprint, platform_id
 from harness.report.html import write_html
@@ -81,7 +90,8 @@ def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = No
 def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         baselines: str | Path = "baselines", select: list[str] | None = None,
         inject: list[str] | None = None, progress: Progress | None = None,
-        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
+        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
+        policy: VerdictPolicy = DEFAULT_POLICY) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
     planned = apply_injections(plan(paths, select), inject or [])
     out = Path(out_dir)
@@ -92,26 +102,33 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     writer.flush()
     run_cases(planned, writer, progress)
     store = BaselineStore(baselines)
-    judge(run_, store)
+    judge(run_, store, policy)
     writer.finish()
     latest = out / "results.json"
     writer.path = latest
     writer.flush()
     report = write_html(run_, out / "index.html", baseline_samples(run_, store))
-    return RunOutcome(run_, latest, report, exit_code([c.verdict for c in run_.cases], fail_on))
+    return RunOutcome(run_, latest, report, exit_code([c.verdict for c in run_.cases],
+                                                      policy.fail_on(fail_on)))
 
 
-def judge(run_: RunResult, store: BaselineStore) -> None:
-    """Attach a verdict to every case of ``run_``."""
+def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT_POLICY) -> None:
+    """Attach a verdict to every case of ``run_``; the false-alarm budget is shared by the
+    whole matrix (docs/verdicts.md)."""
+    import dataclasses
+
+    tolerances = []
     for c in run_.cases:
         entries, diffs = store.entries(run_, c)
+        tolerances.append(c.case.get("tolerance"))
         if diffs:
             c.verdict = verdict("incomparable", "platform differs from the baseline's: "
                                 + "; ".join(diffs))
             continue
-        current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
-                   "backend": c.backend, "precision": c.precision}
-        c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        current = {k: v for k, v in dataclasses.asdict(c).items() if k != "verdict"}
+        current["precision"] = c.precision
+        c.verdict = evaluate_case(current, entries, c.case.get("tolerance"), policy)
+    finalize([c.verdict for c in run_.cases], policy, tolerances)
 
 
 def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[float]]:
@@ -123,13 +140,25 @@ def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[fl
     return out
 
 
-def accept(results: str | Path, baselines: str | Path = "baselines",
-           cases: list[str] | None = None) -> list[Path]:
-    run_ = load_results(results)
-    if not run_.complete:
-        raise ConfigError(f"{results}: the run did not complete; accept a complete run "
-                          "(or name its measured cases with --case)")
-    return BaselineStore(baselines).accept(run_, cases=cases)
+def accept(results: str | Path | list[str | Path], baselines: str | Path = "baselines",
+           cases: list[str] | None = None, keep: int | None = None,
+           replace: bool = False) -> list[Path]:
+    """Accept one or several result files (oldest first by start time) as baselines."""
+    from harness.baseline.store import DEFAULT_KEEP
+
+    paths = results if isinstance(results, list) else [results]
+    runs = [load_results(p) for p in paths]
+    for p, r in zip(paths, runs, strict=True):
+        if not r.complete and not cases:
+            raise ConfigError(f"{p}: the run did not complete; accept a complete run "
+                              "(or name its measured cases with --case)")
+    store = BaselineStore(baselines)
+    written: list[Path] = []
+    for i, r in enumerate(sorted(runs, key=lambda r: r.started)):
+        # A file given twice (or two runs at once) must not erase the other's entries.
+        written += [p for p in store.accept(r, keep or DEFAULT_KEEP, cases,
+                                            replace=replace and i == 0) if p not in written]
+    return written
 
 
 def list_cases(paths: list[str | Path], select: list[str] | None = None) -> list[Case]:

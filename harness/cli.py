@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from harness import __version__
 from harness.errors import HarnessError
@@ -34,13 +33,16 @@ def _table(rows: list[dict], title: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness import api
+    from harness.baseline.verdict import VerdictPolicy
     from harness.progress import make_progress
 
     fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
+    policy = VerdictPolicy(alpha=args.alpha, correction=args.correction,
+                           unstable_fails=args.unstable_fails)
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
                       progress=make_progress(not args.quiet), fail_on=fail_on,
-                      command=sys.argv)
+                      command=sys.argv, policy=policy)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     return outcome.exit_code
@@ -98,28 +100,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_baseline_accept(args: argparse.Namespace) -> int:
     from harness import api
 
-    for path in api.accept(args.results, args.baselines, args.case):
+    for path in api.accept(args.results, args.baselines, args.case, args.keep, args.replace):
         print(f"accepted into {path}")
     return 0
 
 
 def cmd_baseline_show(args: argparse.Namespace) -> int:
-    from harness.baseline.store import BaselineStore
-    from harness.platform import platform_id
+    from harness.baseline.lifecycle import show
 
-    root = Path(args.baselines)
-    pid = args.platform or platform_id()
-    files = sorted((root / pid).glob("*.json"))
-    if not files:
-        print(f"no baselines for platform {pid} under {root}")
-        return 0
-    store = BaselineStore(root)
-    for f in files:
-        data = store.load(pid, f.stem) or {}
-        print(f"{f}:")
-        for case_id, entries in data.get("cases", {}).items():
-            meds = ", ".join(f"{e['stats_ms']['median']:.4g}" for e in entries)
-            print(f"  {case_id}: {len(entries)} run(s), medians ms [{meds}]")
+    print(show(args.baselines, args.platform, args.case or "*"))
+    return 0
+
+
+def cmd_baseline_history(args: argparse.Namespace) -> int:
+    from harness.baseline.lifecycle import history
+
+    print(history(args.baselines, args.platform, args.case or "*", args.last))
+    return 0
+
+
+def cmd_baseline_prune(args: argparse.Namespace) -> int:
+    from harness.baseline.lifecycle import prune
+
+    print(prune(args.baselines, args.platform, args.keep, args.case or "*"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from harness.export import write_pytest_benchmark
+    from harness.results import load_results
+
+    path = write_pytest_benchmark(load_results(args.results), args.out, not args.no_data)
+    print(f"pytest-benchmark JSON: {path}")
     return 0
 
 
@@ -145,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a busy-wait inside the timed region (e.g. '*/resnet/*=2ms')")
     r.add_argument("--fail-on", default="regression,failed",
                    help="verdicts that make the exit code 1 (default: regression,failed)")
+    r.add_argument("--unstable-fails", action="store_true",
+                   help="an 'unstable' verdict (throttled, noisy, too few samples) fails too")
+    r.add_argument("--alpha", type=float, default=0.01,
+                   help="false-alarm budget of the whole run for regressions (default 0.01)")
+    r.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
+                   help="multiple-comparison correction across cases (default holm)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     r.set_defaults(func=cmd_run)
 
@@ -173,15 +191,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     bl = sub.add_parser("baseline", help="manage stored baselines")
     bsub = bl.add_subparsers(dest="baseline_command", required=True)
-    acc = bsub.add_parser("accept", help="make a run's results the baseline")
-    acc.add_argument("results")
+    acc = bsub.add_parser("accept", help="make one or several runs' results the baseline")
+    acc.add_argument("results", nargs="+", help="results JSON files (reports/results.json)")
     acc.add_argument("--baselines", default="baselines")
-    acc.add_argument("--case", action="append", help="accept only these case ids")
+    acc.add_argument("--case", action="append", help="accept only case ids matching this glob")
+    acc.add_argument("--keep", type=int, help="entries kept per case (default 10)")
+    acc.add_argument("--replace", action="store_true",
+                     help="start a new history where backend version or precision changed")
     acc.set_defaults(func=cmd_baseline_accept)
-    show = bsub.add_parser("show", help="list the baselines of this platform")
-    show.add_argument("--baselines", default="baselines")
-    show.add_argument("--platform", help="platform id (default: this machine's)")
-    show.set_defaults(func=cmd_baseline_show)
+    for name, func, text in (("show", cmd_baseline_show, "summarise the stored baselines"),
+                             ("history", cmd_baseline_history, "the last N accepted runs per "
+                              "case"),
+                             ("prune", cmd_baseline_prune, "drop all but the newest entries")):
+        sp = bsub.add_parser(name, help=text)
+        sp.add_argument("--baselines", default="baselines")
+        sp.add_argument("--platform", help="platform id (default: this machine's)")
+        sp.add_argument("--case", help="case id glob (default: all)")
+        if name == "history":
+            sp.add_argument("--last", type=int, default=5)
+        if name == "prune":
+            sp.add_argument("--keep", type=int, required=True)
+        sp.set_defaults(func=func)
+
+    ex = sub.add_parser("export", help="write results in pytest-benchmark's JSON format")
+    ex.add_argument("results")
+    ex.add_argument("-o", "--out", required=True, help="output .json (e.g. "
+                    ".benchmarks/<machine>/0001_run.json for `pytest-benchmark compare`)")
+    ex.add_argument("--no-data", action="store_true", help="leave the raw samples out")
+    ex.set_defaults(func=cmd_export)
 
     rep = sub.add_parser("report", help="render stored results again")
     rep.add_argument("results")

@@ -1,13 +1,23 @@
 """The baseline store: ``baselines/<platform-id>/<scenario>.json``, plain JSON (documented in
 docs/results-format.md), one history of accepted runs per case, written atomically under a
-file lock so concurrent accepts cannot corrupt it."""
+file lock so concurrent accepts cannot corrupt it.
+
+Lifecycle: :meth:`BaselineStore.accept` (one run or several), :meth:`~BaselineStore.history`
+(the last N entries per case), :meth:`~BaselineStore.prune`. A run from another platform is
+refused with what differs; a case whose backend version or precision changed needs
+``replace=True`` (its old history is not comparable any more).
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+from harness.baseline.engine_diff import compact_layers
+from harness.baseline.verdict import TIMING_METRICS, estimate
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json, file_lock
 from harness.platform import platform_differences
@@ -16,6 +26,7 @@ from harness.results import CaseResult, RunResult, now_iso
 SCHEMA = "trt-harness/baseline/1"
 DEFAULT_KEEP = 10
 MAX_STORED_SAMPLES = 5000
+ESTIMATE_BLOCKS = 10
 
 
 class BaselineStore:
@@ -38,6 +49,13 @@ class BaselineStore:
                               file=str(path), expected=SCHEMA)
         return data
 
+    def scenarios(self, platform_id: str) -> list[str]:
+        return sorted(p.stem for p in (self.root / platform_id).glob("*.json"))
+
+    def platforms(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir()) \
+            if self.root.exists() else []
+
     def entries(self, run: RunResult, case: CaseResult) -> tuple[list[dict[str, Any]], list[str]]:
         """Accepted entries for ``case`` and the platform differences (non-empty: refuse)."""
         data = self.load(run.platform_id, case.case["scenario"])
@@ -46,12 +64,16 @@ class BaselineStore:
         diffs = platform_differences(data.get("platform", {}), run.platform)
         return data["cases"].get(case.id, []), diffs
 
-    def accept(self, run: RunResult, keep: int = DEFAULT_KEEP,
-               cases: list[str] | None = None) -> list[Path]:
-        """Append the run's measured cases to their histories (newest last, ``keep`` kept)."""
+    def accept(self, run: RunResult, keep: int = DEFAULT_KEEP, cases: list[str] | None = None,
+               replace: bool = False) -> list[Path]:
+        """Append the run's measured cases to their histories (newest last, ``keep`` kept).
+
+        ``cases`` are globs over case ids. Refuses a run from another platform, and a case
+        whose backend version or precision differs from its history unless ``replace``."""
         by_scenario: dict[str, list[CaseResult]] = {}
         for c in run.cases:
-            if c.status == "ok" and (cases is None or c.id in cases):
+            if c.status == "ok" and (cases is None or any(fnmatch.fnmatchcase(c.id, g)
+                                                          for g in cases)):
                 by_scenario.setdefault(c.case["scenario"], []).append(c)
         written = []
         for scenario, results in by_scenario.items():
@@ -66,20 +88,95 @@ class BaselineStore:
                                       + "; ".join(diffs))
                 for c in results:
                     history = [e for e in data["cases"].get(c.id, []) if e["run_id"] != run.run_id]
-                    history.append(entry(run, c))
+                    new = entry(run, c)
+                    changed = history and _identity_change(history[-1], new)
+                    if changed and not replace:
+                        raise ConfigError(f"{c.id}: {changed}; the old history is not comparable "
+                                          "(accept with --replace to start a new one)")
+                    history = [] if changed else history
+                    history.append(new)
                     data["cases"][c.id] = history[-keep:]
                 data["updated"] = now_iso()
                 atomic_write_json(path, data)
             written.append(path)
         return written
 
+    def history(self, platform_id: str, pattern: str = "*",
+                last: int | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The last ``last`` accepted entries of every case matching ``pattern``."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for scenario in self.scenarios(platform_id):
+            data = self.load(platform_id, scenario) or {}
+            for case_id, entries in data.get("cases", {}).items():
+                if fnmatch.fnmatchcase(case_id, pattern):
+                    out[case_id] = entries[-last:] if last else entries
+        return out
+
+    def prune(self, platform_id: str, keep: int, pattern: str = "*") -> dict[str, int]:
+        """Keep only the newest ``keep`` entries of matching cases (``keep=0`` removes the
+        cases). Returns the number of entries removed per case."""
+        removed: dict[str, int] = {}
+        for scenario in self.scenarios(platform_id):
+            path = self.path(platform_id, scenario)
+            with file_lock(path):
+                data = self.load(platform_id, scenario)
+                if data is None:
+                    continue
+                for case_id in list(data["cases"]):
+                    if not fnmatch.fnmatchcase(case_id, pattern):
+                        continue
+                    entries = data["cases"][case_id]
+                    kept = entries[-keep:] if keep else []
+                    if len(kept) < len(entries):
+                        removed[case_id] = len(entries) - len(kept)
+                    if kept:
+                        data["cases"][case_id] = kept
+                    else:
+                        del data["cases"][case_id]
+                data["updated"] = now_iso()
+                atomic_write_json(path, data)
+        return removed
+
+
+def _identity_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    ob, nb = old.get("backend") or {}, new.get("backend") or {}
+    if ob.get("name") != nb.get("name"):
+        return f"backend {ob.get('name')} -> {nb.get('name')}"
+    if ob.get("version") != nb.get("version"):
+        return f"{nb.get('name')} version {ob.get('version')} -> {nb.get('version')}"
+    if old.get("precision") != new.get("precision"):
+        return f"precision {old.get('precision')} -> {new.get('precision')}"
+    return None
+
 
 def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
+    """One accepted run of one case. Timing estimates are computed from the full samples
+    before the stored samples are thinned, so thinning never changes a verdict."""
+    view = {"samples_ms": c.samples_ms, "stats_ms": c.stats_ms}
+    estimates = {}
+    for metric in TIMING_METRICS:
+        est = estimate(view, metric, ESTIMATE_BLOCKS)
+        if est is not None and math.isfinite(est.within_se):
+            estimates[metric] = est.to_json()
     samples = c.samples_ms
     if len(samples) > MAX_STORED_SAMPLES:   # keep the file reviewable: an even thinning
         step = len(samples) / MAX_STORED_SAMPLES
         samples = [samples[int(i * step)] for i in range(MAX_STORED_SAMPLES)]
-    return {"run_id": run.run_id, "accepted": now_iso(), "harness_version": run.harness_version,
-            "backend": c.backend, "precision": c.precision, "stats_ms": c.stats_ms,
-            "throughput": c.throughput, "build": c.build, "memory": c.memory,
-            "timing": c.timing, "samples_ms": samples}
+    telemetry = c.telemetry or {}
+    return {"run_id": run.run_id, "accepted": now_iso(), "started": run.started,
+            "harness_version": run.harness_version, "backend": c.backend,
+            "precision": c.precision, "case": c.case, "stats_ms": c.stats_ms,
+            "estimates": estimates, "throughput": c.throughput, "build": c.build,
+            "memory": c.memory, "accuracy": c.accuracy, "layers": compact_layers(c.layers),
+            "flagged_share": telemetry.get("flagged_share"), "timing": c.timing,
+            "samples_ms": samples}
+
+
+def between_run_cv(entries: list[dict[str, Any]]) -> float | None:
+    """The CV of the accepted runs' medians (what `baseline show` reports)."""
+    meds = [e["stats_ms"]["median"] for e in entries if (e.get("stats_ms") or {}).get("median")]
+    if len(meds) < 2:
+        return None
+    logs = [math.log(m) for m in meds]
+    mean = sum(logs) / len(logs)
+    return math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
