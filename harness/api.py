@@ -93,7 +93,11 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
         policy: VerdictPolicy = DEFAULT_POLICY) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
+    from harness.ab.plan import ab_exit_verdicts, run_pairs, scenario_pairs
+
     planned = apply_injections(plan(paths, select), inject or [])
+    ab_pairs = [p for p in scenario_pairs(paths) if not select or any(
+        fnmatch.fnmatchcase(c.id, s) for c in (p.a, p.b) for s in select)]
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios] , command)
@@ -103,13 +107,14 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     run_cases(planned, writer, progress)
     store = BaselineStore(baselines)
     judge(run_, store, policy)
+    run_pairs(ab_pairs, run_, writer, policy)
     writer.finish()
     latest = out / "results.json"
     writer.path = latest
     writer.flush()
     report = write_html(run_, out / "index.html", baseline_samples(run_, store))
-    return RunOutcome(run_, latest, report, exit_code([c.verdict for c in run_.cases],
-                                                      policy.fail_on(fail_on)))
+    verdicts = [c.verdict for c in run_.cases] + ab_exit_verdicts(run_.ab)
+    return RunOutcome(run_, latest, report, exit_code(verdicts, policy.fail_on(fail_on)))
 
 
 def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT_POLICY) -> None:
@@ -221,3 +226,23 @@ def bench(case: Case, json_out: str | Path | None = None,
             if c.status != "ok" else verdict("new", "one-shot bench: no baseline compared")
     writer.finish()
     return run_
+
+
+def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPolicy = DEFAULT_POLICY,
+       fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
+    """Measure A/B pairs (:mod:`harness.ab.plan`) interleaved; write ``ab-results.json`` and
+    ``ab.html`` in ``out_dir``. Exit code as for :func:`run` (B slower = regression)."""
+    from harness.ab.plan import ab_exit_verdicts, run_pairs
+
+    out = Path(out_dir)
+    scenarios = sorted({p.b.scenario for p in pairs})
+    run_ = new_run([{"name": s} for s in scenarios], command)
+    writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
+    writer.flush()
+    run_pairs(pairs, run_, writer, policy)
+    writer.finish()
+    writer.path = out / "ab-results.json"
+    writer.flush()
+    report = write_html(run_, out / "ab.html")
+    return RunOutcome(run_, writer.path, report,
+                      exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on)))

@@ -126,6 +126,49 @@ def cmd_baseline_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ab(args: argparse.Namespace) -> int:
+    from harness import api
+    from harness.ab import plan
+    from harness.baseline.verdict import VerdictPolicy
+    from harness.units import parse_duration, parse_fraction
+
+    tol = {**plan.AB_TOLERANCE, "median": parse_fraction(args.tolerance),
+           "throughput": parse_fraction(args.tolerance)}
+    settings = plan.ABSettings(duration_s=parse_duration(args.duration),
+                               block_s=parse_duration(args.block),
+                               rewarm_s=parse_duration(args.rewarm), seed=args.seed,
+                               tolerance=tol)
+    if args.ref_tree:
+        pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
+    elif all(s.endswith(".toml") for s in args.sides) and args.sides:
+        pairs = plan.scenario_pairs(args.sides)
+    elif len(args.sides) == 2:
+        sides = []
+        for x in "ab":
+            get = lambda name, x=x: getattr(args, f"{name}_{x}") or getattr(args, name)  # noqa: E731
+            sides.append({"backend": get("backend"), "precision": get("precision") or "fp32",
+                          "shapes": get("shapes"), "inject_delay": get("inject_delay") or 0.0,
+                          "options": dict(plan.parse_option(o) for o in
+                                          (args.option or []) + (getattr(args, f"option_{x}")
+                                                                 or [])),
+                          "warmup": args.warmup})
+        pairs = [plan.adhoc_pair((args.sides[0], args.sides[1]), (sides[0], sides[1]),
+                                 settings)]
+    else:
+        raise HarnessError("give two models (A B), scenario files with [[ab]] tables, or "
+                           "--ref-tree DIR with scenario files")
+    if not pairs:
+        raise HarnessError("the scenario files have no [[ab]] tables")
+    policy = VerdictPolicy(alpha=args.alpha, unstable_fails=args.unstable_fails)
+    fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
+    outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=fail_on, command=sys.argv)
+    for r in outcome.run.ab:
+        v = r.get("verdict") or {}
+        print(f"{r['id']}: {v.get('status')} — {v.get('reason')}")
+    print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    return outcome.exit_code
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from harness.export import write_pytest_benchmark
     from harness.results import load_results
@@ -212,6 +255,33 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "prune":
             sp.add_argument("--keep", type=int, required=True)
         sp.set_defaults(func=func)
+
+    ab = sub.add_parser("ab", help="measure two engines interleaved (paired A/B verdict)")
+    ab.add_argument("sides", nargs="*", metavar="A B | SCENARIO.toml",
+                    help="two models (.onnx, zoo:NAME, engine files), or scenario files "
+                         "whose [[ab]] tables name the pairs (or, with --ref-tree, whose "
+                         "cases are compared with the reference tree's)")
+    ab.add_argument("--ref-tree", help="another checkout (e.g. main's): each case there is A, "
+                    "the same case here is B")
+    ab.add_argument("--case", action="append", help="with --ref-tree: only these case globs")
+    for suffix, who in (("", "both sides"), ("-a", "side A"), ("-b", "side B")):
+        ab.add_argument(f"--backend{suffix}", help=f"backend of {who}")
+        ab.add_argument(f"--precision{suffix}", help=f"precision of {who}")
+        ab.add_argument(f"--shapes{suffix}", help=f"shapes of {who} (trtexec syntax)")
+        ab.add_argument(f"--option{suffix}", action="append", metavar="KEY=VALUE",
+                        help=f"backend option for {who}")
+        ab.add_argument(f"--inject-delay{suffix}", help=f"busy-wait added to {who} (testing)")
+    ab.add_argument("--duration", default="10s", help="measuring time of the pair (default 10s)")
+    ab.add_argument("--block", default="250ms", help="block length (default 250ms)")
+    ab.add_argument("--rewarm", default="50ms", help="re-warm before each block (default 50ms)")
+    ab.add_argument("--warmup", default="500ms", help="initial warm-up per side")
+    ab.add_argument("--tolerance", default="0.2%", help="median/throughput tolerance")
+    ab.add_argument("--seed", type=int, default=0, help="block order seed")
+    ab.add_argument("--alpha", type=float, default=0.01)
+    ab.add_argument("--out", default="reports")
+    ab.add_argument("--fail-on", default="regression,failed")
+    ab.add_argument("--unstable-fails", action="store_true")
+    ab.set_defaults(func=cmd_ab)
 
     ex = sub.add_parser("export", help="write results in pytest-benchmark's JSON format")
     ex.add_argument("results")

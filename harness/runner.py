@@ -112,6 +112,19 @@ def _skipped(result: CaseResult, reason: str) -> CaseResult:
 
 
 def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult) -> None:
+    feed = make_feed(case, engine, source)
+    engine.bind(feed)
+    result.shapes = {k: list(v.shape) for k, v in feed.items()}
+
+    timer = HostTimer(case.inject_delay)
+    m = measure(engine.run, timer, case.warmup, case.stop)
+    outputs = engine.fetch_outputs()
+    _record(case, engine, m, outputs, result)
+
+
+def make_feed(case: Case, engine: Engine, source: Any) -> dict[str, np.ndarray]:
+    """The case's inputs: its data files, or seeded random data in the model's value ranges
+    (shared by the runner and the A/B runner, so both sides see the same inputs)."""
     given = case.profile.run if case.profile else None
     if given is None and source.zoo_name:
         from harness.models.zoo import DEFAULT_SHAPES
@@ -124,13 +137,7 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult)
         ranges = value_ranges_from_model(source.onnx_path)
         ranges.update(case.input_range)
         feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
-    engine.bind(feed)
-    result.shapes = {k: list(v.shape) for k, v in feed.items()}
-
-    timer = HostTimer(case.inject_delay)
-    m = measure(engine.run, timer, case.warmup, case.stop)
-    outputs = engine.fetch_outputs()
-    _record(case, engine, m, outputs, result)
+    return feed
 
 
 def _record_build(engine: Engine, result: CaseResult) -> None:

@@ -180,31 +180,51 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
     return verdict("pending", "", **fields)
 
 
-def _decide_timing(m: dict[str, Any], alpha: float) -> None:
+def adjust_pvalues(metrics: list[dict[str, Any]], policy: VerdictPolicy) -> None:
+    """Add ``p_slower_adjusted`` / ``p_faster_adjusted`` (and ``tests``) to each metric
+    dict, correcting over all of them together (in place)."""
+    adjust = CORRECTIONS[policy.correction]
+    for key in ("p_slower", "p_faster"):
+        for m, p in zip(metrics, adjust([m[key] for m in metrics]), strict=True):
+            m[f"{key}_adjusted"] = p
+    for m in metrics:
+        m["tests"] = max(len(metrics), 1)
+
+
+def decide_metric(m: dict[str, Any], alpha: float,
+                  labels: tuple[str, str, str] = ("regression", "improvement", "pass")) -> str:
+    """Slower only when statistically clear (adjusted) *and* beyond the tolerance."""
     tol = m["tolerance"]
     if m["p_slower_adjusted"] < alpha and m["change"] > tol:
-        m["status"] = "regression"
-    elif m["p_faster_adjusted"] < alpha and m["change"] < -tol:
-        m["status"] = "improvement"
-    else:
-        m["status"] = "pass"
+        return labels[0]
+    if m["p_faster_adjusted"] < alpha and m["change"] < -tol:
+        return labels[1]
+    return labels[2]
+
+
+def describe_metric(m: dict[str, Any], ref: str = "baseline_ms", cur: str = "current_ms") -> str:
     lo, hi = m["ci"]
-    m["reason"] = (f"{m['change']:+.2%} [{lo:+.2%}, {hi:+.2%}] "
-                   f"({m['baseline_ms']:.4g} ms -> {m['current_ms']:.4g} ms, adj. p "
-                   f"{min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
-                   f"{m['mdc']:.2%}, tolerance ±{tol:.1%})")
+    return (f"{m['change']:+.2%} [{lo:+.2%}, {hi:+.2%}] ({m[ref]:.4g} ms -> {m[cur]:.4g} ms, "
+            f"adj. p {min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
+            f"{m['mdc']:.2%}, tolerance ±{m['tolerance']:.1%})")
 
 
-def _throughput(median: dict[str, Any], tol: float) -> dict[str, Any]:
+def _decide_timing(m: dict[str, Any], alpha: float) -> None:
+    m["status"] = decide_metric(m, alpha)
+    m["reason"] = describe_metric(m)
+
+
+def throughput_metric(median: dict[str, Any], tol: float,
+                      labels: tuple[str, str, str] = ("regression", "improvement", "pass")
+                      ) -> dict[str, Any]:
     """Throughput at the median latency moves exactly inversely with it."""
     inv = lambda c: 1 / (1 + c) - 1  # noqa: E731 - a one-line mapping
     change = inv(median["change"])
-    status = {"regression": "regression", "improvement": "improvement"}.get(median["status"],
-                                                                             "pass")
-    if status == "regression" and -change <= tol:
-        status = "pass"
-    if status == "improvement" and change <= tol:
-        status = "pass"
+    status = median["status"] if median["status"] in labels[:2] else labels[2]
+    if status == labels[0] and -change <= tol:
+        status = labels[2]
+    if status == labels[1] and change <= tol:
+        status = labels[2]
     return {"status": status, "change": change, "ci": [inv(median["ci"][1]),
                                                        inv(median["ci"][0])],
             "tolerance": tol, "direction": "higher is better",
@@ -218,13 +238,8 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
     tolerance; default 5 %."""
     pending = [(v, name, m) for v in verdicts if v["status"] == "pending"
                for name, m in v["metrics"].items() if m.get("status") == "pending"]
-    adjust = CORRECTIONS[policy.correction]
-    for key in ("p_slower", "p_faster"):
-        for (_, _, m), p in zip(pending, adjust([m[key] for _, _, m in pending]), strict=True):
-            m[f"{key}_adjusted"] = p
-    tests = max(len(pending), 1)
+    adjust_pvalues([m for _, _, m in pending], policy)
     for _, _, m in pending:
-        m["tests"] = tests
         _decide_timing(m, policy.alpha)
     for i, v in enumerate(verdicts):
         if v["status"] != "pending":
@@ -232,7 +247,7 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
         tol = (tolerances or [None] * len(verdicts))[i]
         thr_tol = tol.get("throughput", 0.05) if isinstance(tol, dict) else 0.05
         if "median" in v["metrics"]:
-            v["metrics"]["throughput"] = _throughput(v["metrics"]["median"], thr_tol)
+            v["metrics"]["throughput"] = throughput_metric(v["metrics"]["median"], thr_tol)
         _conclude(v)
 
 

@@ -151,9 +151,24 @@ class CaseOverride(CaseSettings):
     skip: str | None = None   # reason; the case is reported as skipped
 
 
+class ABSpec(Strict):
+    """``[[ab]]``: two cases of this scenario (ids with or without the scenario's name in
+    front) measured interleaved in one run (harness.ab); ``tolerance`` as in ``[defaults]``
+    (A/B defaults: median 0.2 %, p99 2 %, throughput 0.2 %)."""
+
+    a: str
+    b: str
+    duration: Seconds = 10.0
+    block: Seconds = 0.25
+    rewarm: Seconds = 0.05
+    seed: int = 0
+    tolerance: dict[str, Fraction] | None = None
+
+
 class ScenarioFile(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     defaults: Defaults = Defaults()
     model: list[ModelSpec] = Field(min_length=1)
     case: list[CaseOverride] = []
+    ab: list[ABSpec] = []

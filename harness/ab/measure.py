@@ -1,0 +1,215 @@
+"""Measure two cases interleaved: both prepared and warmed first, then alternating blocks in
+the balanced randomised order of :mod:`harness.ab.schedule`, each block after a short
+re-warm, with the same inputs (where the two engines take the same tensors), the same kind of
+timer and one telemetry window over the whole interleaved phase.
+
+The timer comes from the runner's hook ``harness.runner.make_timer(case, engine)`` when it
+exists (the CUDA-event timer on the harness stream for async engines; it also hands the
+engine its stream); without it synchronous engines get the host timer and async engines are
+refused with the reason. Telemetry likewise comes from ``harness.runner.make_telemetry()``
+(a context manager whose ``result()`` is the ``CaseResult.telemetry`` dict), when present.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.ab.schedule import block_order, order_text
+from harness.backends import backend_class
+from harness.backends.base import Engine
+from harness.errors import CaseSkipped
+from harness.markers import nvtx_range
+from harness.models.source import resolve_source
+from harness.results import now_iso
+from harness.scenario.expand import Case
+from harness.scenario.schema import Warmup
+from harness.stats import summarize
+from harness.timing.host import HostTimer
+from harness.timing.measure import Timer, warm_up
+
+# Interleaving resolves a few tenths of a percent (docs/verdicts.md), so A/B tolerances
+# are far tighter than a stored baseline's.
+AB_TOLERANCE = {"median": 0.002, "p99": 0.02, "throughput": 0.002}
+MIN_PAIRS = 8
+# Raw samples kept per block in the record (the statistics use all of them).
+MAX_BLOCK_SAMPLES = 2000
+
+
+@dataclass
+class ABSettings:
+    """``duration_s`` of measuring in all (both sides), in blocks of about ``block_s``, each
+    after ``rewarm_s`` of re-warm-up; ``tolerance`` per metric as in a scenario."""
+
+    duration_s: float = 10.0
+    block_s: float = 0.25
+    rewarm_s: float = 0.05
+    min_block_samples: int = 20
+    seed: int = 0
+    tolerance: dict[str, float] = field(default_factory=lambda: dict(AB_TOLERANCE))
+
+    @property
+    def pairs(self) -> int:
+        """Block pairs: the replicates of the paired verdict, so never fewer than
+        ``MIN_PAIRS`` (blocks shrink instead)."""
+        return max(MIN_PAIRS, round(self.duration_s / (2 * self.block_s)))
+
+    @property
+    def effective_block_s(self) -> float:
+        return self.duration_s / (2 * self.pairs)
+
+
+def make_timer(case: Case, engine: Engine) -> Timer:
+    from harness import runner
+
+    hook = getattr(runner, "make_timer", None)
+    if hook is not None:
+        return hook(case, engine)
+    if engine.is_async:
+        raise CaseSkipped(f"{case.id}: GPU engines need the CUDA-event timer "
+                          "(harness.runner.make_timer), which this build lacks")
+    return HostTimer(case.inject_delay)
+
+
+def _telemetry() -> Any:
+    from harness import runner
+
+    hook = getattr(runner, "make_telemetry", None)
+    return hook() if hook is not None else contextlib.nullcontext()
+
+
+@dataclass
+class _Side:
+    label: str
+    case: Case
+    engine: Engine | None = None
+    timer: Timer | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    per_call_s: float = 0.0
+
+
+def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> None:
+    from harness.runner import make_feed
+
+    cls = backend_class(side.case.backend)
+    reason = cls.unavailable_reason()
+    if reason:
+        raise CaseSkipped(f"side {side.label} ({side.case.id}): {reason}")
+    side.info["backend"] = {"name": side.case.backend, "version": cls.version()}
+    source = resolve_source(side.case.source, base_dir, side.case.seed)
+    with nvtx_range(f"build {side.label}"):
+        side.engine = stack.enter_context(cls().prepare(side.case, source.onnx_path))
+    if side.engine.build_only:
+        raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
+                          "cannot run here")
+    side.timer = make_timer(side.case, side.engine)
+    side.info["feed"] = make_feed(side.case, side.engine, source)
+
+
+def _same_specs(a: Engine, b: Engine) -> bool:
+    return [(t.name, t.dtype) for t in a.inputs] == [(t.name, t.dtype) for t in b.inputs]
+
+
+def measure_ab(case_a: Case, case_b: Case, settings: ABSettings | None = None,
+               base_dir_a: str | None = None, base_dir_b: str | None = None) -> dict[str, Any]:
+    """Prepare both cases, measure them interleaved, and return the A/B record (without
+    its verdict: :func:`harness.ab.verdict.judge` adds it)."""
+    settings = settings or ABSettings()
+    sides = [_Side("A", case_a), _Side("B", case_b)]
+    record: dict[str, Any] = {
+        "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
+        "started": now_iso(), "settings": asdict(settings), "order": "", "blocks": [],
+        "a": {"id": case_a.id, "case": case_a.to_json()},
+        "b": {"id": case_b.id, "case": case_b.to_json()}, "telemetry": None, "warnings": []}
+    try:
+        with contextlib.ExitStack() as stack, nvtx_range("ab"):
+            for side, base in zip(sides, (base_dir_a, base_dir_b), strict=True):
+                _prepare(side, base, stack)
+            a, b = sides
+            assert a.engine is not None and b.engine is not None
+            if _same_specs(a.engine, b.engine):
+                b.info["feed"] = a.info["feed"]          # the very same arrays on both sides
+            else:
+                record["warnings"].append("A and B take different input tensors: each gets "
+                                          "its own seeded inputs")
+            _interleave(sides, settings, record)
+    except CaseSkipped as exc:
+        record.update(status="skipped", error=str(exc))
+    except Exception as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    for side in sides:
+        side.info.pop("feed", None)
+        record[side.label.lower()].update(side.info)
+    record["finished"] = now_iso()
+    return record
+
+
+def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
+    for side in sides:
+        assert side.engine is not None
+        side.engine.bind(side.info["feed"])
+        record[side.label.lower()]["shapes"] = {k: list(v.shape)
+                                               for k, v in side.info["feed"].items()}
+        warm_s, warm_n, _ = warm_up(side.engine.run, side.case.warmup)
+        side.per_call_s = warm_s / max(warm_n, 1)
+        record[side.label.lower()]["warmup_s"] = warm_s
+    per_call = max(s.per_call_s for s in sides)
+    count = max(settings.min_block_samples,
+                int(settings.effective_block_s / max(per_call, 1e-7)))
+    order = block_order(settings.pairs, settings.seed)
+    record["order"] = order_text(order)
+    record["settings"]["block_samples"] = count
+    rewarm = Warmup(min_time=settings.rewarm_s, max_time=max(settings.rewarm_s * 4, 0.01),
+                    min_iterations=2)
+    by_label = {s.label: s for s in sides}
+    start = time.perf_counter()
+    with _telemetry() as tele:
+        for pair, labels in enumerate(order):
+            for label in labels:
+                side = by_label[label]
+                assert side.engine is not None and side.timer is not None
+                warm_up(side.engine.run, rewarm)
+                t0 = time.perf_counter() - start
+                with nvtx_range(f"block {label}"):
+                    samples_ms = np.asarray(side.timer.sample(side.engine.run, count)) * 1e3
+                record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
+                                               samples_ms))
+    if tele is not None and hasattr(tele, "result"):
+        record["telemetry"] = tele.result()
+    record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
+                        "measure_s": time.perf_counter() - start}
+    for side in sides:
+        assert side.engine is not None
+        outputs = side.engine.fetch_outputs()
+        record[side.label.lower()]["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
+        record[side.label.lower()]["memory"] = side.engine.memory()
+        b = side.engine.build
+        record[side.label.lower()]["build"] = {"build_time_s": b.build_time_s,
+                                               "engine_bytes": b.engine_bytes,
+                                               "fingerprint": b.fingerprint}
+    summarize_sides(record)
+
+
+def summarize_sides(record: dict[str, Any]) -> None:
+    """Each side's summary over all its blocks' samples (in place)."""
+    for label in ("A", "B"):
+        blocks = [blk for blk in record["blocks"] if blk["side"] == label]
+        if blocks:
+            record[label.lower()]["stats_ms"] = summarize(np.concatenate(
+                [np.asarray(blk["samples_ms"], dtype=float) for blk in blocks]))
+
+
+def make_block(label: str, pair: int, t0: float, t1: float,
+               samples_ms: np.ndarray) -> dict[str, Any]:
+    kept = samples_ms
+    if len(kept) > MAX_BLOCK_SAMPLES:
+        kept = kept[np.linspace(0, len(kept) - 1, MAX_BLOCK_SAMPLES).astype(int)]
+    return {"side": label, "pair": pair, "t_s": round(t0, 6), "t_end_s": round(t1, 6),
+            "n": len(samples_ms), "median_ms": float(np.median(samples_ms)),
+            "p99_ms": float(np.percentile(samples_ms, 99)),
+            "mean_ms": float(np.mean(samples_ms)),
+            "samples_ms": [round(float(x), 6) for x in kept]}

@@ -1,0 +1,137 @@
+"""Which pairs an A/B run compares, and running them into a :class:`RunResult`.
+
+Three ways to name the pairs:
+- two ad-hoc sides (``trt-harness ab A B``: model sources with per-side backend, precision,
+  shapes and options — built by :func:`harness.api.bench_case`);
+- the ``[[ab]]`` tables of scenario files (two case ids each);
+- a reference tree (``--ref-tree DIR``): every case of a scenario file against the same case
+  from the same file in another checkout (main's models and options), i.e. "this change's
+  engine vs main's engine, on this GPU, now" — the baseline rebuilt and measured interleaved.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.ab.measure import AB_TOLERANCE, ABSettings, measure_ab
+from harness.ab.verdict import judge as judge_ab
+from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
+from harness.errors import ConfigError
+from harness.results import ResultWriter, RunResult
+from harness.runner import case_base_dir
+from harness.scenario.expand import Case, expand
+from harness.scenario.load import load_scenario
+
+
+@dataclass
+class ABPair:
+    a: Case
+    b: Case
+    settings: ABSettings
+    base_a: str | None = None
+    base_b: str | None = None
+
+
+def _cases_by_id(path: str | Path) -> tuple[Any, dict[str, Case]]:
+    scenario = load_scenario(path)
+    return scenario, {c.id: c for c in expand(scenario, str(path))}
+
+
+def _find(cases: dict[str, Case], scenario: str, ref: str, path: str | Path, key: str) -> Case:
+    for cid in (ref, f"{scenario}/{ref}"):
+        if cid in cases:
+            return cases[cid]
+    raise ConfigError(f"no case {ref!r} in this scenario", file=str(path), key=key,
+                      expected=", ".join(sorted(cases)))
+
+
+def scenario_pairs(paths: list[str | Path]) -> list[ABPair]:
+    """The ``[[ab]]`` tables of scenario files."""
+    out = []
+    for path in paths:
+        scenario, cases = _cases_by_id(path)
+        base = case_base_dir(path)
+        for i, spec in enumerate(scenario.ab):
+            a = _find(cases, scenario.name, spec.a, path, f"ab[{i}].a")
+            b = _find(cases, scenario.name, spec.b, path, f"ab[{i}].b")
+            settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
+                                  rewarm_s=spec.rewarm, seed=spec.seed,
+                                  tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
+            out.append(ABPair(a, b, settings, base, base))
+    return out
+
+
+def ref_tree_pairs(paths: list[str | Path], ref_root: str | Path,
+                   settings: ABSettings, select: list[str] | None = None) -> list[ABPair]:
+    """Every case of each scenario file (A: as the file is in ``ref_root``, B: as it is here)."""
+    out = []
+    for path in paths:
+        ref_path = Path(ref_root) / path
+        if not ref_path.exists():
+            raise ConfigError(f"{path} does not exist in the reference tree {ref_root}")
+        _, here = _cases_by_id(path)
+        _, there = _cases_by_id(ref_path)
+        for cid, b in here.items():
+            if select and not any(fnmatch.fnmatchcase(cid, s) for s in select):
+                continue
+            if cid in there and not b.skip:
+                out.append(ABPair(there[cid], b, settings, case_base_dir(ref_path),
+                                  case_base_dir(path)))
+    if not out:
+        raise ConfigError("no case is in both trees (check --case and the scenario files)")
+    return out
+
+
+def side_case(case: Case, label: str) -> Case:
+    """Ad-hoc sides get distinct ids even when both measure the same model."""
+    return replace(case, id=f"{label}:{case.id}")
+
+
+def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None = None,
+              policy: VerdictPolicy = DEFAULT_POLICY) -> list[dict[str, Any]]:
+    """Measure every pair (the record is flushed after each) and judge them together."""
+    records = []
+    for pair in pairs:
+        record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b)
+        records.append(record)
+        run.ab.append(record)
+        if writer is not None:
+            writer.flush()
+    judge_ab(records, policy)
+    return records
+
+
+def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A/B verdicts in the run's vocabulary (slower = regression) for the exit code."""
+    names = {"slower": "regression", "faster": "improvement", "same": "pass"}
+    return [{"status": names.get((r.get("verdict") or {}).get("status", "failed"),
+                                 (r.get("verdict") or {}).get("status", "failed"))}
+            for r in records]
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON where it can be (numbers, true/false)."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"option {text!r}: expected KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def adhoc_pair(sources: tuple[str, str], sides: tuple[dict[str, Any], dict[str, Any]],
+               settings: ABSettings) -> ABPair:
+    """Two ad-hoc sides: each a model source with its own backend, precision, shapes,
+    options and injected delay (keyword arguments of :func:`harness.api.bench_case`)."""
+    from harness.api import bench_case
+
+    cases = [side_case(bench_case(src, **kw), label)
+             for label, src, kw in zip("AB", sources, sides, strict=True)]
+    cwd = str(Path.cwd())
+    return ABPair(cases[0], cases[1], settings, cwd, cwd)
