@@ -28,7 +28,9 @@ def test_run_accept_regress(tiny_scenario, tmp_path):
     # Judging the accepted run against itself is exactly "nothing changed": pass.
     same = api.load_results(out / "results.json")
     api.judge(same, api.BaselineStore(base))
-    assert same.cases[0].verdict["status"] == "pass"
+    # never a false fail; "unstable" (with its reason) when the 2-core runner is too noisy
+    assert same.cases[0].verdict["status"] in ("pass", "unstable"), same.cases[0].verdict
+    assert same.cases[0].verdict["change"] == 0.0
 
     # A delay far above CPU noise (the model takes well under 1 ms) must be a regression.
     slow = api.run([tiny_scenario], out_dir=out, baselines=base, inject=["*=20ms"])

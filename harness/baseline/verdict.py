@@ -94,7 +94,7 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
 
 
 def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
-                      policy: VerdictPolicy) -> tuple[list[str], bool]:
+                      policy: VerdictPolicy, tolerance: float) -> tuple[list[str], bool]:
     """Reasons the measurement cannot be trusted, and whether they also void a timing
     regression (throttling and too few samples do; mere noise is already in the interval)."""
     reasons, voids = [], False
@@ -107,9 +107,12 @@ def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
     if n < policy.min_samples:
         reasons.append(f"too few samples ({n} < {policy.min_samples})")
         voids = True
-    if cur_est is not None and cur_est.within_se > policy.max_rel_se:
+    # Noise matters relative to what is to be resolved: a quarter of the tolerance (or
+    # max_rel_se, whichever is larger) keeps the tolerance within reach.
+    limit = max(policy.max_rel_se, tolerance / 4)
+    if cur_est is not None and cur_est.within_se > limit:
         reasons.append(f"noisy run: the median's own standard error is "
-                       f"{cur_est.within_se:.2%} (limit {policy.max_rel_se:.2%})")
+                       f"{cur_est.within_se:.2%} (limit {limit:.2%})")
     return reasons, voids
 
 
@@ -168,7 +171,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
         if m is not None:
             metrics[gate.metric] = m
-    unstable, voids = _unstable_reasons(current, cur_med, policy) if cur_med else ([], False)
+    unstable, voids = _unstable_reasons(current, cur_med, policy, tol["median"]) if cur_med else ([], False)
     fields: dict[str, Any] = {"metrics": metrics, "baseline_runs": len(entries),
                               "tolerance": tol["median"], "unstable": unstable,
                               "voids_timing": voids}
