@@ -99,20 +99,10 @@ def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> float:
     if n1 == 0 or n2 == 0:
         return 1.0
     both = np.concatenate([a, b])
-    order = np.argsort(both, kind="mergesort")
-    ranks = np.empty(len(both))
-    sorted_vals = both[order]
-    # average ranks over ties
-    i = 0
-    tie_term = 0.0
-    while i < len(both):
-        j = i
-        while j + 1 < len(both) and sorted_vals[j + 1] == sorted_vals[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        t = j - i + 1
-        tie_term += t ** 3 - t
-        i = j + 1
+    _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = ((ends - counts + 1 + ends) / 2.0)[inverse]      # average rank over ties
+    tie_term = float(np.sum(counts.astype(float) ** 3 - counts))
     u1 = ranks[:n1].sum() - n1 * (n1 + 1) / 2
     mu = n1 * n2 / 2
     n = n1 + n2
