@@ -171,7 +171,8 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
         if m is not None:
             metrics[gate.metric] = m
-    unstable, voids = _unstable_reasons(current, cur_med, policy, tol["median"]) if cur_med else ([], False)
+    unstable, voids = (_unstable_reasons(current, cur_med, policy, tol["median"]) if cur_med
+                       else ([], False))
     fields: dict[str, Any] = {"metrics": metrics, "baseline_runs": len(entries),
                               "tolerance": tol["median"], "unstable": unstable,
                               "voids_timing": voids}
@@ -221,7 +222,7 @@ def throughput_metric(median: dict[str, Any], tol: float,
                       labels: tuple[str, str, str] = ("regression", "improvement", "pass")
                       ) -> dict[str, Any]:
     """Throughput at the median latency moves exactly inversely with it."""
-    inv = lambda c: 1 / (1 + c) - 1  # noqa: E731 - a one-line mapping
+    inv = lambda c: 1 / (1 + c) - 1 if c > -1 else math.inf  # noqa: E731
     change = inv(median["change"])
     status = median["status"] if median["status"] in labels[:2] else labels[2]
     if status == labels[0] and -change <= tol:

@@ -1,0 +1,189 @@
+"""Verdict rules beyond the median: gated metrics, unstable, engine identity, the matrix-wide
+correction, the baseline lifecycle and the pytest-benchmark export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from harness.baseline.engine_diff import layer_changes
+from harness.baseline.store import BaselineStore
+from harness.baseline.verdict import VerdictPolicy, compare_case, evaluate_case, finalize
+from harness.errors import ConfigError
+from harness.export import to_pytest_benchmark, write_pytest_benchmark
+from harness.results import CaseResult, RunResult
+from harness.stats import summarize
+
+
+def result(samples, **kw):
+    x = np.asarray(samples, dtype=float)
+    base = {"status": "ok", "samples_ms": x.tolist(), "stats_ms": summarize(x),
+            "backend": {"name": "tensorrt", "version": "10.9"}, "precision": "fp16",
+            "timing": {"timer": "cuda-event"}}
+    base.update(kw)
+    return base
+
+
+def samples(level=1.0, seed=0, n=400, cv=0.002):
+    return level * np.exp(np.random.default_rng(seed).normal(0, cv, n))
+
+
+def test_gated_metrics_each_with_direction():
+    base = result(samples(), build={"engine_bytes": 1000, "build_time_s": 10.0},
+                  memory={"device_bytes": 5000}, accuracy={"rel_l2": 0.001})
+    cur = result(samples(seed=1), build={"engine_bytes": 1100, "build_time_s": 10.5},
+                 memory={"device_bytes": 4000}, accuracy={"rel_l2": 0.05})
+    v = compare_case(cur, [base])
+    m = v["metrics"]
+    assert m["engine_bytes"]["status"] == "regression"           # +10 % > 1 %
+    assert m["device_bytes"]["status"] == "improvement"          # -20 %
+    assert m["accuracy"]["status"] == "regression"               # +0.049 > 0.01 absolute
+    assert m["build_time_s"]["status"] == "pass"                 # +5 % < 50 %
+    assert m["median"]["status"] == "pass" and m["throughput"]["status"] == "pass"
+    assert v["status"] == "regression" and "engine_bytes" in v["reason"]
+
+
+def test_build_only_case_gates_build_metrics():
+    base = {"status": "ok", "backend": {"name": "tensorrt-rtx", "version": "1.7"},
+            "precision": "fp16", "build": {"engine_bytes": 1000, "build_time_s": 0.2}}
+    cur = dict(base, build={"engine_bytes": 1000, "build_time_s": 0.6})
+    v = compare_case(cur, [base])
+    # +200 % build time, but below the 0.5 s floor: no alarm; sizes equal
+    assert v["status"] == "pass" and v["metrics"]["build_time_s"]["status"] == "pass"
+    cur = dict(base, build={"engine_bytes": 2000, "build_time_s": 0.2})
+    assert compare_case(cur, [base])["status"] == "regression"
+
+
+def test_unstable_throttled_voids_a_timing_regression():
+    slow = result(samples(1.2, seed=1), telemetry={"flagged_share": 0.3})
+    v = compare_case(slow, [result(samples())])
+    assert v["status"] == "unstable" and "throttled" in v["reason"]
+    few = result(samples(1.0, seed=1, n=8))
+    v = compare_case(few, [result(samples())])
+    assert v["status"] == "unstable" and "too few samples" in v["reason"]
+    policy = VerdictPolicy(unstable_fails=True)
+    assert "unstable" in policy.fail_on()
+
+
+def test_regression_needs_significance_and_tolerance():
+    base = [result(samples(seed=s)) for s in range(5)]
+    assert compare_case(result(samples(1.10, seed=9)), base)["status"] == "regression"
+    # +3 %: clearly measured but inside the 5 % tolerance
+    v = compare_case(result(samples(1.03, seed=9)), base)
+    assert v["status"] == "pass" and v["change"] == pytest.approx(0.03, abs=0.005)
+    assert v["ci"][0] < v["change"] < v["ci"][1] and v["mdc"] > 0
+    # tolerance 0: a statistically clear +3 % is a regression
+    assert compare_case(result(samples(1.03, seed=9)), base, {"median": 0.0})["status"] \
+        == "regression"
+
+
+def test_matrix_correction_shares_the_budget():
+    # one case at the edge of significance judged alone vs among 50 null cases
+    base = [result(samples(seed=s, cv=0.001)) for s in range(3)]
+    edge = result(samples(1.012, seed=10, cv=0.001))
+    alone = compare_case(edge, base, {"median": 0.0})
+    crowd = [evaluate_case(result(samples(seed=100 + i, cv=0.001)), base, {"median": 0.0})
+             for i in range(49)]
+    mine = evaluate_case(edge, base, {"median": 0.0})
+    finalize([*crowd, mine])
+    m = mine["metrics"]["median"]
+    assert m["p_slower_adjusted"] > alone["metrics"]["median"]["p_slower_adjusted"]
+    assert m["tests"] == 100                                     # 50 cases x (median, p99)
+
+
+def test_incomparable_names_what_differs():
+    base = result(samples())
+    cur = result(samples(), backend={"name": "tensorrt", "version": "10.11"})
+    v = compare_case(cur, [base])
+    assert v["status"] == "incomparable" and "10.9 now 10.11" in v["reason"]
+
+
+def test_engine_identity_names_layer_changes():
+    layers_a = [{"name": "conv1", "type": "Convolution", "precision": "FP32", "tactic": "t1"},
+                {"name": "relu1", "type": "Activation", "precision": "FP32", "tactic": "t2"}]
+    layers_b = [{"name": "conv1", "type": "Convolution", "precision": "FP16", "tactic": "t9"},
+                {"name": "fused", "type": "Activation", "precision": "FP16", "tactic": "t2"}]
+    diff = layer_changes(layers_a, layers_b)
+    assert diff["precision"] == ["conv1 FP32->FP16"] and diff["tactic"] == ["conv1"]
+    assert diff["added"] == ["fused"] and diff["removed"] == ["relu1"]
+    base = result(samples(), build={"fingerprint": "aaaa" * 4}, layers=layers_a)
+    cur = result(samples(1.2, seed=3), build={"fingerprint": "bbbb" * 4}, layers=layers_b)
+    v = compare_case(cur, [base])
+    assert v["engine"]["changed"] and "precision changed: conv1 FP32->FP16" in v["reason"]
+    assert v["status"] == "regression"
+
+
+# -- lifecycle ---------------------------------------------------------------------------
+def _run(run_id, level=1.0, version="1", started="2026-01-01T00:00:00+00:00", cpu="cpu-a"):
+    x = samples(level, seed=hash(run_id) % 1000)
+    case = CaseResult(id="s/m/onnxruntime/fp32/b1", status="ok",
+                      case={"scenario": "s", "precision": "fp32", "batch": 1,
+                            "stop": {"min_samples": 20, "max_time": 3.0, "min_time": 0.2}},
+                      backend={"name": "onnxruntime", "version": version},
+                      samples_ms=x.tolist(), stats_ms=summarize(x), throughput=1e3)
+    return RunResult(run_id=run_id, started=started,
+                     platform={"host": {"cpu": cpu, "cores": 2, "machine": "x"}, "gpu": None},
+                     platform_id="p1", cases=[case], complete=True,
+                     finished=started)
+
+
+def test_accept_several_history_prune_and_replace(tmp_path):
+    from harness import api
+    from harness.baseline import lifecycle
+
+    files = []
+    for i in range(4):
+        p = tmp_path / f"r{i}.json"
+        p.write_text(json.dumps(_run(f"r{i}", started=f"2026-01-0{4 - i}T00:00:00+00:00")
+                                .to_json()))
+        files.append(p)
+    api.accept(files, tmp_path / "b", keep=3)
+    store = BaselineStore(tmp_path / "b")
+    hist = store.history("p1")["s/m/onnxruntime/fp32/b1"]
+    # accepted oldest first by start time, 3 kept: r2, r1, r0
+    assert [e["run_id"] for e in hist] == ["r2", "r1", "r0"]
+    assert "median" in hist[-1]["estimates"] and hist[-1]["estimates"]["median"]["blocks"] == 10
+    assert "last 2" in lifecycle.history(tmp_path / "b", "p1", "*", 2)
+    assert "3 run(s)" in lifecycle.show(tmp_path / "b", "p1")
+    assert "removed 2" in lifecycle.prune(tmp_path / "b", "p1", keep=1)
+    assert len(store.history("p1")["s/m/onnxruntime/fp32/b1"]) == 1
+    # a new backend version: refused, then accepted as a fresh history with replace
+    with pytest.raises(ConfigError, match="version 1 -> 2"):
+        store.accept(_run("v2", version="2"))
+    store.accept(_run("v2", version="2"), replace=True)
+    assert [e["run_id"] for e in store.history("p1")["s/m/onnxruntime/fp32/b1"]] == ["v2"]
+    assert lifecycle.prune(tmp_path / "b", "p1", keep=0) == \
+        "s/m/onnxruntime/fp32/b1: removed 1 entry"
+
+
+def test_platform_mismatch_is_refused_with_the_difference(tmp_path):
+    store = BaselineStore(tmp_path)
+    store.accept(_run("a"))
+    with pytest.raises(ConfigError, match="host cpu: 'cpu-a' vs 'cpu-b'"):
+        store.accept(_run("b", cpu="cpu-b"))
+
+
+def test_export_reads_in_pytest_benchmark(tmp_path):
+    run = _run("r1")
+    doc = to_pytest_benchmark(run)
+    [bench] = doc["benchmarks"]
+    assert bench["stats"]["median"] == pytest.approx(run.cases[0].stats_ms["median"] / 1e3)
+    store = tmp_path / ".benchmarks" / "p1"
+    write_pytest_benchmark(run, store / "0001_base.json")
+    write_pytest_benchmark(_run("r2", 1.1), store / "0002_now.json")
+    # pytest-benchmark's own loader ...
+    from pytest_benchmark.logger import Logger
+    from pytest_benchmark.storage.file import FileStorage
+
+    fs = FileStorage(tmp_path / ".benchmarks", Logger(level=Logger.QUIET))
+    loaded = list(fs.load_benchmarks())
+    assert len(loaded) == 2 and {b["fullname"] for b in loaded} == {run.cases[0].id}
+    # ... and its CLI
+    out = subprocess.run([sys.executable, "-m", "pytest_benchmark", "--storage",
+                          f"file://{tmp_path / '.benchmarks'}", "compare", "--columns",
+                          "median,rounds"], capture_output=True, text=True, check=True)
+    assert "0001_base" in out.stdout and "0002_now" in out.stdout
