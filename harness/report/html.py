@@ -23,7 +23,14 @@ def _env() -> jinja2.Environment:
     env.filters["ms"] = lambda v: "–" if v is None else f"{v:.4g}"
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:+.2%}"
     env.filters["num"] = lambda v: "–" if v is None else f"{v:,.4g}"
+    env.globals["ab_views"] = _ab_views     # the A vs B section (templates/ab.html.j2)
     return env
+
+
+def _ab_views(run: RunResult) -> list[dict[str, Any]]:
+    from harness.report.ab import ab_views
+
+    return ab_views(run)
 
 
 def render_html(run: RunResult, baselines: dict[str, list[float]] | None = None) -> str:

@@ -1,0 +1,137 @@
+"""Paired A/B: the block order, the paired verdict on synthetic blocks, and the whole path on
+the CPU (ONNX Runtime, host timer) with an injected delay far above CPU noise."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from harness.ab.measure import ABSettings, make_block, summarize_sides
+from harness.ab.schedule import block_order, order_text
+from harness.ab.verdict import judge
+from harness.cli import main
+
+
+@pytest.mark.parametrize("pairs", [8, 20, 40])
+def test_block_order_is_balanced_and_randomised(pairs):
+    order = block_order(pairs, seed=3)
+    assert len(order) == pairs and set(order) <= {("A", "B"), ("B", "A")}
+    counts = Counter(order)
+    assert abs(counts[("A", "B")] - counts[("B", "A")]) <= 1
+    text = order_text(order)
+    for i in range(0, len(text) - 3, 4):                     # ABBA / BAAB quads
+        assert text[i:i + 4] in ("ABBA", "BAAB")
+    assert order_text(block_order(pairs, seed=4)) != text or pairs < 8
+
+
+def synthetic(shift, seed, pairs=16, drift=0.003, noise=0.0005):
+    rng = np.random.default_rng(seed)
+    record = {"id": "a vs b", "status": "ok", "blocks": [], "a": {}, "b": {},
+              "settings": {"tolerance": {"median": 0.0, "p99": 0.02}}, "telemetry": None}
+    level = 0.0
+    t = 0.0
+    for i, labels in enumerate(block_order(pairs, seed)):
+        for label in labels:
+            level += rng.normal(0, drift)                   # slow random walk: drift
+            x = np.exp(level + (np.log1p(shift) if label == "B" else 0.0)
+                       + rng.normal(0, noise, 50))
+            record["blocks"].append(make_block(label, i, t, t + 0.1, x))
+            t += 0.1
+    summarize_sides(record)
+    return record
+
+
+def test_paired_verdict_false_alarms_and_detection():
+    aa = [synthetic(0.0, s) for s in range(200)]
+    judge(aa)
+    assert sum(r["verdict"]["status"] == "slower" for r in aa) / len(aa) <= 0.02
+    slow = [synthetic(0.005, 1000 + s) for s in range(60)]
+    judge(slow)
+    assert sum(r["verdict"]["status"] == "slower" for r in slow) / len(slow) >= 0.95
+    v = slow[0]["verdict"]
+    assert v["metric"] == "median" and v["ci"][0] < v["change"] < v["ci"][1]
+    assert 0 < v["mdc"] < 0.005 and "throughput" in v["metrics"]
+
+
+def test_paired_verdict_unstable_and_failed():
+    short = synthetic(0.0, 1, pairs=3)
+    failed = {"status": "failed", "error": "side B: boom", "blocks": []}
+    judge([short, failed])
+    assert short["verdict"]["status"] == "unstable" and "too few" in short["verdict"]["reason"]
+    assert failed["verdict"] == {"status": "failed", "reason": "side B: boom", "metrics": {}}
+
+
+def test_ab_cli_detects_an_injected_delay(tmp_path, capsys):
+    out = tmp_path / "r"
+    args = ["ab", "zoo:transformer", "zoo:transformer", "--shapes", "input_ids:1x8",
+            "--duration", "0.8s", "--warmup", "50ms", "--rewarm", "5ms", "--out", str(out)]
+    # 2 ms against a model of well under 1 ms on the CPU: no noise hides it
+    assert main([*args, "--inject-delay-b", "2ms"]) == 1
+    data = json.loads((out / "ab-results.json").read_text())
+    [rec] = data["ab"]
+    assert rec["verdict"]["status"] == "slower" and rec["verdict"]["change"] > 0.5
+    assert len(rec["order"]) == 2 * len({b["pair"] for b in rec["blocks"]}) >= 16
+    assert rec["a"]["shapes"] == rec["b"]["shapes"] == {"input_ids": [1, 8]}
+    html = (out / "ab.html").read_text()
+    assert "A vs B" in html and "<svg" in html
+    assert "slower" in capsys.readouterr().out
+
+
+def test_ab_scenario_table_runs_with_the_matrix(write_toml, tmp_path):
+    from harness import api
+
+    path = write_toml("""
+        name = "abs"
+        [defaults]
+        warmup = { min_time = "20ms", max_time = "100ms" }
+        stop = { rel_ci = "5%", min_samples = 10, min_time = "20ms", max_time = "100ms" }
+        [[model]]
+        id = "t"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        batch = [1]
+        [[model]]
+        id = "t2"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        [[case]]
+        match = "abs/t2/*"
+        inject_delay = "2ms"
+        [[ab]]
+        a = "t/onnxruntime/fp32/b1"
+        b = "abs/t2/onnxruntime/fp32/b1"
+        duration = "0.6s"
+        rewarm = "5ms"
+    """)
+    outcome = api.run([path], out_dir=tmp_path / "r", baselines=tmp_path / "b")
+    [rec] = outcome.run.ab
+    assert rec["verdict"]["status"] == "slower" and outcome.exit_code == 1
+    bad = write_toml(path.read_text().replace('b = "abs/t2', 'b = "abs/nope'), "bad.toml")
+    with pytest.raises(Exception, match="no case 'abs/nope"):
+        api.run([bad], out_dir=tmp_path / "r2", baselines=tmp_path / "b")
+
+
+def test_ab_ref_tree_pairs_cases_across_checkouts(write_toml, tmp_path, monkeypatch):
+    from harness.ab.plan import ref_tree_pairs
+
+    text = """
+        name = "tree"
+        [[model]]
+        id = "t"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+    """
+    (tmp_path / "main" / "scenarios").mkdir(parents=True)
+    (tmp_path / "work" / "scenarios").mkdir(parents=True)
+    import textwrap
+
+    for root in ("main", "work"):
+        (tmp_path / root / "scenarios" / "s.toml").write_text(textwrap.dedent(text))
+    monkeypatch.chdir(tmp_path / "work")
+    pairs = ref_tree_pairs(["scenarios/s.toml"], tmp_path / "main", ABSettings())
+    [pair] = pairs
+    assert pair.a.id == pair.b.id == "tree/t/onnxruntime/fp32/b1"
+    assert pair.base_a.endswith("main/scenarios") and pair.base_b.endswith("work/scenarios")
