@@ -43,6 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       command=sys.argv)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    if outcome.reports:
+        print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
     return outcome.exit_code
 
 
@@ -183,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--platform", help="platform id (default: this machine's)")
     show.set_defaults(func=cmd_baseline_show)
 
-    rep = sub.add_parser("report", help="render stored results again")
-    rep.add_argument("results")
-    rep.add_argument("--out", default="reports/index.html")
+    rep = sub.add_parser("report", help="render stored results again; with several files, "
+                         "compare the last against the earlier ones (A vs B)")
+    rep.add_argument("results", nargs="+", help="results JSON file(s): [A.json ...] B.json")
+    rep.add_argument("--out", default="reports/index.html",
+                     help="an .html file or a folder; summary.md and junit.xml go beside it")
     rep.add_argument("--baselines", default="baselines")
     rep.set_defaults(func=cmd_report)
     return p
