@@ -19,7 +19,7 @@ def md_escape(text: Any) -> str:
     """Safe inside a markdown table cell: no markup, no pipes, one line."""
     s = str(text if text is not None else "")
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for ch in "|`*_[]\\":
+    for ch in "\\|`*_[]":
         s = s.replace(ch, "\\" + ch)
     return " ".join(_CONTROL.sub(" ", s).split())
 
