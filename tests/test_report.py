@@ -141,7 +141,7 @@ def test_compare_two_result_files(synthetic, tmp_path):
     b = tmp_path / "b.json"
     b.write_text(json.dumps(b_run.to_json()))
 
-    judged, history = compare_runs([api.load_results(a)], api.load_results(b))
+    judged, _ = compare_runs([api.load_results(a)], api.load_results(b))
     v = judged.case("detectors/yolo/tensorrt/fp32/b1").verdict
     assert v["status"] == "regression" and "10.8.0.43 -> tensorrt 10.9.0.34" in v["reason"]
     assert judged.case("detectors/yolo/tensorrt/fp16/b1").verdict["status"] == "pass"

@@ -35,7 +35,8 @@ def env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["ms"] = lambda v: "–" if v is None else f"{v:.4g}"
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:+.2%}"
-    env.filters["num"] = lambda v: "–" if v is None else f"{v:,.4g}"
+    env.filters["num"] = lambda v: "–" if v is None else (f"{v:,.0f}" if abs(v) >= 1e4
+                                                           else f"{v:,.4g}")
     env.filters["auto"] = lambda v: f"{v:.4g}" if isinstance(v, float) else v
     env.filters["sci"] = lambda v: "–" if v is None else f"{v:.3g}"
     return env
