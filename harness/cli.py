@@ -29,7 +29,9 @@ def _table(rows: list[dict], title: str) -> None:
         thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
         table.add_row(r["case"], med, ci, p99, thr, str(r["n"] or 0), r["verdict"] or r["status"],
                       r["reason"] or "")
-    Console(width=max(120, Console().width)).print(table)
+    console = Console()
+    # Off a terminal (CI logs, pipes) rich assumes 80 columns and folds every id: use 160.
+    Console(width=console.width if console.is_terminal else 160).print(table)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
