@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import TINY
 from fixtures.browser import Browser, find_chromium, page_requests
 from fixtures.synthetic import HOSTILE_ID, synthetic_run
 
@@ -22,18 +23,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 1400
 
-SCENARIO = """
-name = "tiny"
-[defaults]
-batch = [1, 2]
-warmup = { min_time = "20ms", max_time = "200ms" }
-stop = { rel_ci = "5%", min_samples = 10, min_time = "50ms", max_time = "300ms" }
-tolerance = { median = "10%" }
-[[model]]
-id = "transformer"
-source = "zoo:transformer"
-shapes = "input_ids:{batch}x16"
-"""
+# the conftest's tiny scenario on two batch sizes: a throughput curve too
+SCENARIO = TINY.replace("batch = [1]", "batch = [1, 2]")
 
 
 @pytest.fixture(scope="session")
