@@ -10,6 +10,7 @@ from typing import Any
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import FAILING, compare_case, exit_code, verdict
 from harness.errors import ConfigError
+from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
 from harness.report.html import write_html
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
@@ -64,6 +65,18 @@ def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[
     return out
 
 
+# CI-sized measuring: enough samples to exercise every path, not to resolve 1 % changes.
+QUICK_WARMUP = {"min_time": 0.02, "max_time": 0.2, "min_iterations": 2}
+QUICK_STOP = {"min_time": 0.0, "max_time": 0.25, "min_samples": 5, "rel_ci": 0.05}
+
+
+def apply_quick(planned: list[PlannedCase]) -> list[PlannedCase]:
+    """``--quick``: cap every case's warm-up and stopping rule (CI smoke runs)."""
+    return [PlannedCase(replace(p.case, warmup=p.case.warmup.model_copy(update=QUICK_WARMUP),
+                                stop=p.case.stop.model_copy(update=QUICK_STOP)), p.base_dir)
+            for p in planned]
+
+
 @dataclass
 class RunOutcome:
     run: RunResult
@@ -81,9 +94,12 @@ def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = No
 def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         baselines: str | Path = "baselines", select: list[str] | None = None,
         inject: list[str] | None = None, progress: Progress | None = None,
-        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
+        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
+        quick: bool = False) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
     planned = apply_injections(plan(paths, select), inject or [])
+    if quick:
+        planned = apply_quick(planned)
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios] , command)
@@ -108,10 +124,12 @@ def judge(run_: RunResult, store: BaselineStore) -> None:
         if diffs:
             c.verdict = verdict("incomparable", "platform differs from the baseline's: "
                                 + "; ".join(diffs))
-            continue
-        current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
-                   "backend": c.backend, "precision": c.precision}
-        c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        else:
+            current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
+                       "backend": c.backend, "precision": c.precision}
+            c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        # SLOs and the accuracy delta are absolute gates beside the baseline comparison.
+        c.verdict = apply_gates(c.verdict, case_gates(c))
 
 
 def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[float]]:

@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
                       progress=make_progress(not args.quiet), fail_on=fail_on,
-                      command=sys.argv)
+                      command=sys.argv, quick=args.quick)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     return outcome.exit_code
@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fail-on", default="regression,failed",
                    help="verdicts that make the exit code 1 (default: regression,failed)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    r.add_argument("--quick", action="store_true",
+                   help="CI-sized: cap warm-up and measuring to a fraction of a second per case")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="show the expanded cases without running them")
