@@ -43,6 +43,15 @@ def build_pipeline(case: Case, engine: Engine, feed: dict[str, np.ndarray],
 def finish_case(case: Case, engine: Engine, source: Any, feed: dict[str, np.ndarray],
                 outputs: dict[str, np.ndarray], result: CaseResult, load_s: float | None,
                 base_dir: str | None, rss: RssPeak | None = None) -> None:
+    try:
+        _stages_and_accuracy(case, engine, feed, outputs, result, load_s, base_dir)
+    finally:   # memory figures stand even when a pipeline step fails
+        record_memory(result, source, rss)
+
+
+def _stages_and_accuracy(case: Case, engine: Engine, feed: dict[str, np.ndarray],
+                         outputs: dict[str, np.ndarray], result: CaseResult,
+                         load_s: float | None, base_dir: str | None) -> None:
     post_result = None
     if wants_pipeline(case):
         pipe = build_pipeline(case, engine, feed, base_dir)
@@ -61,7 +70,6 @@ def finish_case(case: Case, engine: Engine, source: Any, feed: dict[str, np.ndar
     except Exception as exc:   # the latency figures stand even when the reference fails
         result.warnings.append(f"accuracy: the reference could not be computed "
                                f"({type(exc).__name__}: {exc})")
-    record_memory(result, source, rss)
 
 
 def record_memory(result: CaseResult, source: Any, rss: RssPeak | None) -> None:
