@@ -176,7 +176,8 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
                precision: str = "fp32", inputs: str | None = None,
                options: dict[str, Any] | None = None, warmup: str | float = 0.2,
                duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
-               inject_delay: str | float = 0.0) -> Case:
+               inject_delay: str | float = 0.0,
+               input_range: dict[str, tuple[float, float]] | None = None) -> Case:
     """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
     from harness.backends import best_installed
     from harness.scenario.schema import StopRule, Warmup
@@ -197,7 +198,7 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
     return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
                 model=stem, source=model, backend=backend, precision=precision, batch=batch,
                 profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
-                inputs=inputs, inject_delay=delay)
+                inputs=inputs, inject_delay=delay, input_range=dict(input_range or {}))
 
 
 def bench(case: Case, json_out: str | Path | None = None,

@@ -71,6 +71,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import api
+    from harness.inputs import parse_input_ranges
 
     options = {}
     if args.threads:
@@ -78,7 +79,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     case = api.bench_case(args.model, backend=args.backend, shapes=args.shapes,
                           precision=args.precision, inputs=args.inputs, options=options,
                           warmup=args.warmup, duration=args.duration, rel_ci=args.rel_ci,
-                          seed=args.seed)
+                          seed=args.seed, input_range=parse_input_ranges(args.input_range))
     run = api.bench(case, args.json, command=sys.argv)
     _table(api.summary_rows(run), f"{args.model} on {run.platform_id}")
     for c in run.cases:
@@ -165,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--shapes", help="trtexec syntax, e.g. input:4x3x224x224,mask:4x128")
     b.add_argument("--precision", default="fp32")
     b.add_argument("--inputs", help="real input data: .npz (one array per input) or .npy")
+    b.add_argument("--input-range", action="append", metavar="NAME=LO..HI",
+                   help="values for a generated input, e.g. sr=16000 or input_ids=0..30521")
     b.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default 1)")
     b.add_argument("--warmup", default="200ms")
     b.add_argument("--duration", default="3s", help="measuring time cap")

@@ -17,7 +17,13 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
-from harness.inputs import load_inputs, random_inputs, resolve_run_shapes, value_ranges_from_model
+from harness.inputs import (
+    generated_int_note,
+    load_inputs,
+    random_inputs,
+    resolve_run_shapes,
+    value_ranges_from_model,
+)
 from harness.markers import nvtx_range
 from harness.models.source import resolve_source
 from harness.pipeline.case import finish_case, record_memory
@@ -126,6 +132,7 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
 
         given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
     shapes = resolve_run_shapes(engine.inputs, given, case.batch)
+    ranges: dict[str, tuple[float, float]] | None = None
     if case.inputs:
         feed = load_inputs(case.inputs, engine.inputs)
     else:
@@ -136,7 +143,13 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
 
     timer = HostTimer(case.inject_delay)
-    m = measure(engine.run, timer, case.warmup, case.stop)
+    try:
+        m = measure(engine.run, timer, case.warmup, case.stop)
+    except Exception as exc:
+        note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
+        if not note:
+            raise
+        raise RuntimeError(f"{exc}\nhint: {note}") from exc
     outputs = engine.fetch_outputs()
     _record(case, engine, m, outputs, result)
     return feed, outputs
