@@ -27,6 +27,17 @@ def resolve_run_shapes(specs: list[TensorSpec], given: dict[str, Shape] | None,
     if unknown:
         raise ConfigError(f"shapes name inputs the model does not have: {sorted(unknown)}; its "
                           "inputs are " + ", ".join(s.describe() for s in specs))
+    # Named dynamic dims are shared across inputs (ONNX symbolic dims): "batch" in
+    # state[2, batch, 128] is the batch of input[batch, samples]. Values come from the given
+    # shapes and from a dynamic first dim taken as the batch.
+    symbols: dict[str, int] = {}
+    for spec in specs:
+        for i, d in enumerate(spec.shape):
+            if isinstance(d, str) and d:
+                if spec.name in given and i < len(given[spec.name]):
+                    symbols.setdefault(d, given[spec.name][i])
+                elif i == 0 and spec.name not in given:
+                    symbols.setdefault(d, batch)
     shapes: dict[str, Shape] = {}
     problems = []
     for spec in specs:
@@ -37,6 +48,8 @@ def resolve_run_shapes(specs: list[TensorSpec], given: dict[str, Shape] | None,
         for i, d in enumerate(spec.shape):
             if isinstance(d, int) and d >= 0:
                 dims.append(d)
+            elif isinstance(d, str) and d in symbols:
+                dims.append(symbols[d])
             elif i == 0:
                 dims.append(batch)
             else:
