@@ -42,6 +42,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                       progress=make_progress(not args.quiet), fail_on=fail_on,
                       command=sys.argv, quick=args.quick)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
+    from harness.pipeline.summary import print_study_table
+
+    print_study_table(outcome.run)
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     return outcome.exit_code
 
