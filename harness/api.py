@@ -10,6 +10,7 @@ from typing import Any
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import FAILING, compare_case, exit_code, verdict
 from harness.errors import ConfigError
+from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
 from harness.report.outputs import ReportPaths, baseline_history, write_reports
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
@@ -64,6 +65,18 @@ def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[
     return out
 
 
+# CI-sized measuring: enough samples to exercise every path, not to resolve 1 % changes.
+QUICK_WARMUP = {"min_time": 0.02, "max_time": 0.2, "min_iterations": 2}
+QUICK_STOP = {"min_time": 0.0, "max_time": 0.25, "min_samples": 5, "rel_ci": 0.05}
+
+
+def apply_quick(planned: list[PlannedCase]) -> list[PlannedCase]:
+    """``--quick``: cap every case's warm-up and stopping rule (CI smoke runs)."""
+    return [PlannedCase(replace(p.case, warmup=p.case.warmup.model_copy(update=QUICK_WARMUP),
+                                stop=p.case.stop.model_copy(update=QUICK_STOP)), p.base_dir)
+            for p in planned]
+
+
 @dataclass
 class RunOutcome:
     run: RunResult
@@ -82,9 +95,12 @@ def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = No
 def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         baselines: str | Path = "baselines", select: list[str] | None = None,
         inject: list[str] | None = None, progress: Progress | None = None,
-        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
+        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
+        quick: bool = False) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
     planned = apply_injections(plan(paths, select), inject or [])
+    if quick:
+        planned = apply_quick(planned)
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios] , command)
@@ -110,10 +126,12 @@ def judge(run_: RunResult, store: BaselineStore) -> None:
         if diffs:
             c.verdict = verdict("incomparable", "platform differs from the baseline's: "
                                 + "; ".join(diffs))
-            continue
-        current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
-                   "backend": c.backend, "precision": c.precision}
-        c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        else:
+            current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
+                       "backend": c.backend, "precision": c.precision}
+            c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        # SLOs and the accuracy delta are absolute gates beside the baseline comparison.
+        c.verdict = apply_gates(c.verdict, case_gates(c))
 
 
 def accept(results: str | Path, baselines: str | Path = "baselines",
@@ -167,7 +185,8 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
                precision: str = "fp32", inputs: str | None = None,
                options: dict[str, Any] | None = None, warmup: str | float = 0.2,
                duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
-               inject_delay: str | float = 0.0) -> Case:
+               inject_delay: str | float = 0.0,
+               input_range: dict[str, tuple[float, float]] | None = None) -> Case:
     """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
     from harness.backends import best_installed
     from harness.scenario.schema import StopRule, Warmup
@@ -188,7 +207,7 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
     return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
                 model=stem, source=model, backend=backend, precision=precision, batch=batch,
                 profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
-                inputs=inputs, inject_delay=delay)
+                inputs=inputs, inject_delay=delay, input_range=dict(input_range or {}))
 
 
 def bench(case: Case, json_out: str | Path | None = None,

@@ -6,7 +6,7 @@ run file is flushed after every case, so Ctrl-C loses nothing already measured.
 
 from __future__ import annotations
 
-import resource
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +17,17 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
-from harness.inputs import load_inputs, random_inputs, resolve_run_shapes, value_ranges_from_model
+from harness.inputs import (
+    generated_int_note,
+    load_inputs,
+    random_inputs,
+    resolve_run_shapes,
+    value_ranges_from_model,
+)
 from harness.markers import nvtx_range
 from harness.models.source import resolve_source
+from harness.pipeline.case import finish_case, record_memory
+from harness.pipeline.memory import RssPeak
 from harness.results import CaseResult, ResultWriter
 from harness.scenario.expand import Case
 from harness.scenario.shapes import parse_shapes
@@ -81,15 +89,20 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         return _skipped(result, reason)
     try:
         result.backend["version"] = cls.version()
-        with nvtx_range("case"):
+        with nvtx_range("case"), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
             with nvtx_range("build"):
+                t0 = time.perf_counter()
                 engine = cls().prepare(case, source.onnx_path)
+                load_s = time.perf_counter() - t0
             with engine:
                 if engine.build_only:
                     _record_build(engine, result)
+                    record_memory(result, source, None)
                 else:
-                    _measure_engine(case, engine, source, result)
+                    feed, outputs = _measure_engine(case, engine, source, result)
+                    finish_case(case, engine, source, feed, outputs, result, load_s, base_dir,
+                                rss)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -111,13 +124,15 @@ def _skipped(result: CaseResult, reason: str) -> CaseResult:
     return result
 
 
-def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult) -> None:
+def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     given = case.profile.run if case.profile else None
     if given is None and source.zoo_name:
         from harness.models.zoo import DEFAULT_SHAPES
 
         given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
     shapes = resolve_run_shapes(engine.inputs, given, case.batch)
+    ranges: dict[str, tuple[float, float]] | None = None
     if case.inputs:
         feed = load_inputs(case.inputs, engine.inputs)
     else:
@@ -128,9 +143,16 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult)
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
 
     timer = HostTimer(case.inject_delay)
-    m = measure(engine.run, timer, case.warmup, case.stop)
+    try:
+        m = measure(engine.run, timer, case.warmup, case.stop)
+    except Exception as exc:
+        note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
+        if not note:
+            raise
+        raise RuntimeError(f"{exc}\nhint: {note}") from exc
     outputs = engine.fetch_outputs()
     _record(case, engine, m, outputs, result)
+    return feed, outputs
 
 
 def _record_build(engine: Engine, result: CaseResult) -> None:
@@ -155,9 +177,7 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
                      "warmup_s": m.warmup_s, "warmup_iterations": m.warmup_iterations,
                      "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
                      "inject_delay_s": case.inject_delay}
-    result.memory = {**engine.memory(),
-                     "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                     * 1024}
+    result.memory = {**engine.memory()}   # + model, host RSS: harness.pipeline.case
     result.telemetry = {"outputs": {k: list(v.shape) for k, v in outputs.items()}}
     if stats["cv"] > CV_WARN:
         result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "
