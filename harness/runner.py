@@ -6,6 +6,7 @@ run file is flushed after every case, so Ctrl-C loses nothing already measured.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass
@@ -151,8 +152,22 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
             raise
         raise RuntimeError(f"{exc}\nhint: {note}") from exc
     outputs = engine.fetch_outputs()
-    _record(case, engine, m, outputs, result)
+    effective = _with_static_batch(case, engine)
+    result.case["batch"] = effective.batch
+    _record(effective, engine, m, outputs, result)
     return feed, outputs
+
+
+def _with_static_batch(case: Case, engine: Engine) -> Case:
+    """Without shapes from the scenario, a model whose first input has a *static* leading
+    dimension runs that many items per inference (e.g. 10x3x32x32): throughput counts them."""
+    first = engine.inputs[0] if engine.inputs else None
+    if case.profile is not None or first is None or not first.shape:
+        return case
+    lead = first.shape[0]
+    if isinstance(lead, int) and lead > 0 and lead != case.batch:
+        case = dataclasses.replace(case, batch=lead)
+    return case
 
 
 def _record_build(engine: Engine, result: CaseResult) -> None:
