@@ -261,11 +261,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="verdict tolerance (0: pure statistical detection)")
     p.add_argument("--alpha", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timing", choices=("graph", "eager", "host"),
+                   help="how the runs were timed, for the verdict's run-to-run prior "
+                        "(default: eager for the eager preset, else graph)")
     p.add_argument("--save", help="write the raw pool (JSON)")
     p.add_argument("--load", help="judge a saved pool instead of collecting")
     args = p.parse_args(argv)
     args.slowdowns = [float(x) for x in args.slowdowns.split(",")]
     args.baseline_runs = [int(x) for x in args.baseline_runs.split(",")]
+    timing = args.timing or ("eager" if "eager" in (args.simulate or "") else "graph")
+    rules.TIMING.update({"graph": {"timer": "cuda-event", "cuda_graph": True},
+                         "eager": {"timer": "cuda-event", "cuda_graph": False},
+                         "host": {"timer": "host", "cuda_graph": False}}[timing])
     t0 = time.perf_counter()
     if args.load:
         data = json.loads(Path(args.load).read_text())
@@ -278,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     table = (judge_stored if data["kind"] == "stored" else judge_ab)(data, args)
     print(f"# {data['kind']}: {data['source']}, {data['seconds']:g} s measuring per "
           f"{'run' if data['kind'] == 'stored' else 'pair'}, tolerance {args.tolerance:.1%}, "
-          f"alpha {args.alpha}\n")
+          f"alpha {args.alpha}, timing {timing}\n")
     print(table)
     print(f"\n({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return 0

@@ -11,9 +11,9 @@ per-block) statistic and treats runs, or blocks, as the unit of replication:
   order and the spread of the block statistics measures the within-run noise, autocorrelation
   included.
 * Against stored baseline runs (:func:`compare_to_baseline`), the between-run variance is
-  estimated from the baseline runs' spread and pooled with a prior (``NoisePrior``: the
-  run-to-run CV of this kind of measurement, with a weight in pseudo-runs), so one baseline run
-  still gets an honest interval and many runs let the data speak.
+  the baseline runs' spread, floored by a prior (``NoisePrior``: the run-to-run CV of this
+  kind of measurement, worth ``weight`` pseudo-runs), so one baseline run still gets an
+  honest interval and a wide spread among many runs is taken as it is.
 * Interleaved A/B blocks (:func:`compare_paired`) give one log-ratio per adjacent (A, B) pair;
   pairs are the replication unit, and what drifts slowly cancels within a pair.
 
@@ -197,13 +197,14 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
     w_base = np.where(np.isfinite(w_base), w_base, 0.0)
     mean_w = float(w_base.mean())
     w_cur = current.within_se ** 2 if math.isfinite(current.within_se) else math.inf
-    if j >= 2:
-        observed = max(float(x.var(ddof=1)) - mean_w, 0.0)
-        sb2 = (prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed) / (prior.weight
-                                                                                + j - 1)
+    # The prior is a floor: runs accepted close together in time agree better than runs
+    # far apart (gpu.md), so a small observed spread must not shrink the noise below it;
+    # a larger observed spread is taken as it is, with its own J - 1 degrees of freedom.
+    observed = max(float(x.var(ddof=1)) - mean_w, 0.0) if j >= 2 else 0.0
+    if observed > prior.run_to_run_cv ** 2:
+        sb2, df_b = observed, float(j - 1)
     else:
-        sb2 = prior.run_to_run_cv ** 2
-    df_b = prior.weight + j - 1
+        sb2, df_b = prior.run_to_run_cv ** 2, prior.weight + j - 1
     if math.isinf(w_cur):
         return _finish(current.log_value - float(x.mean()), math.inf, 1, alpha, power, tests, j,
                        "baseline-runs", math.sqrt(sb2))
