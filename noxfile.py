@@ -52,3 +52,13 @@ def realmodels(session: nox.Session) -> None:
     writes reports/real-models/summary.md. Arguments go to benchmarks/real_models.py."""
     session.install("-e", ".")
     session.run("python", "benchmarks/real_models.py", *session.posargs)
+
+
+@nox.session(venv_params=["--system-site-packages"])
+def verdicts(session: nox.Session) -> None:
+    """False-alarm rate and power of the verdicts (docs/verdicts.md). On the GPU machine:
+    `nox -s verdicts -- ab --backend calibration --option kernel_us=1000 ...`; on a CPU:
+    `nox -s verdicts -- stored --simulate spin-1ms`."""
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks.verdict_experiment",
+                *(session.posargs or ["ab", "--simulate", "spin-1ms"]))
