@@ -81,7 +81,7 @@ class TensorRTBackend(Backend):
     name = "tensorrt"
 
     def __init__(self, trt: Any = None, cuda_factory: Any = None,
-                 gpu: dict[str, Any] | None | bool = False,
+                 gpu: dict[str, Any] | bool | None = False,
                  cache_root: str | os.PathLike[str] | None = None) -> None:
         # Injection points for the tests' test double; by default the real things, lazily.
         self._trt, self._cuda_factory, self._gpu = trt, cuda_factory, gpu
@@ -242,7 +242,7 @@ class TensorRTBackend(Backend):
                 calibrator.release()
         if timing is not None:
             timing.save(config)
-            build_notes += timing.notes + [f"timing cache {timing.path}"]
+            build_notes += [*timing.notes, f"timing cache {timing.path}"]
         record = {"key": key_parts, "build_time_s": seconds, "layers": layers,
                   "fingerprint": fingerprint(layers), "fingerprint_source": "network",
                   "build_notes": build_notes}

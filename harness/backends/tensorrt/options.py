@@ -79,8 +79,8 @@ def parse_options(raw: dict[str, Any], where: str) -> TensorRTOptions:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(problems, key=f"{where}: options.tensorrt") from None
     if opts.target is not None and opts.target.lower() not in TARGETS:
-        raise ConfigError(f"unknown target {opts.target!r}", key=f"{where}: options.tensorrt.target",
-                          expected=", ".join(TARGETS))
+        raise ConfigError(f"unknown target {opts.target!r}", expected=", ".join(TARGETS),
+                          key=f"{where}: options.tensorrt.target")
     unknown_pools = set(opts.memory_pools) - {"workspace", "tactic_shared_memory", "tactic_dram"}
     if unknown_pools:
         raise ConfigError(f"unknown memory pools {sorted(unknown_pools)}",
