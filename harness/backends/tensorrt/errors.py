@@ -16,7 +16,9 @@ class ParseError(HarnessError):
         for e in errors:
             where = f"node {e['node']}" + (f" ({e['node_name']!r})" if e["node_name"] else "")
             op = f" op {e['op']}" if e["op"] else ""
-            kind = " [unsupported op]" if e["code"] == "UNSUPPORTED_NODE" else ""
+            # An op with no importer is looked up as a plugin: that failure means "unsupported".
+            unsupported = e["code"] == "UNSUPPORTED_NODE" or "Plugin not found" in e["message"]
+            kind = " [unsupported op: no TensorRT importer or plugin for it]" if unsupported else ""
             lines.append(f"  {where}{op}: {e['code']}: {e['message']}{kind}")
         super().__init__("\n".join(lines))
 
