@@ -208,7 +208,7 @@ def test_clear_errors(rtx, tmp_path):
     with pytest.raises(ConfigError, match=r"outside what the model allows"):
         be.prepare(make_case(profile=Profile.static({"input": (1, 3, 200, 224)})),
                    str(zoo_model("resnet")))
-    with pytest.raises(PluginError, match="plugin library 'libnope.so' not found"):
+    with pytest.raises(PluginError, match=r"plugin library 'libnope\.so' not found"):
         be.prepare(make_case(options={"target": "sm89", "plugins": ["libnope.so"]}),
                    str(zoo_model("resnet")))
     with pytest.raises(ConfigError, match="unknown target"):

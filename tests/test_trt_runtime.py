@@ -15,7 +15,7 @@ from harness.errors import CaseSkipped, ConfigError
 from harness.inputs import random_inputs
 from harness.models.zoo import zoo_model
 from harness.scenario.shapes import Profile
-from tests.trt_double import FakeCuda, FakeTensorRT
+from tests.trt_double import FakeTensorRT
 
 GPU = {"name": "Fake GPU", "compute_capability": "8.9"}
 RESNET_NODES = 28     # the double makes one layer per ONNX node
@@ -87,7 +87,7 @@ def test_cuda_graph_and_separate_stages(fake):
 
 
 def test_default_stream_is_refused_by_the_double(fake):
-    trt, backend = fake
+    _trt, backend = fake
     engine = backend.prepare(make_case(), str(zoo_model("resnet")))
     engine.set_stream(0)           # the legacy default stream: never what the harness uses
     with engine, pytest.raises(AssertionError, match="stream"):
@@ -183,7 +183,7 @@ def test_trt11_refuses_weak_typing_and_targets(tmp_path):
 def test_timing_cache_is_merged_across_builds(fake, tmp_path):
     import json
 
-    trt, backend = fake
+    _trt, backend = fake
     backend.prepare(make_case(), str(zoo_model("resnet")))
     backend.prepare(make_case(model="yolo", source="zoo:yolo-8400", profile=None),
                     str(zoo_model("yolo-8400")))
@@ -203,7 +203,7 @@ def test_parser_errors_name_node_and_op(fake, tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    trt, backend = fake
+    _trt, backend = fake
     node = helper.make_node("NoSuchOp", ["x"], ["y"], name="mystery")
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
@@ -220,6 +220,7 @@ def test_engine_via_runner_with_the_double(monkeypatch, tmp_path):
     from harness.runner import run_case
 
     trt = FakeTensorRT()
+    monkeypatch.setenv("TRT_HARNESS_CACHE", str(tmp_path))
     monkeypatch.setattr(module, "load", lambda: trt)
     monkeypatch.setattr(module, "reason_unavailable", lambda: None)
     monkeypatch.setattr(module, "_cuda_ops", lambda: trt.cuda)

@@ -92,6 +92,13 @@ class TensorRTBackend(Backend):
         return reason_unavailable()
 
     @classmethod
+    def runs_here(cls) -> bool:
+        """Engines can run here (a GPU); without one only build-only cases are possible."""
+        from harness.platform import gpu_info
+
+        return gpu_info() is not None
+
+    @classmethod
     def version(cls) -> str:
         return flavour_of(load()).label()
 
