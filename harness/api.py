@@ -11,7 +11,7 @@ from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import FAILING, compare_case, exit_code, verdict
 from harness.errors import ConfigError
 from harness.platform import fingerprint, platform_id
-from harness.report.html import write_html
+from harness.report.outputs import ReportPaths, baseline_history, write_reports
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
 from harness.runner import PlannedCase, Progress, case_base_dir, run_cases
 from harness.scenario.expand import Case, expand
@@ -70,6 +70,7 @@ class RunOutcome:
     results_path: Path
     report_path: Path | None
     exit_code: int
+    reports: ReportPaths | None = None
 
 
 def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None) -> RunResult:
@@ -97,8 +98,9 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     latest = out / "results.json"
     writer.path = latest
     writer.flush()
-    report = write_html(run_, out / "index.html", baseline_samples(run_, store))
-    return RunOutcome(run_, latest, report, exit_code([c.verdict for c in run_.cases], fail_on))
+    reports = write_reports(run_, out, baseline_history(run_, store))
+    return RunOutcome(run_, latest, reports.html,
+                      exit_code([c.verdict for c in run_.cases], fail_on), reports)
 
 
 def judge(run_: RunResult, store: BaselineStore) -> None:
@@ -114,15 +116,6 @@ def judge(run_: RunResult, store: BaselineStore) -> None:
         c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
 
 
-def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[float]]:
-    out = {}
-    for c in run_.cases:
-        entries, diffs = store.entries(run_, c)
-        if entries and not diffs:
-            out[c.id] = entries[-1].get("samples_ms", [])
-    return out
-
-
 def accept(results: str | Path, baselines: str | Path = "baselines",
            cases: list[str] | None = None) -> list[Path]:
     run_ = load_results(results)
@@ -136,10 +129,26 @@ def list_cases(paths: list[str | Path], select: list[str] | None = None) -> list
     return [p.case for p in plan(paths, select)]
 
 
-def report(results: str | Path, out: str | Path, baselines: str | Path = "baselines") -> Path:
-    run_ = load_results(results)
-    store = BaselineStore(baselines)
-    return write_html(run_, out, baseline_samples(run_, store))
+def report(results: str | Path | list[str | Path], out: str | Path,
+           baselines: str | Path = "baselines") -> Path:
+    """Render stored results again. One file: with its stored verdicts and the baseline
+    store's history. Several: the last is judged against the earlier ones directly (A vs B).
+    ``out`` is a folder or an ``.html`` file; summary.md and junit.xml are written beside."""
+    from harness.report.compare import compare_runs
+
+    paths = [results] if isinstance(results, str | Path) else list(results)
+    if not paths:
+        raise ConfigError("no results file given")
+    runs = [load_results(p) for p in paths]
+    out = Path(out)
+    folder, name = (out.parent, out.name) if out.suffix == ".html" else (out, "index.html")
+    if len(runs) == 1:
+        run_, history, title = runs[0], baseline_history(runs[0], BaselineStore(baselines)), None
+    else:
+        run_, history = compare_runs(runs[:-1], runs[-1])
+        title = (f"trt-harness: {Path(paths[-1]).name} vs "
+                 f"{', '.join(Path(p).name for p in paths[:-1])}")
+    return write_reports(run_, folder, history, html_name=name, title=title).html
 
 
 def summary_rows(run_: RunResult) -> list[dict[str, Any]]:

@@ -29,7 +29,9 @@ def _table(rows: list[dict], title: str) -> None:
         thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
         table.add_row(r["case"], med, ci, p99, thr, str(r["n"] or 0), r["verdict"] or r["status"],
                       r["reason"] or "")
-    Console(width=max(120, Console().width)).print(table)
+    console = Console()
+    # Off a terminal (CI logs, pipes) rich assumes 80 columns and folds every id: use 160.
+    Console(width=console.width if console.is_terminal else 160).print(table)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -43,6 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       command=sys.argv)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    if outcome.reports:
+        print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
     return outcome.exit_code
 
 
@@ -183,9 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--platform", help="platform id (default: this machine's)")
     show.set_defaults(func=cmd_baseline_show)
 
-    rep = sub.add_parser("report", help="render stored results again")
-    rep.add_argument("results")
-    rep.add_argument("--out", default="reports/index.html")
+    rep = sub.add_parser("report", help="render stored results again; with several files, "
+                         "compare the last against the earlier ones (A vs B)")
+    rep.add_argument("results", nargs="+", help="results JSON file(s): [A.json ...] B.json")
+    rep.add_argument("--out", default="reports/index.html",
+                     help="an .html file or a folder; summary.md and junit.xml go beside it")
     rep.add_argument("--baselines", default="baselines")
     rep.set_defaults(func=cmd_report)
     return p

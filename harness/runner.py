@@ -157,10 +157,11 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.stats_ms = stats
     result.throughput = throughput(case.batch, stats["median"] / 1e3)
     _record_build(engine, result)
-    result.timing = {"build_only": False, "timer": m.timer, "warmup_s": m.warmup_s,
-                     "warmup_iterations": m.warmup_iterations, "measure_s": m.wall_s,
-                     "stop_reason": m.stop_reason, "settled": m.settled,
-                     "inject_delay_s": case.inject_delay, **case.timing.model_dump()}
+    # The scenario's choices first, then what actually happened (timer "auto" -> "host").
+    result.timing = {**case.timing.model_dump(), "build_only": False, "timer": m.timer,
+                     "warmup_s": m.warmup_s, "warmup_iterations": m.warmup_iterations,
+                     "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
+                     "inject_delay_s": case.inject_delay}
     result.memory = {**engine.memory(),
                      "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                      * 1024}
