@@ -178,7 +178,7 @@ def test_the_wheels_are_the_lines_they_claim():
 
 # ------------------------------------------------------------ the double, same rules
 def test_the_double_offers_only_inventory_names():
-    from tests import trt_double as d
+    import trt_double as d
 
     extra = set()
     for version in ("10.16.1.11", "11.4.0.106"):

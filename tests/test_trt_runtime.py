@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
+from trt_double import FakeTensorRT
 
 from harness.backends.tensorrt import TensorRTBackend
 from harness.backends.tensorrt.errors import ParseError
@@ -15,7 +16,6 @@ from harness.errors import CaseSkipped, ConfigError
 from harness.inputs import random_inputs
 from harness.models.zoo import zoo_model
 from harness.scenario.shapes import Profile
-from tests.trt_double import FakeTensorRT
 
 GPU = {"name": "Fake GPU", "compute_capability": "8.9"}
 RESNET_NODES = 28     # the double makes one layer per ONNX node
@@ -96,7 +96,7 @@ def test_default_stream_is_refused_by_the_double(fake):
 
 def test_double_checks_call_order():
     trt = FakeTensorRT()
-    from tests.trt_double import _Context, _Engine
+    from trt_double import _Context, _Engine
 
     plan = {"onnx": "", "flags": [], "profiles": [{}], "layers": [],
             "inputs": [["x", "FLOAT", [1, 4]]], "outputs": [["y", "FLOAT", [1, 4]]]}
