@@ -143,6 +143,11 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
     effective = _with_static_batch(case, engine)
     result.case["batch"] = effective.batch
     _record(effective, engine, m, outputs, result)
+    found = engine.introspect()
+    result.build.update(found.get("build", {}))
+    if found.get("layers") is not None:
+        result.layers = found["layers"]
+        result.build["layer_count"] = len(found["layers"])
     return feed, outputs
 
 
@@ -184,6 +189,8 @@ def _record_build(engine: Engine, result: CaseResult) -> None:
                     "engine_bytes": b.engine_bytes, "cache_hit": b.cache_hit,
                     "fingerprint": b.fingerprint, "notes": b.notes,
                     "layer_count": len(b.layers) if b.layers is not None else None}
+    if b.layers is not None:
+        result.layers = b.layers
     result.timing = {"build_only": True}
 
 
