@@ -112,6 +112,13 @@ def judge(run_: RunResult, store: BaselineStore) -> None:
         current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
                    "backend": c.backend, "precision": c.precision}
         c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        tel = c.telemetry or {}
+        if tel.get("unstable") and c.verdict["status"] in ("pass", "regression", "improvement"):
+            # measured under a clock slowdown: the figure is kept, but it is not judged
+            c.verdict = verdict("unstable", f"{tel['flagged_share']:.1%} of the measured time "
+                                "under a power/thermal/hardware clock slowdown; would have "
+                                f"been '{c.verdict['status']}': {c.verdict['reason']}",
+                                would_be=c.verdict["status"])
 
 
 def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[float]]:

@@ -124,9 +124,22 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult)
         ranges = value_ranges_from_model(source.onnx_path)
         ranges.update(case.input_range)
         feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
-    engine.bind(feed)
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
+    if engine.is_async:
+        # GPU engines: CUDA events on the harness's stream (handed over before bind), NVML
+        # telemetry beside warm-up and measurement.
+        from harness.timing.gpu_case import GpuCaseMeasurement
 
+        with GpuCaseMeasurement(case, engine) as g:
+            with nvtx_range("load"):
+                engine.bind(feed)
+            m = g.measure()
+            outputs = engine.fetch_outputs()
+            _record(case, engine, m, outputs, result)
+            g.record(m, result)
+        return
+    with nvtx_range("load"):
+        engine.bind(feed)
     timer = HostTimer(case.inject_delay)
     m = measure(engine.run, timer, case.warmup, case.stop)
     outputs = engine.fetch_outputs()
@@ -157,7 +170,7 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.memory = {**engine.memory(),
                      "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                      * 1024}
-    result.telemetry = {"outputs": {k: list(v.shape) for k, v in outputs.items()}}
+    result.build["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
     if stats["cv"] > CV_WARN:
         result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "
                                "threshold)")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from statistics import median
 from typing import Any
 
-VERDICTS = ("pass", "regression", "improvement", "new", "failed", "skipped", "incomparable")
+VERDICTS = ("pass", "regression", "improvement", "new", "failed", "skipped", "incomparable",
+            "unstable")
 FAILING = ("regression", "failed")
 
 
