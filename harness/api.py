@@ -199,3 +199,53 @@ def bench(case: Case, json_out: str | Path | None = None,
             if c.status != "ok" else verdict("new", "one-shot bench: no baseline compared")
     writer.finish()
     return run_
+
+
+def selftest(quick: bool = False, trials: int = 10, json_path: str | Path | None = None
+             ) -> dict[str, Any]:
+    """Measure the instrument on this GPU (see :mod:`harness.selftest`)."""
+    from harness import gpu
+    from harness.errors import BackendUnavailable
+    from harness.fsutil import atomic_write_json
+    from harness.selftest import run_selftest
+
+    reason = gpu.unavailable_reason()
+    if reason:
+        raise BackendUnavailable(f"selftest needs a CUDA GPU: {reason}")
+    report_ = run_selftest(quick=quick, trials=trials)
+    if json_path:
+        atomic_write_json(Path(json_path), report_)
+    return report_
+
+
+# NVTX filter for ncu: only kernels launched inside the harness's measure ranges.
+NCU_NVTX_FILTER = "harness@measure/"
+
+
+def profile_command(tool: str, scenarios: list[str], output: str | Path,
+                    run_args: list[str]) -> list[str]:
+    """The command line that runs ``trt-harness run`` under ``nsys`` or ``ncu``; a clear
+    error when the tool is not on PATH (nsys is often absent where ncu is present)."""
+    import shutil
+    import sys
+
+    from harness import markers
+    from harness.errors import BackendUnavailable
+
+    exe = shutil.which(tool)
+    if exe is None:
+        other = "ncu" if tool == "nsys" else "nsys"
+        hint = f"; {other} is on PATH: try --tool {other}" if shutil.which(other) else ""
+        raise BackendUnavailable(f"{tool} is not on PATH: install Nsight "
+                                 f"{'Systems' if tool == 'nsys' else 'Compute'} or add it to "
+                                 f"PATH{hint}")
+    if not markers.available():
+        raise BackendUnavailable("the nvtx package is not installed: the profile would have no "
+                                 "harness ranges (pip install nvtx)")
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    inner = [sys.executable, "-m", "harness", "run", *scenarios, "--quiet", *run_args]
+    if tool == "nsys":
+        return [exe, "profile", "--trace=cuda,nvtx,osrt", "--force-overwrite=true",
+                "-o", str(output), *inner]
+    return [exe, "--nvtx", "--nvtx-include", NCU_NVTX_FILTER, "--target-processes", "all",
+            "--force-overwrite", "-o", str(output), *inner]

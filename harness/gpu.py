@@ -17,14 +17,18 @@ from harness.errors import CaseSkipped
 def unavailable_reason() -> str | None:
     """``None`` when a CUDA GPU can be used here, else why not."""
     try:
-        from cuda.core import Device, system
+        import cuda.core  # noqa: F401
+        from cuda.bindings import driver
     except ImportError:
         return "cuda-python (cuda.core) is not installed (pip install cuda-python)"
     try:
-        if system.get_num_devices() < 1:
+        err, = driver.cuInit(0)
+        if err != driver.CUresult.CUDA_SUCCESS:
+            return f"no usable CUDA driver or GPU (cuInit: {err.name})"
+        err, count = driver.cuDeviceGetCount()
+        if err != driver.CUresult.CUDA_SUCCESS or count < 1:
             return "no CUDA GPU on this machine"
-        Device(0)
-    except Exception as exc:     # no driver, no device, driver too old
+    except Exception as exc:     # no driver library at all
         return f"no usable CUDA GPU ({type(exc).__name__}: {exc})"
     return None
 

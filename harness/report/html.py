@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from harness.baseline.verdict import summarize_verdicts
 from harness.fsutil import atomic_write_text
-from harness.report import svg
+from harness.report import svg, telemetry
 from harness.results import RunResult
 
 
@@ -35,7 +35,9 @@ def render_html(run: RunResult, baselines: dict[str, list[float]] | None = None)
         if baselines.get(c.id):
             series.append(("baseline", baselines[c.id]))
         cases.append({"r": c, "verdict": c.verdict or {"status": c.status, "reason": c.error or ""},
-                      "plot": Markup(svg.cdf(series)) if c.samples_ms else ""})
+                      "plot": Markup(svg.cdf(series)) if c.samples_ms else "",
+                      "clock_plot": Markup(telemetry.clock_plot(c.telemetry)),
+                      "telemetry": telemetry.facts(c.telemetry)})
     counts = summarize_verdicts([x["verdict"] for x in cases])
     return _env().get_template("report.html.j2").render(
         run=run, cases=cases, counts={k: v for k, v in counts.items() if v})
