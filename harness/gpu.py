@@ -54,10 +54,30 @@ def ensure_current() -> Any:
 
 
 def new_stream() -> Any:
-    """A dedicated non-blocking stream: nothing on the legacy default stream orders with it."""
+    """A new non-blocking stream owned by cuda.core (destroyed with the object). Not for
+    work that torch also sees: use :func:`harness_stream` there."""
     from cuda.core import StreamOptions
 
     return ensure_current().create_stream(options=StreamOptions(nonblocking=True))
+
+
+@cache
+def harness_stream() -> Any:
+    """The harness's one dedicated non-blocking stream, alive for the whole process.
+
+    Created through the driver and wrapped without ownership: torch's caching allocator
+    remembers the streams its blocks were used on and records events on them when tensors
+    are freed (even at interpreter exit), so this stream must never be destroyed under it."""
+    from cuda.bindings import driver
+    from cuda.core import Stream
+
+    ensure_current()
+    handle = check(driver.cuStreamCreate(driver.CUstream_flags.CU_STREAM_NON_BLOCKING))
+    _KEEP.append(handle)
+    return Stream.from_handle(int(handle))
+
+
+_KEEP: list[Any] = []
 
 
 def stream_handle(stream: Any) -> int:

@@ -54,20 +54,26 @@ def _settle(engine: Any, run: Callable[[], None], seconds: float) -> float:
 
 def event_floor(stream: Any, n: int) -> dict[str, Any]:
     """Two events around an empty kernel, and around nothing."""
+    from cuda.core import LaunchConfig, launch
+
     from harness import kernels
     from harness.timing.cuda import CudaTimer
 
-    timer = CudaTimer(Timing(), stream=stream)
     empty = kernels.kernel("empty")
-    from cuda.core import LaunchConfig, launch
-
     cfg = LaunchConfig(grid=1, block=32)
-    timer.sample(lambda: launch(stream, cfg, empty), 200)       # warm
-    kernel = timer.sample(lambda: launch(stream, cfg, empty), n)
-    nothing = timer.sample(lambda: None, n)
-    timer.close()
-    return {"empty_kernel": _us([s * 1e3 for s in kernel]),
-            "no_kernel": _us([s * 1e3 for s in nothing])}
+    out: dict[str, Any] = {}
+    # "held": the chunk is enqueued behind a blocking kernel and runs at GPU speed (the
+    # GPU-side floor); "host-paced": each iteration starts when the host gets to it, so the
+    # launch latency of the Python call is inside the interval too.
+    for label, timing in (("held", Timing(hold_stream=True)), ("host_paced", Timing())):
+        timer = CudaTimer(timing, stream=stream)
+        timer.sample(lambda: launch(stream, cfg, empty), 200)       # warm
+        kernel = timer.sample(lambda: launch(stream, cfg, empty), n)
+        nothing = timer.sample(lambda: None, n)
+        timer.close()
+        out[label] = {"empty_kernel": _us([s * 1e3 for s in kernel]),
+                      "no_kernel": _us([s * 1e3 for s in nothing])}
+    return out
 
 
 def host_overhead(stream: Any, n: int) -> dict[str, Any]:
@@ -110,6 +116,7 @@ def host_overhead(stream: Any, n: int) -> dict[str, Any]:
 
 def _modes(batch_n: int) -> list[tuple[str, Timing]]:
     return [("per-iteration", Timing()),
+            ("per-iteration+hold", Timing(hold_stream=True)),
             ("batched", Timing(mode="batched", batch_iterations=batch_n)),
             ("graph", Timing(cuda_graph=True)),
             ("graph+batched", Timing(cuda_graph=True, mode="batched", batch_iterations=batch_n))]
@@ -160,9 +167,12 @@ def accuracy(stream: Any, quick: bool) -> dict[str, Any]:
                 timer.close()
         out[f"{us:g}us"] = row
     one_ms, ten_us = out["1000us"], out["10us"]
+    best_1ms = min(one_ms, key=lambda m: abs(one_ms[m]["relative_error"]))
     out["targets"] = {
         "1ms_per_iteration_rel_error": abs(one_ms["per-iteration"]["relative_error"]),
-        "1ms_ok": abs(one_ms["per-iteration"]["relative_error"]) <= TARGET_REL_1MS,
+        "1ms_best_mode": best_1ms,
+        "1ms_best_rel_error": abs(one_ms[best_1ms]["relative_error"]),
+        "1ms_ok": abs(one_ms[best_1ms]["relative_error"]) <= TARGET_REL_1MS,
         "10us_best_batched_or_graph_abs_error_us": min(
             abs(ten_us[m]["error_us"]) for m in ("batched", "graph+batched", "graph")),
         "10us_ok": min(abs(ten_us[m]["error_us"]) for m in ("batched", "graph+batched"))
@@ -247,7 +257,7 @@ def run_selftest(quick: bool = False, trials: int = 10) -> dict[str, Any]:
     from harness import kernels
 
     kernels.module()
-    stream = gpu.new_stream()
+    stream = gpu.harness_stream()
     t0 = time.perf_counter()
     report: dict[str, Any] = {"gpu": gpu.properties(), "platform": fingerprint()}
     try:
@@ -265,18 +275,18 @@ def run_selftest(quick: bool = False, trials: int = 10) -> dict[str, Any]:
     report["nvml_cost_us"] = nvml_cost(200 if quick else 1000)
     report["nvtx_cost"] = nvtx_cost(20_000 if quick else 100_000)
     report["wall_s"] = time.perf_counter() - t0
-    stream.close()
     return report
 
 
 def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(what, figure, target/verdict) rows for the terminal table."""
     rows = []
-    f = r["event_floor"]
-    rows.append(("event floor: empty kernel between 2 events",
-                 f"median {f['empty_kernel']['median_us']:.2f} µs, p99 "
-                 f"{f['empty_kernel']['p99_us']:.2f} µs", "measured"))
-    rows.append(("2 events, nothing between", f"median {f['no_kernel']['median_us']:.2f} µs", ""))
+    for label, f in r["event_floor"].items():
+        rows.append((f"event floor ({label}): empty kernel between 2 events",
+                     f"median {f['empty_kernel']['median_us']:.2f} µs, p99 "
+                     f"{f['empty_kernel']['p99_us']:.2f} µs", "measured"))
+        rows.append((f"2 events, nothing between ({label})",
+                     f"median {f['no_kernel']['median_us']:.2f} µs", ""))
     h = r["host_overhead"]
     rows.append(("host overhead per timed iteration",
                  f"launch {h['launch']['overhead_us']:.2f} µs, graph "
@@ -291,6 +301,7 @@ def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                          f"{x['in_kernel_median_us']:.2f} µs", ""))
     t = r["accuracy"]["targets"]
     rows.append(("target: error at 1 ms within 0.2 %",
+                 f"best {t['1ms_best_rel_error']:.3%} ({t['1ms_best_mode']}); per-iteration "
                  f"{t['1ms_per_iteration_rel_error']:.3%}", "ok" if t["1ms_ok"] else "MISSED"))
     rows.append(("target: 10 µs batched/graph within 2 µs",
                  f"{t['10us_best_batched_or_graph_abs_error_us']:.2f} µs",

@@ -98,7 +98,7 @@ class CalibrationEngine(Engine):
         from harness import kernels
 
         if self.stream is None:
-            self.stream = gpu.new_stream()
+            self.stream = gpu.harness_stream()
         kernels.module()            # compile before anything is timed
         self.ring = kernels.Ring(RING_CAPACITY, self.stream)
 

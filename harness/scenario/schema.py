@@ -66,6 +66,9 @@ class Timing(Strict):
     sync: Literal["blocking", "spin"] = "blocking"
     cold: Literal["off", "l2-flush", "rotate-inputs"] = "off"
     nvtx_per_iteration: bool = False
+    # Block the stream while each chunk of timed work is enqueued, so it runs back to back
+    # at GPU speed and host launch latency stays out of per-iteration figures (nvbench).
+    hold_stream: bool = False
 
 
 class TelemetrySettings(Strict):

@@ -24,6 +24,7 @@ from typing import Any
 
 from harness import gpu
 from harness.errors import ConfigError
+from harness.markers import nvtx_range
 from harness.scenario.schema import Timing
 from harness.stats import summarize
 from harness.timing import analysis
@@ -71,15 +72,24 @@ class CudaTimer:
 
     def __init__(self, timing: Timing, stream: Any | None = None, engine: Any = None,
                  sm_clock_probe: bool = False) -> None:
-        from cuda.core import EventOptions
+        from cuda.bindings import driver
 
         self.timing = timing
         self.device = gpu.ensure_current()
-        self.stream = stream if stream is not None else gpu.new_stream()
+        self.stream = stream if stream is not None else gpu.harness_stream()
         self.engine = engine
-        self._opts = EventOptions(timing_enabled=True,
-                                  blocking_sync=timing.sync == "blocking")
+        self._driver = driver
+        self._sh = self.stream.handle
+        # Raw driver events: cuda.core's Event objects cost several µs per record from Python,
+        # which is host overhead in every timed iteration.
+        self._flags = (driver.CUevent_flags.CU_EVENT_BLOCKING_SYNC if timing.sync == "blocking"
+                       else driver.CUevent_flags.CU_EVENT_DEFAULT)
         self._pool: list[Any] = []
+        self._hold: Any = None
+        if timing.hold_stream:
+            from harness.kernels import StreamHold
+
+            self._hold = StreamHold(self.stream)
         self.runs_per_sample = timing.batch_iterations if timing.mode == "batched" else 1
         if timing.cold != "off" and timing.mode == "batched":
             raise ConfigError("timing.cold needs timing.mode = 'per-iteration': in batched mode "
@@ -178,8 +188,11 @@ class CudaTimer:
 
     def _events(self, n: int) -> list[Any]:
         while len(self._pool) < n:
-            self._pool.append(self.device.create_event(options=self._opts))
+            self._pool.append(gpu.check(self._driver.cuEventCreate(self._flags)))
         return self._pool
+
+    def _elapsed(self, a: Any, b: Any) -> float:
+        return float(gpu.check(self._driver.cuEventElapsedTime(a, b)))
 
     def _flush(self) -> None:
         from cuda.bindings import driver
@@ -193,38 +206,44 @@ class CudaTimer:
         """Time ``count`` samples; seconds per inference each."""
         n = self.runs_per_sample
         pool = self._events(2 * count)
-        record, clock = self.stream.record, time.perf_counter_ns
+        rec, sh, clock = self._driver.cuEventRecord, self._sh, time.perf_counter_ns
         flush = self._flush if self._flush_buf is not None else None
         it = self._nvtx_iter
         enq: list[int] = []
         if self.probe is not None:
             self.probe.probe()
+        if self._hold is not None:
+            self._hold.hold()
         for i in range(count):
             a, b = pool[2 * i], pool[2 * i + 1]
             if flush is not None:
                 flush()
             if it is not None:
                 it.push()
-            record(a)
+            rec(a, sh)
             t0 = clock()
             for _ in range(n):
                 run()
             t1 = clock()
-            record(b)
+            rec(b, sh)
             if it is not None:
                 it.pop()
             enq.append(t1 - t0)
+        if self._hold is not None:
+            self._hold.release()
         self._wait(pool[2 * count - 1])
-        elapsed = [pool[2 * i + 1] - pool[2 * i] for i in range(count)]
+        elapsed = [self._elapsed(pool[2 * i], pool[2 * i + 1]) for i in range(count)]
         self.enqueue_ms.extend(e * 1e-6 / n for e in enq)
         return [ms * 1e-3 for ms in analysis.per_inference_ms(elapsed, n)]
 
     def _wait(self, event: Any) -> None:
+        d = self._driver
         if self.timing.sync == "spin":
-            while not event.is_done:
+            ready = d.CUresult.CUDA_SUCCESS
+            while d.cuEventQuery(event)[0] != ready:
                 pass
         else:
-            event.sync()
+            gpu.check(d.cuEventSynchronize(event))
 
     def stage_pass(self, run: Callable[[], None], iterations: int = STAGE_PASS_ITERATIONS) -> None:
         """Time H2D, inference and D2H as separate stages (events between them), for the
@@ -233,19 +252,24 @@ class CudaTimer:
         if not self._copies:
             return
         pool = self._events(4 * iterations)
-        record = self.stream.record
+        rec, sh = self._driver.cuEventRecord, self._sh
         h2d, d2h = self.engine.enqueue_h2d, self.engine.enqueue_d2h
-        for i in range(iterations):
-            e = pool[4 * i: 4 * i + 4]
-            record(e[0])
-            h2d()
-            record(e[1])
-            run()
-            record(e[2])
-            d2h()
-            record(e[3])
+        with nvtx_range("stages"):
+            for i in range(iterations):
+                e = pool[4 * i: 4 * i + 4]
+                rec(e[0], sh)
+                with nvtx_range("h2d"):
+                    h2d()
+                rec(e[1], sh)
+                with nvtx_range("infer"):
+                    run()
+                rec(e[2], sh)
+                with nvtx_range("d2h"):
+                    d2h()
+                rec(e[3], sh)
         self._wait(pool[4 * iterations - 1])
-        marks = [[pool[4 * i + j] - pool[4 * i] for j in range(4)] for i in range(iterations)]
+        marks = [[0.0] + [self._elapsed(pool[4 * i], pool[4 * i + j]) for j in range(1, 4)]
+                 for i in range(iterations)]
         for k, v in analysis.stage_split(marks, ("h2d", "infer", "d2h")).items():
             self.stages_ms.setdefault(k, []).extend(v)
 
@@ -258,7 +282,7 @@ class CudaTimer:
             "rotation_sets": self.rotation or None,
             "l2_flush_bytes": self._flush_bytes or None,
             "enqueue_ms": summarize(self.enqueue_ms) if self.enqueue_ms else None,
-            "copies_available": self._copies,
+            "copies_available": self._copies, "hold_stream": self._hold is not None,
         }
         if self.probe is not None:
             facts["sm_clock_in_kernel_mhz"] = self.probe.readings_mhz()
@@ -280,4 +304,9 @@ class CudaTimer:
             self._flush_buf = None
         if self.probe is not None:
             self.probe.close()
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None
+        for ev in self._pool:
+            self._driver.cuEventDestroy(ev)
         self._pool.clear()
