@@ -10,8 +10,9 @@ from typing import Any
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import FAILING, compare_case, exit_code, verdict
 from harness.errors import ConfigError
+from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
-from harness.report.html import write_html
+from harness.report.outputs import ReportPaths, baseline_history, write_reports
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
 from harness.runner import PlannedCase, Progress, case_base_dir, run_cases
 from harness.scenario.expand import Case, expand
@@ -64,12 +65,25 @@ def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[
     return out
 
 
+# CI-sized measuring: enough samples to exercise every path, not to resolve 1 % changes.
+QUICK_WARMUP = {"min_time": 0.02, "max_time": 0.2, "min_iterations": 2}
+QUICK_STOP = {"min_time": 0.0, "max_time": 0.25, "min_samples": 5, "rel_ci": 0.05}
+
+
+def apply_quick(planned: list[PlannedCase]) -> list[PlannedCase]:
+    """``--quick``: cap every case's warm-up and stopping rule (CI smoke runs)."""
+    return [PlannedCase(replace(p.case, warmup=p.case.warmup.model_copy(update=QUICK_WARMUP),
+                                stop=p.case.stop.model_copy(update=QUICK_STOP)), p.base_dir)
+            for p in planned]
+
+
 @dataclass
 class RunOutcome:
     run: RunResult
     results_path: Path
     report_path: Path | None
     exit_code: int
+    reports: ReportPaths | None = None
 
 
 def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None) -> RunResult:
@@ -81,9 +95,12 @@ def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = No
 def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         baselines: str | Path = "baselines", select: list[str] | None = None,
         inject: list[str] | None = None, progress: Progress | None = None,
-        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
+        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
+        quick: bool = False) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
     planned = apply_injections(plan(paths, select), inject or [])
+    if quick:
+        planned = apply_quick(planned)
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios] , command)
@@ -97,8 +114,9 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     latest = out / "results.json"
     writer.path = latest
     writer.flush()
-    report = write_html(run_, out / "index.html", baseline_samples(run_, store))
-    return RunOutcome(run_, latest, report, exit_code([c.verdict for c in run_.cases], fail_on))
+    reports = write_reports(run_, out, baseline_history(run_, store))
+    return RunOutcome(run_, latest, reports.html,
+                      exit_code([c.verdict for c in run_.cases], fail_on), reports)
 
 
 def judge(run_: RunResult, store: BaselineStore) -> None:
@@ -108,10 +126,12 @@ def judge(run_: RunResult, store: BaselineStore) -> None:
         if diffs:
             c.verdict = verdict("incomparable", "platform differs from the baseline's: "
                                 + "; ".join(diffs))
-            continue
-        current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
-                   "backend": c.backend, "precision": c.precision}
-        c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        else:
+            current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
+                       "backend": c.backend, "precision": c.precision}
+            c.verdict = compare_case(current, entries, c.case["tolerance"]["median"])
+        # SLOs and the accuracy delta are absolute gates beside the baseline comparison.
+        c.verdict = apply_gates(c.verdict, case_gates(c))
         tel = c.telemetry or {}
         if tel.get("unstable") and c.verdict["status"] in ("pass", "regression", "improvement"):
             # measured under a clock slowdown: the figure is kept, but it is not judged
@@ -119,15 +139,6 @@ def judge(run_: RunResult, store: BaselineStore) -> None:
                                 "under a power/thermal/hardware clock slowdown; would have "
                                 f"been '{c.verdict['status']}': {c.verdict['reason']}",
                                 would_be=c.verdict["status"])
-
-
-def baseline_samples(run_: RunResult, store: BaselineStore) -> dict[str, list[float]]:
-    out = {}
-    for c in run_.cases:
-        entries, diffs = store.entries(run_, c)
-        if entries and not diffs:
-            out[c.id] = entries[-1].get("samples_ms", [])
-    return out
 
 
 def accept(results: str | Path, baselines: str | Path = "baselines",
@@ -143,10 +154,26 @@ def list_cases(paths: list[str | Path], select: list[str] | None = None) -> list
     return [p.case for p in plan(paths, select)]
 
 
-def report(results: str | Path, out: str | Path, baselines: str | Path = "baselines") -> Path:
-    run_ = load_results(results)
-    store = BaselineStore(baselines)
-    return write_html(run_, out, baseline_samples(run_, store))
+def report(results: str | Path | list[str | Path], out: str | Path,
+           baselines: str | Path = "baselines") -> Path:
+    """Render stored results again. One file: with its stored verdicts and the baseline
+    store's history. Several: the last is judged against the earlier ones directly (A vs B).
+    ``out`` is a folder or an ``.html`` file; summary.md and junit.xml are written beside."""
+    from harness.report.compare import compare_runs
+
+    paths = [results] if isinstance(results, str | Path) else list(results)
+    if not paths:
+        raise ConfigError("no results file given")
+    runs = [load_results(p) for p in paths]
+    out = Path(out)
+    folder, name = (out.parent, out.name) if out.suffix == ".html" else (out, "index.html")
+    if len(runs) == 1:
+        run_, history, title = runs[0], baseline_history(runs[0], BaselineStore(baselines)), None
+    else:
+        run_, history = compare_runs(runs[:-1], runs[-1])
+        title = (f"trt-harness: {Path(paths[-1]).name} vs "
+                 f"{', '.join(Path(p).name for p in paths[:-1])}")
+    return write_reports(run_, folder, history, html_name=name, title=title).html
 
 
 def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
@@ -165,7 +192,8 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
                precision: str = "fp32", inputs: str | None = None,
                options: dict[str, Any] | None = None, warmup: str | float = 0.2,
                duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
-               inject_delay: str | float = 0.0) -> Case:
+               inject_delay: str | float = 0.0,
+               input_range: dict[str, tuple[float, float]] | None = None) -> Case:
     """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
     from harness.backends import best_installed
     from harness.scenario.schema import StopRule, Warmup
@@ -186,7 +214,7 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
     return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
                 model=stem, source=model, backend=backend, precision=precision, batch=batch,
                 profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
-                inputs=inputs, inject_delay=delay)
+                inputs=inputs, inject_delay=delay, input_range=dict(input_range or {}))
 
 
 def bench(case: Case, json_out: str | Path | None = None,

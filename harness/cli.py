@@ -29,7 +29,9 @@ def _table(rows: list[dict], title: str) -> None:
         thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
         table.add_row(r["case"], med, ci, p99, thr, str(r["n"] or 0), r["verdict"] or r["status"],
                       r["reason"] or "")
-    Console(width=max(120, Console().width)).print(table)
+    console = Console()
+    # Off a terminal (CI logs, pipes) rich assumes 80 columns and folds every id: use 160.
+    Console(width=console.width if console.is_terminal else 160).print(table)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -40,9 +42,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
                       progress=make_progress(not args.quiet), fail_on=fail_on,
-                      command=sys.argv)
+                      command=sys.argv, quick=args.quick)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
+    from harness.pipeline.summary import print_study_table
+
+    print_study_table(outcome.run)
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    if outcome.reports:
+        print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
     return outcome.exit_code
 
 
@@ -71,6 +78,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import api
+    from harness.inputs import parse_input_ranges
 
     options = {}
     if args.threads:
@@ -78,7 +86,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     case = api.bench_case(args.model, backend=args.backend, shapes=args.shapes,
                           precision=args.precision, inputs=args.inputs, options=options,
                           warmup=args.warmup, duration=args.duration, rel_ci=args.rel_ci,
-                          seed=args.seed)
+                          seed=args.seed, input_range=parse_input_ranges(args.input_range))
     run = api.bench(case, args.json, command=sys.argv)
     _table(api.summary_rows(run), f"{args.model} on {run.platform_id}")
     for c in run.cases:
@@ -176,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fail-on", default="regression,failed",
                    help="verdicts that make the exit code 1 (default: regression,failed)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    r.add_argument("--quick", action="store_true",
+                   help="CI-sized: cap warm-up and measuring to a fraction of a second per case")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="show the expanded cases without running them")
@@ -193,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--shapes", help="trtexec syntax, e.g. input:4x3x224x224,mask:4x128")
     b.add_argument("--precision", default="fp32")
     b.add_argument("--inputs", help="real input data: .npz (one array per input) or .npy")
+    b.add_argument("--input-range", action="append", metavar="NAME=LO..HI",
+                   help="values for a generated input, e.g. sr=16000 or input_ids=0..30521")
     b.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default 1)")
     b.add_argument("--warmup", default="200ms")
     b.add_argument("--duration", default="3s", help="measuring time cap")
@@ -229,9 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="arguments for 'trt-harness run' (e.g. --case GLOB --out DIR)")
     pr.set_defaults(func=cmd_profile)
 
-    rep = sub.add_parser("report", help="render stored results again")
-    rep.add_argument("results")
-    rep.add_argument("--out", default="reports/index.html")
+    rep = sub.add_parser("report", help="render stored results again; with several files, "
+                         "compare the last against the earlier ones (A vs B)")
+    rep.add_argument("results", nargs="+", help="results JSON file(s): [A.json ...] B.json")
+    rep.add_argument("--out", default="reports/index.html",
+                     help="an .html file or a folder; summary.md and junit.xml go beside it")
     rep.add_argument("--baselines", default="baselines")
     rep.set_defaults(func=cmd_report)
     return p

@@ -27,6 +27,17 @@ def resolve_run_shapes(specs: list[TensorSpec], given: dict[str, Shape] | None,
     if unknown:
         raise ConfigError(f"shapes name inputs the model does not have: {sorted(unknown)}; its "
                           "inputs are " + ", ".join(s.describe() for s in specs))
+    # Named dynamic dims are shared across inputs (ONNX symbolic dims): "batch" in
+    # state[2, batch, 128] is the batch of input[batch, samples]. Values come from the given
+    # shapes and from a dynamic first dim taken as the batch.
+    symbols: dict[str, int] = {}
+    for spec in specs:
+        for i, d in enumerate(spec.shape):
+            if isinstance(d, str) and d:
+                if spec.name in given and i < len(given[spec.name]):
+                    symbols.setdefault(d, given[spec.name][i])
+                elif i == 0 and spec.name not in given:
+                    symbols.setdefault(d, batch)
     shapes: dict[str, Shape] = {}
     problems = []
     for spec in specs:
@@ -37,6 +48,8 @@ def resolve_run_shapes(specs: list[TensorSpec], given: dict[str, Shape] | None,
         for i, d in enumerate(spec.shape):
             if isinstance(d, int) and d >= 0:
                 dims.append(d)
+            elif isinstance(d, str) and d in symbols:
+                dims.append(symbols[d])
             elif i == 0:
                 dims.append(batch)
             else:
@@ -47,8 +60,10 @@ def resolve_run_shapes(specs: list[TensorSpec], given: dict[str, Shape] | None,
                             f"{', '.join(open_dims)}")
         shapes[spec.name] = tuple(dims)
     if problems:
+        # The example names only the inputs that need a shape (scalars and static inputs
+        # would only confuse it), with the batch where it was filled in.
         example = format_shapes({k: tuple(d if d > 0 else 16 for d in v)
-                                 for k, v in shapes.items()})
+                                 for k, v in shapes.items() if -1 in v})
         raise ConfigError("; ".join(problems) + f": give their shapes, e.g. --shapes {example} "
                           "(or 'shapes' in the scenario)")
     return shapes
@@ -75,6 +90,39 @@ def value_ranges_from_model(onnx_path: str | None) -> dict[str, tuple[float, flo
             if dims and node.input[1] not in ranges:
                 ranges[node.input[1]] = (0, dims[axis] - 1)
     return ranges
+
+
+def parse_input_ranges(items: list[str] | None) -> dict[str, tuple[float, float]]:
+    """``NAME=LO..HI`` (inclusive) or ``NAME=VALUE``, as ``--input-range`` takes them: the
+    values generated for an input (a sample rate, token ids below the vocabulary size)."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        lo, dots, hi = value.partition("..")
+        try:
+            if not sep or not name:
+                raise ValueError
+            ranges[name] = (float(lo), float(hi if dots else lo))
+        except ValueError:
+            raise ConfigError(f"--input-range {item!r}: expected NAME=LO..HI or NAME=VALUE "
+                              "(e.g. sr=16000, input_ids=0..30521)") from None
+        if ranges[name][0] > ranges[name][1]:
+            raise ConfigError(f"--input-range {item!r}: the low end is above the high end")
+    return ranges
+
+
+def generated_int_note(specs: list[TensorSpec], ranges: dict[str, tuple[float, float]]
+                       ) -> str:
+    """A hint for a model that failed on generated inputs: integer inputs filled from the
+    default range may hold values the model rejects (a sample rate, a class id, a length)."""
+    guessed = [s.name for s in specs if np.dtype(s.dtype if s.dtype != "bfloat16" else "f4")
+               .kind in "iu" and s.name not in ranges]
+    if not guessed:
+        return ""
+    lo, hi = DEFAULT_INT_RANGE
+    return (f"integer input(s) {guessed} were generated in [{lo}, {hi}] (no valid range is known "
+            f"for them); give their values with --input-range NAME=LO..HI or NAME=VALUE "
+            "(scenario: input_range), or real data with --inputs FILE.npz")
 
 
 def random_inputs(specs: list[TensorSpec], shapes: dict[str, Shape], seed: int,

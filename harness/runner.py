@@ -6,7 +6,8 @@ run file is flushed after every case, so Ctrl-C loses nothing already measured.
 
 from __future__ import annotations
 
-import resource
+import dataclasses
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,17 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
-from harness.inputs import load_inputs, random_inputs, resolve_run_shapes, value_ranges_from_model
+from harness.inputs import (
+    generated_int_note,
+    load_inputs,
+    random_inputs,
+    resolve_run_shapes,
+    value_ranges_from_model,
+)
 from harness.markers import nvtx_range
 from harness.models.source import resolve_source
+from harness.pipeline.case import finish_case, record_memory
+from harness.pipeline.memory import RssPeak
 from harness.results import CaseResult, ResultWriter
 from harness.scenario.expand import Case
 from harness.scenario.shapes import parse_shapes
@@ -81,15 +90,20 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         return _skipped(result, reason)
     try:
         result.backend["version"] = cls.version()
-        with nvtx_range("case"):
+        with nvtx_range("case"), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
             with nvtx_range("build"):
+                t0 = time.perf_counter()
                 engine = cls().prepare(case, source.onnx_path)
+                load_s = time.perf_counter() - t0
             with engine:
                 if engine.build_only:
                     _record_build(engine, result)
+                    record_memory(result, source, None)
                 else:
-                    _measure_engine(case, engine, source, result)
+                    feed, outputs = _measure_engine(case, engine, source, result)
+                    finish_case(case, engine, source, feed, outputs, result, load_s, base_dir,
+                                rss)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -111,13 +125,15 @@ def _skipped(result: CaseResult, reason: str) -> CaseResult:
     return result
 
 
-def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult) -> None:
+def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     given = case.profile.run if case.profile else None
     if given is None and source.zoo_name:
         from harness.models.zoo import DEFAULT_SHAPES
 
         given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
     shapes = resolve_run_shapes(engine.inputs, given, case.batch)
+    ranges: dict[str, tuple[float, float]] | None = None
     if case.inputs:
         feed = load_inputs(case.inputs, engine.inputs)
     else:
@@ -125,7 +141,13 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult)
         ranges.update(case.input_range)
         feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
-    if engine.is_async:
+    from harness import gpu
+
+    if engine.is_async and gpu.unavailable_reason() is not None:
+        # Only a test double can be async without a GPU: time it with the host clock.
+        result.warnings.append("async engine without a CUDA device: timed with the host "
+                               f"clock ({gpu.unavailable_reason()})")
+    if engine.is_async and gpu.unavailable_reason() is None:
         # GPU engines: CUDA events on the harness's stream (handed over before bind), NVML
         # telemetry beside warm-up and measurement.
         from harness.timing.gpu_case import GpuCaseMeasurement
@@ -135,15 +157,42 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult)
                 engine.bind(feed)
             m = g.measure()
             outputs = engine.fetch_outputs()
-            _record(case, engine, m, outputs, result)
+            effective = _with_static_batch(case, engine)
+            _record(effective, engine, m, outputs, result)
             g.record(m, result)
-        return
-    with nvtx_range("load"):
-        engine.bind(feed)
-    timer = HostTimer(case.inject_delay)
-    m = measure(engine.run, timer, case.warmup, case.stop)
-    outputs = engine.fetch_outputs()
-    _record(case, engine, m, outputs, result)
+    else:
+        with nvtx_range("load"):
+            engine.bind(feed)
+        timer = HostTimer(case.inject_delay)
+        try:
+            m = measure(engine.run, timer, case.warmup, case.stop)
+        except Exception as exc:
+            note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
+            if not note:
+                raise
+            raise RuntimeError(f"{exc}\nhint: {note}") from exc
+        outputs = engine.fetch_outputs()
+        effective = _with_static_batch(case, engine)
+        _record(effective, engine, m, outputs, result)
+    result.case["batch"] = effective.batch
+    found = engine.introspect()
+    result.build.update(found.get("build", {}))
+    if found.get("layers") is not None:
+        result.layers = found["layers"]
+        result.build["layer_count"] = len(found["layers"])
+    return feed, outputs
+
+
+def _with_static_batch(case: Case, engine: Engine) -> Case:
+    """Without shapes from the scenario, a model whose first input has a *static* leading
+    dimension runs that many items per inference (e.g. 10x3x32x32): throughput counts them."""
+    first = engine.inputs[0] if engine.inputs else None
+    if case.profile is not None or first is None or not first.shape:
+        return case
+    lead = first.shape[0]
+    if isinstance(lead, int) and lead > 0 and lead != case.batch:
+        case = dataclasses.replace(case, batch=lead)
+    return case
 
 
 def _record_build(engine: Engine, result: CaseResult) -> None:
@@ -152,6 +201,8 @@ def _record_build(engine: Engine, result: CaseResult) -> None:
                     "engine_bytes": b.engine_bytes, "cache_hit": b.cache_hit,
                     "fingerprint": b.fingerprint, "notes": b.notes,
                     "layer_count": len(b.layers) if b.layers is not None else None}
+    if b.layers is not None:
+        result.layers = b.layers
     result.timing = {"build_only": True}
 
 
@@ -163,13 +214,12 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.stats_ms = stats
     result.throughput = throughput(case.batch, stats["median"] / 1e3)
     _record_build(engine, result)
-    result.timing = {"build_only": False, "timer": m.timer, "warmup_s": m.warmup_s,
-                     "warmup_iterations": m.warmup_iterations, "measure_s": m.wall_s,
-                     "stop_reason": m.stop_reason, "settled": m.settled,
-                     "inject_delay_s": case.inject_delay, **case.timing.model_dump()}
-    result.memory = {**engine.memory(),
-                     "host_rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                     * 1024}
+    # The scenario's choices first, then what actually happened (timer "auto" -> "host").
+    result.timing = {**case.timing.model_dump(), "build_only": False, "timer": m.timer,
+                     "warmup_s": m.warmup_s, "warmup_iterations": m.warmup_iterations,
+                     "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
+                     "inject_delay_s": case.inject_delay}
+    result.memory = {**engine.memory()}   # + model, host RSS: harness.pipeline.case
     result.build["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
     if stats["cv"] > CV_WARN:
         result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "

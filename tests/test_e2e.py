@@ -103,3 +103,22 @@ def test_bench_one_shot(tmp_path, capsys):
     shutil.copy(zoo_model("transformer"), tmp_path / "t.onnx")
     assert main(["bench", str(tmp_path / "t.onnx"), "--duration", "0.1s"]) == 1
     assert "input_ids" in capsys.readouterr().err
+
+
+def test_static_leading_dim_counts_as_batch(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Relu", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [10, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [10, 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "static10.onnx")
+    out = tmp_path / "r.json"
+    assert main(["bench", str(tmp_path / "static10.onnx"), "--duration", "0.1s",
+                 "--warmup", "10ms", "--json", str(out)]) == 0
+    case = json.loads(out.read_text())["cases"][0]
+    assert case["case"]["batch"] == 10
+    assert case["throughput"] == __import__("pytest").approx(10 / (case["stats_ms"]["median"] / 1e3))

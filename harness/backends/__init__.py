@@ -53,7 +53,9 @@ def _missing(name: str, reason: str) -> type[Backend]:
 def best_installed() -> str:
     """The best backend that can run here (TensorRT where present, else ONNX Runtime)."""
     for name in PREFERENCE:
-        if backend_class(name).unavailable_reason() is None:
+        cls = backend_class(name)
+        # A backend may be usable only for build-only cases here (TensorRT-RTX without a GPU).
+        if cls.unavailable_reason() is None and getattr(cls, "runs_here", lambda: True)():
             return name
     return "onnxruntime"
 

@@ -135,6 +135,11 @@ class Engine(abc.ABC):
         """Memory figures in bytes (engine/device/host) where the backend knows them."""
         return {}
 
+    def introspect(self) -> dict[str, Any]:
+        """Extra findings after the timed run, never inside it (layer info and per-layer
+        times, fingerprint, shape-switch cost): ``{"layers": [...], "build": {...}}``."""
+        return {}
+
     # -- backend-specific parts --------------------------------------------------------
     def activate_impl(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -82,4 +82,5 @@ def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
     return {"run_id": run.run_id, "accepted": now_iso(), "harness_version": run.harness_version,
             "backend": c.backend, "precision": c.precision, "stats_ms": c.stats_ms,
             "throughput": c.throughput, "build": c.build, "memory": c.memory,
-            "timing": c.timing, "samples_ms": samples}
+            "timing": c.timing, "samples_ms": samples,
+            **({"layers": c.layers} if c.layers else {})}   # for the report's layer diff

@@ -7,6 +7,10 @@ each with a dynamic batch dimension. Generated on first use and cached by conten
 - ``yolo-8400``: a YOLO-style detector, ``images: Nx3x640x640`` -> ``output0: Nx16x8400``
   (4 box + 12 class channels over 80x80 + 40x40 + 20x20 anchors).
 - ``transformer``: one transformer encoder block over ``input_ids: NxS`` (int64, dynamic S).
+- ``yunet-nms``: ``yunet`` with decode + ONNX NonMaxSuppression added by graph surgery
+  (:mod:`harness.pipeline.graph_nms`).
+- ``enhancer``: a fully convolutional image-to-image model (a face enhancer's shape, as in
+  FaceFusion) with dynamic batch, height and width: ``input: Nx3xHxW -> output: Nx3xHxW``.
 """
 
 from __future__ import annotations
@@ -136,8 +140,30 @@ def _transformer(seed: int, vocab: int = 1000, d: int = 64, heads: int = 4,
                    {"trt_harness.input_range": json.dumps({"input_ids": [0, vocab - 1]})})
 
 
+def _yunet_nms(seed: int) -> onnx.ModelProto:
+    from harness.pipeline.graph_nms import add_yunet_nms
+
+    return add_yunet_nms(_yunet(seed))
+
+
+def _enhancer(seed: int) -> onnx.ModelProto:
+    g = GraphBuilder(seed)
+    x = g.conv("input", 3, 16)
+    d = g.conv(g.conv(x, 16, 32, stride=2), 32, 32)            # H/2 x W/2
+    u = g.op("Resize", [d, "", g.const(np.asarray([1, 1, 2, 2], np.float32), "scales")],
+             mode="nearest")
+    y = g.conv(g.op("Concat", [u, x], axis=1), 48, 16)          # skip connection, U-Net style
+    y = g.conv(y, 16, 3, relu=False)
+    g.op("Add", ["input", y])
+    g.nodes[-1].output[0] = "output"
+    dims = ["batch", 3, "height", "width"]
+    return g.model("enhancer", [tensor("input", FLOAT, dims)], [tensor("output", FLOAT, dims)],
+                   {})
+
+
 ZOO: dict[str, Callable[[int], onnx.ModelProto]] = {
     "resnet": _resnet, "yunet": _yunet, "yolo-8400": _yolo, "transformer": _transformer,
+    "yunet-nms": _yunet_nms, "enhancer": _enhancer,
 }
 
 # Shapes a zoo model runs at when the scenario gives none ({batch} filled per case).
@@ -146,6 +172,8 @@ DEFAULT_SHAPES = {
     "yunet": "input:{batch}x3x240x320",
     "yolo-8400": "images:{batch}x3x640x640",
     "transformer": "input_ids:{batch}x128",
+    "yunet-nms": "input:{batch}x3x240x320",
+    "enhancer": "input:{batch}x3x256x256",
 }
 
 

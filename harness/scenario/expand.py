@@ -12,7 +12,10 @@ from harness.scenario.schema import (
     VARIANTS,
     CaseSettings,
     ProfileSpec,
+    Reference,
     ScenarioFile,
+    Slo,
+    Step,
     StopRule,
     TelemetrySettings,
     Timing,
@@ -47,10 +50,13 @@ class Case:
     seed: int = 0
     inputs: str | None = None
     input_range: dict[str, tuple[float, float]] = field(default_factory=dict)
-    pre: str | None = None
-    post: str | None = None
+    pre: Step | None = None
+    post: Step | None = None
     skip: str | None = None
     shape_label: str | None = None
+    frames: str | None = None
+    slo: Slo | None = None
+    reference: Reference = field(default_factory=Reference)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,7 +70,10 @@ class Case:
             "inject_delay": self.inject_delay, "options": self.options, "seed": self.seed,
             "inputs": self.inputs,
             "input_range": {k: list(v) for k, v in self.input_range.items()},
-            "pre": self.pre, "post": self.post,
+            "pre": self.pre.model_dump() if self.pre else None,
+            "post": self.post.model_dump() if self.post else None,
+            "frames": self.frames, "slo": self.slo.model_dump() if self.slo else None,
+            "reference": self.reference.model_dump(),
         }
 
 
@@ -140,6 +149,10 @@ def _merge(layers: list[CaseSettings], key: str, cls: type) -> Any:
     return cls(**merged)
 
 
+def _merge_optional(layers: list[CaseSettings], key: str, cls: type) -> Any:
+    return _merge(layers, key, cls) if any(getattr(x, key) is not None for x in layers) else None
+
+
 def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, precision: str,
                batch: int, spec: Any, label: str) -> Case:
     overrides = [c for c in scenario.case if fnmatch.fnmatchcase(case_id, c.match)]
@@ -165,5 +178,6 @@ def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, p
         tolerance=_merge(layers, "tolerance", Tolerance),
         inject_delay=inject, options=options, seed=seed, inputs=model.inputs,
         input_range=dict(model.input_range or {}), pre=model.pre, post=model.post, skip=skip,
-        shape_label=label or None,
+        shape_label=label or None, frames=model.frames,
+        slo=_merge_optional(layers, "slo", Slo), reference=_merge(layers, "reference", Reference),
     )

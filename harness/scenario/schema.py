@@ -116,6 +116,41 @@ class ProfileSpec(Strict):
 ShapesValue = ShapeText | ProfileSpec
 
 
+class Step(Strict):
+    """A pipeline step around the engine: an importable callable ``module:function`` and the
+    keyword options it is called with (see :mod:`harness.pipeline.ops`)."""
+
+    step: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    options: dict[str, Any] = {}
+
+
+StepValue = Annotated[Step, BeforeValidator(lambda v: {"step": v} if isinstance(v, str) else v)]
+
+
+class Slo(Strict):
+    """A service-level objective, gated like a metric: ``fps`` is a floor on items/s,
+    ``median``/``p99`` are ceilings on latency; ``stage`` says which figure (``total``: end to
+    end through pre and post where the case has a pipeline, else the engine alone)."""
+
+    fps: float | None = Field(default=None, gt=0)
+    median: Seconds | None = None
+    p99: Seconds | None = None
+    stage: Literal["total", "infer", "pre", "post", "h2d", "d2h"] = "total"
+
+
+class Reference(Strict):
+    """What a case's outputs are compared with (accuracy beside latency): by default FP32 ONNX
+    Runtime on the same model and inputs. ``source``/``post`` override the model and the
+    post-processing of the reference (e.g. NMS in Python as the reference of in-graph NMS)."""
+
+    backend: str = "onnxruntime"
+    precision: str = "fp32"
+    source: str | None = None
+    post: StepValue | None = None
+    iou: float = Field(default=0.5, gt=0, le=1)     # boxes match at this IoU or above
+    enabled: bool = True
+
+
 class CaseSettings(Strict):
     """Settings that can be given in ``[defaults]``, per ``[[model]]`` and per ``[[case]]``."""
 
@@ -127,6 +162,8 @@ class CaseSettings(Strict):
     inject_delay: Seconds | None = None    # busy-wait inside the timed region (testing verdicts)
     options: dict[str, dict[str, Any]] | None = None   # per-backend options, e.g. onnxruntime
     seed: int | None = None
+    slo: Slo | None = None
+    reference: Reference | None = None
 
 
 class Axes(Strict):
@@ -176,8 +213,11 @@ class ModelSpec(Axes, CaseSettings):
     shapes: ShapesValue | list[ShapesValue] | None = None
     inputs: str | None = None                       # .npy/.npz with real input data
     input_range: dict[str, tuple[float, float]] | None = None
-    pre: str | None = None
-    post: str | None = None
+    pre: StepValue | None = None
+    post: StepValue | None = None
+    # Source frames fed to ``pre``: "HxW" (seeded uint8 HxWx3 camera frames, as a camera
+    # delivers them) or a .npy file of real frames (HxWxC or NxHxWxC).
+    frames: str | None = None
 
 
 class CaseOverride(CaseSettings):

@@ -1,0 +1,70 @@
+"""JUnit XML: one test case per case, so CI systems list them. A regression is a failure, a
+broken case an error, a skipped case skipped (with its reason); the figures travel as
+properties and in system-out."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from harness.report.view import verdict_of
+from harness.results import CaseResult, RunResult
+
+# Characters XML 1.0 cannot carry at all (escaping does not help): dropped.
+_INVALID_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: object) -> str:
+    return _INVALID_XML.sub("", str(text if text is not None else ""))
+
+
+def _testcase(parent: ET.Element, c: CaseResult) -> str:
+    v = verdict_of(c)
+    status = v["status"]
+    seconds = (c.timing or {}).get("measure_s") or 0.0
+    tc = ET.SubElement(parent, "testcase", classname=_clean(f"{c.case.get('scenario', '')}."
+                                                            f"{c.case.get('model', '')}"),
+                       name=_clean(c.id), time=f"{seconds:.3f}")
+    s = c.stats_ms or {}
+    props = ET.SubElement(tc, "properties")
+    for name, value in (("verdict", status), ("median_ms", s.get("median")),
+                        ("median_ci_low_ms", s.get("median_ci_low")),
+                        ("median_ci_high_ms", s.get("median_ci_high")), ("p99_ms", s.get("p99")),
+                        ("throughput", c.throughput), ("change", v.get("change")),
+                        ("backend", c.backend.get("name")), ("precision", c.precision)):
+        if value is not None:
+            ET.SubElement(props, "property", name=name, value=_clean(value))
+    reason = _clean(v.get("reason") or c.error or status)
+    if status == "regression":
+        ET.SubElement(tc, "failure", message=reason, type="regression").text = reason
+    elif status == "failed":
+        ET.SubElement(tc, "error", message=reason, type="failed").text = _clean(
+            "\n".join([c.error or "", *c.warnings]))
+    elif status == "skipped":
+        ET.SubElement(tc, "skipped", message=reason)
+    if status not in ("failed", "skipped"):
+        ET.SubElement(tc, "system-out").text = reason
+    return status
+
+
+def render_junit(run: RunResult) -> str:
+    root = ET.Element("testsuites", name=_clean(f"trt-harness {run.run_id}"))
+    by_scenario: dict[str, list[CaseResult]] = defaultdict(list)
+    for c in run.cases:
+        by_scenario[c.case.get("scenario", "")].append(c)
+    for scenario, cases in by_scenario.items():
+        suite = ET.SubElement(root, "testsuite", name=_clean(scenario),
+                              timestamp=_clean(run.started), hostname=_clean(run.platform_id))
+        statuses = [_testcase(suite, c) for c in cases]
+        suite.set("tests", str(len(statuses)))
+        suite.set("failures", str(statuses.count("regression")))
+        suite.set("errors", str(statuses.count("failed")))
+        suite.set("skipped", str(statuses.count("skipped")))
+        suite.set("time", f"{sum(float(e.get('time', 0)) for e in suite):.3f}")
+    totals = {k: sum(int(s.get(k, 0)) for s in root) for k in ("tests", "failures", "errors",
+                                                                "skipped")}
+    for k, n in totals.items():
+        root.set(k, str(n))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
