@@ -11,14 +11,15 @@ Two experiments, each judged by four rules side by side (benchmarks/rules.py):
 
 Data come from the GPU through the harness (a case: ``--backend calibration --option
 kernel_us=1000``, the slowdown through ``--slowdown-option slowdown``; or a torch CUDA-graph
-case with ``--slowdown-via delay``), or from a noise model matched to gpu.md
-(``--simulate PRESET``). ``--save`` keeps the raw pool, ``--load`` re-judges it.
+case, ``--backend torch --option mode=graph``, A/A only: ``--slowdown-via none
+--slowdowns 0``), or from a noise model matched to gpu.md (``--simulate PRESET``).
+``--save`` keeps the raw pool, ``--load`` re-judges it.
 
     python -m benchmarks.verdict_experiment stored --simulate spin-1ms
     python -m benchmarks.verdict_experiment ab --simulate spin-1ms --seconds 4
-    python -m benchmarks.verdict_experiment ab --backend calibration \\
-        --option kernel_us=1000 --option cuda_graph=true --slowdown-option slowdown \\
-        --pairs 50 --seconds 4 --save reports/ab-calibration.json
+    python -m benchmarks.verdict_experiment ab --backend calibration --cuda-graph \\
+        --option kernel_us=1000 --slowdown-option slowdown \\
+        --trials 50 --seconds 4 --save reports/ab-calibration.json
 """
 
 from __future__ import annotations
@@ -90,9 +91,14 @@ class Measured(Source):
         from harness.api import bench_case
 
         options = dict(parse_option(o) for o in args.option or [])
-        self.case = bench_case(args.model, backend=args.backend, shapes=args.shapes,
-                               precision=args.precision, options=options,
-                               warmup=args.warmup, rel_ci=0.0)
+        case = bench_case(args.model, backend=args.backend, shapes=args.shapes,
+                          precision=args.precision, options=options,
+                          warmup=args.warmup, rel_ci=0.0)
+        if args.cuda_graph:
+            case = replace(case, timing=case.timing.model_copy(update={"cuda_graph": True}))
+        self.case = case
+        if args.slowdown_via == "none" and any(args.slowdowns):
+            sys.exit("--slowdown-via none measures A/A only: give --slowdowns 0")
         self.args = args
         self.base_ms: float | None = None
         self.name = f"measured:{self.case.id} {options}"
@@ -247,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shapes")
     p.add_argument("--option", action="append", help="backend option KEY=VALUE")
     p.add_argument("--warmup", default="500ms")
-    p.add_argument("--slowdown-via", choices=("option", "delay"), default="option")
+    p.add_argument("--slowdown-via", choices=("option", "delay", "none"), default="option",
+                   help="option: a backend option (calibration: slowdown); delay: a host "
+                        "busy-wait of s x median (host-timed engines only: it does not slow "
+                        "GPU time); none: A/A only")
+    p.add_argument("--cuda-graph", action="store_true", help="timing.cuda_graph = true")
     p.add_argument("--slowdown-option", default="slowdown",
                    help="the backend option that injects a relative slowdown")
     p.add_argument("--slowdowns", default=",".join(str(s) for s in SLOWDOWNS))

@@ -154,6 +154,13 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
     for c in run_.cases:
         # SLOs and the accuracy delta are absolute gates beside the baseline comparison.
         c.verdict = apply_gates(c.verdict, case_gates(c))
+        tel = c.telemetry or {}
+        if tel.get("unstable") and c.verdict["status"] in ("pass", "regression", "improvement"):
+            # measured under a clock slowdown: the figure is kept, but it is not judged
+            c.verdict = verdict("unstable", f"{tel['flagged_share']:.1%} of the measured time "
+                                "under a power/thermal/hardware clock slowdown; would have "
+                                f"been '{c.verdict['status']}': {c.verdict['reason']}",
+                                would_be=c.verdict["status"])
 
 
 def accept(results: str | Path | list[str | Path], baselines: str | Path = "baselines",
@@ -274,3 +281,53 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
     reports = write_reports(run_, out, html_name="ab.html", title=f"A/B {run_.run_id}")
     return RunOutcome(run_, writer.path, reports.html,
                       exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on)), reports)
+
+
+def selftest(quick: bool = False, trials: int = 10, json_path: str | Path | None = None
+             ) -> dict[str, Any]:
+    """Measure the instrument on this GPU (see :mod:`harness.selftest`)."""
+    from harness import gpu
+    from harness.errors import BackendUnavailable
+    from harness.fsutil import atomic_write_json
+    from harness.selftest import run_selftest
+
+    reason = gpu.unavailable_reason()
+    if reason:
+        raise BackendUnavailable(f"selftest needs a CUDA GPU: {reason}")
+    report_ = run_selftest(quick=quick, trials=trials)
+    if json_path:
+        atomic_write_json(Path(json_path), report_)
+    return report_
+
+
+# NVTX filter for ncu: only kernels launched inside the harness's measure ranges.
+NCU_NVTX_FILTER = "harness@measure/"
+
+
+def profile_command(tool: str, scenarios: list[str], output: str | Path,
+                    run_args: list[str]) -> list[str]:
+    """The command line that runs ``trt-harness run`` under ``nsys`` or ``ncu``; a clear
+    error when the tool is not on PATH (nsys is often absent where ncu is present)."""
+    import shutil
+    import sys
+
+    from harness import markers
+    from harness.errors import BackendUnavailable
+
+    exe = shutil.which(tool)
+    if exe is None:
+        other = "ncu" if tool == "nsys" else "nsys"
+        hint = f"; {other} is on PATH: try --tool {other}" if shutil.which(other) else ""
+        raise BackendUnavailable(f"{tool} is not on PATH: install Nsight "
+                                 f"{'Systems' if tool == 'nsys' else 'Compute'} or add it to "
+                                 f"PATH{hint}")
+    if not markers.available():
+        raise BackendUnavailable("the nvtx package is not installed: the profile would have no "
+                                 "harness ranges (pip install nvtx)")
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    inner = [sys.executable, "-m", "harness", "run", *scenarios, "--quiet", *run_args]
+    if tool == "nsys":
+        return [exe, "profile", "--trace=cuda,nvtx,osrt", "--force-overwrite=true",
+                "-o", str(output), *inner]
+    return [exe, "--nvtx", "--nvtx-include", NCU_NVTX_FILTER, "--target-processes", "all",
+            "--force-overwrite", "-o", str(output), *inner]

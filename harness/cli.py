@@ -194,6 +194,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from harness import api
+
+    report = api.selftest(quick=args.quick, trials=args.trials, json_path=args.json)
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.selftest import table_rows
+
+    table = Table(title=f"trt-harness selftest on {report['gpu']['name']}")
+    for col in ("what", "figure", "target"):
+        table.add_column(col, overflow="fold")
+    for row in table_rows(report):
+        table.add_row(*row)
+    Console(width=max(120, Console().width)).print(table)
+    if args.json:
+        print(f"json: {args.json}")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from harness import api
+
+    cmd = api.profile_command(args.tool, args.scenarios, args.output, args.run_args or [])
+    print("running: " + " ".join(cmd), file=sys.stderr)
+    return subprocess.call(cmd)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="trt-harness", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"trt-harness {__version__}")
@@ -301,6 +331,22 @@ def build_parser() -> argparse.ArgumentParser:
                     ".benchmarks/<machine>/0001_run.json for `pytest-benchmark compare`)")
     ex.add_argument("--no-data", action="store_true", help="leave the raw samples out")
     ex.set_defaults(func=cmd_export)
+
+    st = sub.add_parser("selftest", help="measure the instrument on this GPU: event floor, "
+                        "host overhead, timing error vs in-kernel time, noise, NVML/NVTX cost")
+    st.add_argument("--json", help="write the full figures here")
+    st.add_argument("--quick", action="store_true", help="fewer samples (about 4x faster)")
+    st.add_argument("--trials", type=int, default=10, help="trials for the noise figures")
+    st.set_defaults(func=cmd_selftest)
+
+    pr = sub.add_parser("profile", help="run scenarios under Nsight Systems (nsys, NVTX "
+                        "capture) or Nsight Compute (ncu, kernels inside the measure ranges)")
+    pr.add_argument("scenarios", nargs="+")
+    pr.add_argument("--tool", choices=("nsys", "ncu"), default="nsys")
+    pr.add_argument("--output", default="reports/profile", help="report file stem")
+    pr.add_argument("--run-args", nargs=argparse.REMAINDER,
+                    help="arguments for 'trt-harness run' (e.g. --case GLOB --out DIR)")
+    pr.set_defaults(func=cmd_profile)
 
     rep = sub.add_parser("report", help="render stored results again; with several files, "
                          "compare the last against the earlier ones (A vs B)")

@@ -125,32 +125,6 @@ def _skipped(result: CaseResult, reason: str) -> CaseResult:
     return result
 
 
-def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
-                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    feed, ranges = make_feed(case, engine, source)
-    engine.bind(feed)
-    result.shapes = {k: list(v.shape) for k, v in feed.items()}
-
-    timer = HostTimer(case.inject_delay)
-    try:
-        m = measure(engine.run, timer, case.warmup, case.stop)
-    except Exception as exc:
-        note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
-        if not note:
-            raise
-        raise RuntimeError(f"{exc}\nhint: {note}") from exc
-    outputs = engine.fetch_outputs()
-    effective = _with_static_batch(case, engine)
-    result.case["batch"] = effective.batch
-    _record(effective, engine, m, outputs, result)
-    found = engine.introspect()
-    result.build.update(found.get("build", {}))
-    if found.get("layers") is not None:
-        result.layers = found["layers"]
-        result.build["layer_count"] = len(found["layers"])
-    return feed, outputs
-
-
 def make_feed(case: Case, engine: Engine, source: Any
               ) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]] | None]:
     """The case's inputs (its data files, or seeded random data in the model's value ranges)
@@ -169,6 +143,52 @@ def make_feed(case: Case, engine: Engine, source: Any
         ranges.update(case.input_range)
         feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
     return feed, ranges
+
+
+def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    feed, ranges = make_feed(case, engine, source)
+    result.shapes = {k: list(v.shape) for k, v in feed.items()}
+    from harness import gpu
+
+    if engine.is_async and gpu.unavailable_reason() is not None:
+        # Only a test double can be async without a GPU: time it with the host clock.
+        result.warnings.append("async engine without a CUDA device: timed with the host "
+                               f"clock ({gpu.unavailable_reason()})")
+    if engine.is_async and gpu.unavailable_reason() is None:
+        # GPU engines: CUDA events on the harness's stream (handed over before bind), NVML
+        # telemetry beside warm-up and measurement.
+        from harness.timing.gpu_case import GpuCaseMeasurement
+
+        with GpuCaseMeasurement(case, engine) as g:
+            with nvtx_range("load"):
+                engine.bind(feed)
+            m = g.measure()
+            outputs = engine.fetch_outputs()
+            effective = _with_static_batch(case, engine)
+            _record(effective, engine, m, outputs, result)
+            g.record(m, result)
+    else:
+        with nvtx_range("load"):
+            engine.bind(feed)
+        timer = HostTimer(case.inject_delay)
+        try:
+            m = measure(engine.run, timer, case.warmup, case.stop)
+        except Exception as exc:
+            note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
+            if not note:
+                raise
+            raise RuntimeError(f"{exc}\nhint: {note}") from exc
+        outputs = engine.fetch_outputs()
+        effective = _with_static_batch(case, engine)
+        _record(effective, engine, m, outputs, result)
+    result.case["batch"] = effective.batch
+    found = engine.introspect()
+    result.build.update(found.get("build", {}))
+    if found.get("layers") is not None:
+        result.layers = found["layers"]
+        result.build["layer_count"] = len(found["layers"])
+    return feed, outputs
 
 
 def _with_static_batch(case: Case, engine: Engine) -> Case:
@@ -208,7 +228,7 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
                      "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
                      "inject_delay_s": case.inject_delay}
     result.memory = {**engine.memory()}   # + model, host RSS: harness.pipeline.case
-    result.telemetry = {"outputs": {k: list(v.shape) for k, v in outputs.items()}}
+    result.build["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
     if stats["cv"] > CV_WARN:
         result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "
                                "threshold)")

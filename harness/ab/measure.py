@@ -3,11 +3,9 @@ the balanced randomised order of :mod:`harness.ab.schedule`, each block after a 
 re-warm, with the same inputs (where the two engines take the same tensors), the same kind of
 timer and one telemetry window over the whole interleaved phase.
 
-The timer comes from the runner's hook ``harness.runner.make_timer(case, engine)`` when it
-exists (the CUDA-event timer on the harness stream for async engines; it also hands the
-engine its stream); without it synchronous engines get the host timer and async engines are
-refused with the reason. Telemetry likewise comes from ``harness.runner.make_telemetry()``
-(a context manager whose ``result()`` is the ``CaseResult.telemetry`` dict), when present.
+GPU (async) engines are timed with CUDA events on the harness stream (:mod:`harness.timing.cuda`),
+with one NVML sampler over the interleaved phase (:mod:`harness.telemetry.nvml`); CPU engines,
+and test doubles without a GPU, with the host clock — as the runner does.
 """
 
 from __future__ import annotations
@@ -64,22 +62,54 @@ class ABSettings:
 
 
 def make_timer(case: Case, engine: Engine) -> Timer:
-    from harness import runner
-
-    hook = getattr(runner, "make_timer", None)
-    if hook is not None:
-        return hook(case, engine)
+    """The runner's choice: CUDA events on the harness stream (handed to the engine before it
+    binds) for GPU engines, the host clock otherwise. Both sides of a pair share the harness
+    stream, so their work and events sit in one ordered queue."""
     if engine.is_async:
-        raise CaseSkipped(f"{case.id}: GPU engines need the CUDA-event timer "
-                          "(harness.runner.make_timer), which this build lacks")
+        from harness import gpu
+
+        if gpu.unavailable_reason() is None:
+            from harness.timing.cuda import CudaTimer
+
+            timer = CudaTimer(case.timing, engine=engine)
+            engine.set_stream(timer.stream)
+            return timer
     return HostTimer(case.inject_delay)
 
 
-def _telemetry() -> Any:
-    from harness import runner
+class _Telemetry:
+    """One NVML sampler over the whole interleaved phase (GPU only), each block marked."""
 
-    hook = getattr(runner, "make_telemetry", None)
-    return hook() if hook is not None else contextlib.nullcontext()
+    def __init__(self, case: Case, engines: list[Engine]) -> None:
+        self.case, self.sampler = case, None
+        if not any(e.is_async for e in engines) or not case.telemetry.enabled:
+            return
+        from harness import gpu
+
+        if gpu.unavailable_reason() is not None:
+            return
+        from harness.telemetry.nvml import NvmlSampler, nvml_unavailable_reason
+
+        if nvml_unavailable_reason() is None:
+            self.sampler = NvmlSampler(interval_s=case.telemetry.interval)
+
+    def __enter__(self) -> _Telemetry:
+        if self.sampler is not None:
+            self.sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+
+    def mark(self, name: str) -> None:
+        if self.sampler is not None:
+            self.sampler.mark(name)
+
+    def result(self) -> dict[str, Any] | None:
+        if self.sampler is None:
+            return None
+        return self.sampler.telemetry(self.case.telemetry.flagged_limit)
 
 
 @dataclass
@@ -107,6 +137,8 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> 
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
                           "cannot run here")
     side.timer = make_timer(side.case, side.engine)
+    if hasattr(side.timer, "close"):
+        stack.callback(side.timer.close)
     side.info["feed"], _ = make_feed(side.case, side.engine, source)
 
 
@@ -167,19 +199,19 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                     min_iterations=2)
     by_label = {s.label: s for s in sides}
     start = time.perf_counter()
-    with _telemetry() as tele:
+    with _Telemetry(sides[0].case, [s.engine for s in sides if s.engine]) as tele:
         for pair, labels in enumerate(order):
             for label in labels:
                 side = by_label[label]
                 assert side.engine is not None and side.timer is not None
                 warm_up(side.engine.run, rewarm)
+                tele.mark(f"{label}{pair}")
                 t0 = time.perf_counter() - start
                 with nvtx_range(f"block {label}"):
                     samples_ms = np.asarray(side.timer.sample(side.engine.run, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
                                                samples_ms))
-    if tele is not None and hasattr(tele, "result"):
-        record["telemetry"] = tele.result()
+    record["telemetry"] = tele.result()
     record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
                         "measure_s": time.perf_counter() - start}
     for side in sides:

@@ -60,11 +60,10 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     pairs = metrics.get("median", {}).get("pairs", 0)
     if pairs < MIN_PAIRS:
         unstable.append(f"too few block pairs ({pairs} < {MIN_PAIRS})")
-    for side in ("a", "b"):
-        share = ((record.get("telemetry") or {}).get(side) or {}).get("flagged_share")
-        if share is not None and share > policy.max_throttled_share:
-            unstable.append(f"side {side.upper()} throttled or clock-flagged in {share:.0%} of "
-                            "samples")
+    share = (record.get("telemetry") or {}).get("flagged_share")
+    if share is not None and share > policy.max_throttled_share:
+        unstable.append(f"clock slowdown (throttling) during {share:.0%} of the interleaved "
+                        "phase")
     return {"status": "pending", "reason": "", "metrics": metrics, "unstable": unstable,
             "throughput_tolerance": tol["throughput"]}
 

@@ -280,6 +280,8 @@ def _conclude(v: dict[str, Any]) -> None:
         v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in regressed) + (
             " — beyond the tolerance and statistically clear") + tail
     elif unstable:
+        voided = [k for k, m in metrics.items() if m["status"] == "regression"]
+        v["would_be"] = "regression" if voided else ("improvement" if improved else "pass")
         v["status"] = "unstable"
         v["reason"] = "unstable: " + "; ".join(unstable) + (
             f" (median {metrics['median']['reason']})" if "median" in metrics else "") + tail

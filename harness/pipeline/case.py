@@ -56,7 +56,7 @@ def _stages_and_accuracy(case: Case, engine: Engine, feed: dict[str, np.ndarray]
     if wants_pipeline(case):
         pipe = build_pipeline(case, engine, feed, base_dir)
         m = measure_pipeline(pipe, case.warmup, case.stop, load_s)
-        result.stages = m.stages
+        result.stages = {**result.stages, **m.stages}   # GPU engines: h2d/infer/d2h kept
         result.timing["pipeline"] = {"clock": "host", "sync_per_stage": True,
                                      "stop_reason": m.stop_reason, "warmup_s": m.warmup_s,
                                      "frames": case.frames}
@@ -64,7 +64,7 @@ def _stages_and_accuracy(case: Case, engine: Engine, feed: dict[str, np.ndarray]
             feed = pipe.pre(pipe.frames, pipe.input_specs(), **pipe.pre_options)
         outputs, post_result = m.outputs or outputs, m.post_result
     elif load_s is not None:
-        result.stages = {"load": {"value_ms": load_s * 1e3}}
+        result.stages = {**result.stages, "load": {"value_ms": load_s * 1e3}}
     try:
         result.accuracy = case_accuracy(case, feed, outputs, post_result, base_dir)
     except Exception as exc:   # the latency figures stand even when the reference fails

@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.scenario.schema import (
+    VARIANTS,
     CaseSettings,
     ProfileSpec,
     Reference,
@@ -16,9 +17,11 @@ from harness.scenario.schema import (
     Slo,
     Step,
     StopRule,
+    TelemetrySettings,
     Timing,
     Tolerance,
     Warmup,
+    split_backend,
 )
 from harness.scenario.shapes import Profile, parse_shapes
 
@@ -40,6 +43,7 @@ class Case:
     warmup: Warmup = field(default_factory=Warmup)
     stop: StopRule = field(default_factory=StopRule)
     timing: Timing = field(default_factory=Timing)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     tolerance: Tolerance = field(default_factory=Tolerance)
     inject_delay: float = 0.0
     options: dict[str, Any] = field(default_factory=dict)
@@ -61,7 +65,8 @@ class Case:
             "batch": self.batch,
             "profile": self.profile.to_json() if self.profile else None,
             "warmup": self.warmup.model_dump(), "stop": self.stop.model_dump(),
-            "timing": self.timing.model_dump(), "tolerance": self.tolerance.model_dump(),
+            "timing": self.timing.model_dump(), "telemetry": self.telemetry.model_dump(),
+            "tolerance": self.tolerance.model_dump(),
             "inject_delay": self.inject_delay, "options": self.options, "seed": self.seed,
             "inputs": self.inputs,
             "input_range": {k: list(v) for k, v in self.input_range.items()},
@@ -152,11 +157,15 @@ def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, p
                batch: int, spec: Any, label: str) -> Case:
     overrides = [c for c in scenario.case if fnmatch.fnmatchcase(case_id, c.match)]
     layers: list[CaseSettings] = [scenario.defaults, model, *overrides]
+    backend, variant = split_backend(backend)
     options: dict[str, Any] = {}
     inject, seed = 0.0, 0
     for layer in layers:
         if layer.options and backend in layer.options:
             options.update(layer.options[backend])
+    if variant is not None:         # "torch:graph" wins over options.torch.mode
+        options[VARIANTS[backend][0]] = variant
+    for layer in layers:
         inject = layer.inject_delay if layer.inject_delay is not None else inject
         seed = layer.seed if layer.seed is not None else seed
     skip = next((c.skip for c in reversed(overrides) if c.skip), None)
@@ -164,7 +173,9 @@ def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, p
         id=case_id, scenario=scenario.name, model=model.id, source=model.source,
         backend=backend, precision=precision, batch=batch, profile=_profile(spec, batch),
         warmup=_merge(layers, "warmup", Warmup), stop=_merge(layers, "stop", StopRule),
-        timing=_merge(layers, "timing", Timing), tolerance=_merge(layers, "tolerance", Tolerance),
+        timing=_merge(layers, "timing", Timing),
+        telemetry=_merge(layers, "telemetry", TelemetrySettings),
+        tolerance=_merge(layers, "tolerance", Tolerance),
         inject_delay=inject, options=options, seed=seed, inputs=model.inputs,
         input_range=dict(model.input_range or {}), pre=model.pre, post=model.post, skip=skip,
         shape_label=label or None, frames=model.frames,

@@ -17,6 +17,15 @@ Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 Fraction = Annotated[float, BeforeValidator(parse_fraction), Field(ge=0)]
 
 BACKENDS = ("onnxruntime", "tensorrt", "torch", "calibration")
+# A backend axis value may name a variant, ``torch:graph``: it sets that backend's option
+# (``options.torch.mode = "graph"``) and stays in the case id, so the variants are distinct
+# cases of one scenario.
+VARIANTS = {"torch": ("mode", ("eager", "graph", "compile"))}
+
+
+def split_backend(value: str) -> tuple[str, str | None]:
+    name, _, variant = value.partition(":")
+    return name, (variant or None)
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
 
 
@@ -57,6 +66,23 @@ class Timing(Strict):
     sync: Literal["blocking", "spin"] = "blocking"
     cold: Literal["off", "l2-flush", "rotate-inputs"] = "off"
     nvtx_per_iteration: bool = False
+    # Block the stream while each chunk of timed work is enqueued, so it runs back to back
+    # at GPU speed and host launch latency stays out of per-iteration figures (nvbench).
+    hold_stream: bool = False
+
+
+class TelemetrySettings(Strict):
+    """The NVML sampler beside warm-up and measurement of GPU cases. A case whose measured
+    time was more than ``flagged_limit`` under a power/thermal/hardware slowdown is marked
+    unstable. The warm-up ends when the SM clock has varied by at most ``settle_tolerance``
+    over ``settle_window`` (or at ``warmup.max_time``)."""
+
+    enabled: bool = True
+    interval: Seconds = 0.02
+    flagged_limit: Fraction = 0.05
+    settle_window: Seconds = 0.1
+    settle_tolerance: Fraction = 0.01
+    sm_clock_probe: bool = False       # nvbench-style in-kernel SM clock reading per chunk
 
 
 class Tolerance(Strict):
@@ -131,6 +157,7 @@ class CaseSettings(Strict):
     warmup: Warmup | None = None
     stop: StopRule | None = None
     timing: Timing | None = None
+    telemetry: TelemetrySettings | None = None
     tolerance: Tolerance | None = None
     inject_delay: Seconds | None = None    # busy-wait inside the timed region (testing verdicts)
     options: dict[str, dict[str, Any]] | None = None   # per-backend options, e.g. onnxruntime
@@ -148,8 +175,15 @@ class Axes(Strict):
     @classmethod
     def _known_backends(cls, v: list[str] | None) -> list[str] | None:
         for b in v or ():
-            if b not in BACKENDS:
+            name, variant = split_backend(b)
+            if name not in BACKENDS:
                 raise ValueError(f"unknown backend {b!r}; expected one of {', '.join(BACKENDS)}")
+            if variant is not None:
+                key, allowed = VARIANTS.get(name, (None, ()))
+                if variant not in allowed:
+                    raise ValueError(f"backend {b!r}: " + (
+                        f"{name} variants are {', '.join(f'{name}:{a}' for a in allowed)}"
+                        if key else f"{name} has no variants"))
         return v
 
     @field_validator("precisions")

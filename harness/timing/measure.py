@@ -1,6 +1,8 @@
 """The measurement loop: warm-up, then samples until the stopping criterion says enough.
 
-It knows nothing of statistics (the criterion decides) nor of which timer it drives.
+It knows nothing of statistics (the criterion decides) nor of which timer it drives. A timer
+may offer ``prepare(run)`` (e.g. capture a CUDA graph), ``warmup_step(run)`` (e.g. wait for
+the GPU) and ``runs_per_sample`` (batched timing); the loop uses them when present.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def warm_up(run: Callable[[], None], rule: Warmup,
             n += 1
             elapsed = time.perf_counter() - start
             if elapsed >= rule.max_time:
+                if settled is not None:
+                    is_settled = settled()
                 break
             if elapsed < rule.min_time or n < rule.min_iterations:
                 continue
@@ -57,21 +61,37 @@ def warm_up(run: Callable[[], None], rule: Warmup,
     return time.perf_counter() - start, n, is_settled
 
 
+def _noop(_: str) -> None:
+    pass
+
+
 def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRule,
-            settled: Callable[[], bool] | None = None) -> Measurement:
-    warm_s, warm_n, is_settled = warm_up(run, warmup, settled)
+            settled: Callable[[], bool] | None = None,
+            phase: Callable[[str], None] = _noop) -> Measurement:
+    """``phase`` is told "warmup_start", "measure_start" and "measure_end" (the telemetry
+    sampler marks them on its clock)."""
+    prepare = getattr(timer, "prepare", None)
+    if prepare is not None:
+        run = prepare(run)
+    warm = timer.warmup_step(run) if hasattr(timer, "warmup_step") else run
+    phase("warmup_start")
+    warm_s, warm_n, is_settled = warm_up(warm, warmup, settled)
     # Sample in chunks of about 20 ms so the criterion's bookkeeping stays off the hot path
     # for fast models while slow models are still checked after every inference.
-    per_call = warm_s / max(warm_n, 1)
-    chunk = max(1, min(1000, int(0.02 / per_call) if per_call > 0 else 1000))
+    per_call = warm_s / max(warm_n, 1) * getattr(timer, "runs_per_sample", 1)
+    chunk = max(1, min(1000, stop.max_samples,
+                       int(0.02 / per_call) if per_call > 0 else 1000))
     criterion = StoppingCriterion(stop)
+    phase("measure_start")
     start = time.perf_counter()
     with nvtx_range("measure"):
         while True:
             criterion.extend(timer.sample(run, chunk), time.perf_counter() - start)
             if criterion.is_finished():
                 break
+    wall = time.perf_counter() - start
+    phase("measure_end")
     return Measurement(samples=criterion.samples, timer=timer.name, warmup_s=warm_s,
-                       warmup_iterations=warm_n, wall_s=time.perf_counter() - start,
+                       warmup_iterations=warm_n, wall_s=wall,
                        stop_reason=criterion.reason, settled=is_settled,
                        extra={"rel_ci": criterion.rel_ci})

@@ -1,0 +1,295 @@
+"""The PyTorch runtime on the GPU: models from a factory (``torchvision.models:resnet50`` or
+any importable callable returning an ``nn.Module``) or from ONNX (the zoo's models, through
+:mod:`harness.backends.onnx_torch`); fp32 / tf32 / fp16 / bf16; three modes, named in the
+backend axis (``torch:eager``, ``torch:graph``, ``torch:compile``) or ``options.torch.mode``:
+
+- ``eager``: the module called from Python every inference (host-bound for small batches);
+- ``graph``: captured once with ``torch.cuda.graph``, each inference one graph replay;
+- ``compile``: ``torch.compile`` (``compile_mode``, default "default"), compiled at bind.
+
+All work goes on the harness's dedicated stream (made torch's current stream), so the
+CUDA-event timer around ``run`` measures exactly the model. Options (``options.torch``):
+``mode``, ``compile_mode``, ``cudnn_benchmark`` (default true), ``channels_last`` (false).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+import numpy as np
+
+from harness import gpu
+from harness.backends.base import Backend, Engine, TensorSpec
+from harness.errors import CaseSkipped, ConfigError
+from harness.timing.analysis import rotation_sets
+
+MODES = ("eager", "graph", "compile")
+_OPTIONS = {"mode", "compile_mode", "cudnn_benchmark", "channels_last"}
+_DTYPES = {"fp32": "float32", "tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+GRAPH_WARMUP = 3      # eager runs on a side stream before capture, as torch's docs ask
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def _flatten(out: Any) -> list[Any]:
+    torch = _torch()
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        return [v for v in out.values() if isinstance(v, torch.Tensor)]
+    if isinstance(out, list | tuple):
+        return [t for o in out for t in _flatten(o)]
+    return []
+
+
+class TorchEngine(Engine):
+    is_async = True
+    supports_cuda_graph = False      # mode "graph" captures itself (torch's allocator pools)
+
+    def __init__(self, module: Any, inputs: list[TensorSpec], output_names: list[str] | None,
+                 precision: str, mode: str, options: dict[str, Any]) -> None:
+        super().__init__()
+        self.module = module
+        self._inputs = inputs
+        self._output_names = output_names
+        self.precision = precision
+        self.mode = mode
+        self.options = options
+        self._outs: list[Any] = []
+        self._sets: list[tuple[Any, ...]] = []
+        self._graphs: list[Any] = []
+        self._fn: Any = None
+        self._graph: Any = None
+        self.dtype: Any = None
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        names = self._output_names or [f"output{i}" for i in range(max(1, len(self._outs)))]
+        return [TensorSpec(n, _DTYPES.get(self.precision, "float32"),
+                           tuple(self._outs[i].shape) if i < len(self._outs) else ())
+                for i, n in enumerate(names)]
+
+    # -- binding: inputs to the device, then the mode's preparation ----------------------
+    def _device_input(self, arr: Any) -> Any:
+        t = arr.to("cuda", non_blocking=True)
+        return t.to(self.dtype) if t.is_floating_point() else t
+
+    def bind_impl(self, feed: dict[str, np.ndarray]) -> None:
+        torch = _torch()
+        torch.set_grad_enabled(False)
+        self._ext = torch.cuda.ExternalStream(gpu.stream_handle(self.stream))
+        torch.cuda.set_stream(self._ext)   # torch enqueues on the harness's stream from now on
+        self._host_in = [torch.from_numpy(np.ascontiguousarray(feed[s.name])).pin_memory()
+                         for s in self._inputs]
+        self._args = tuple(self._device_input(h) for h in self._host_in)
+        if self.options.get("channels_last"):
+            self._args = tuple(a.contiguous(memory_format=torch.channels_last)
+                               if a.dim() == 4 else a for a in self._args)
+        self._sets = [self._args]
+        t0 = time.perf_counter()
+        if self.mode == "compile":
+            self._fn = torch.compile(self.module, mode=self.options.get("compile_mode",
+                                                                        "default"))
+            self._outs = _flatten(self._fn(*self._args))   # compiles here, not in the warm-up
+            self.build.notes.append(f"torch.compile took {time.perf_counter() - t0:.1f} s")
+        else:
+            self._fn = self.module
+            self._outs = _flatten(self._fn(*self._args))
+        if self.mode == "graph":
+            self._graph = self._capture(self._args)
+            self._graphs = [self._graph]
+        self.stream.sync()
+        self._host_out = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True)
+                          for o in self._outs]
+
+    def _capture(self, args: tuple[Any, ...]) -> Any:
+        torch = _torch()
+        side = torch.cuda.Stream()
+        side.wait_stream(self._ext)
+        with torch.cuda.stream(side):
+            for _ in range(GRAPH_WARMUP):
+                self._fn(*args)
+        self._ext.wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._outs = _flatten(self._fn(*args))
+        return graph
+
+    # -- the hot path ------------------------------------------------------------------
+    def run_impl(self) -> None:
+        if self._graph is not None:
+            self._graph.replay()
+        else:
+            self._fn(*self._args)
+
+    def enqueue_h2d(self) -> None:
+        for dst, src in zip(self._args, self._host_in, strict=True):
+            dst.copy_(src, non_blocking=True)
+
+    def enqueue_d2h(self) -> None:
+        for dst, src in zip(self._host_out, self._outs, strict=True):
+            dst.copy_(src, non_blocking=True)
+
+    def fetch_outputs_impl(self) -> dict[str, np.ndarray]:
+        if self._graph is None:
+            self._outs = _flatten(self._fn(*self._args))
+        self.stream.sync()
+        return {s.name: o.float().cpu().numpy() for s, o in zip(self.outputs, self._outs,
+                                                                   strict=False)}
+
+    # -- cold runs: rotate among input sets ----------------------------------------------
+    def prepare_input_sets(self, l2_bytes: int) -> int:
+        size = sum(a.numel() * a.element_size() for a in self._args)
+        n = rotation_sets(size, l2_bytes)
+        self._sets = [self._args] + [tuple(a.clone() for a in self._args) for _ in range(n - 1)]
+        if self.mode == "graph":
+            self._graphs = [self._graph] + [self._capture(s) for s in self._sets[1:]]
+        self.stream.sync()
+        return n
+
+    def select_input_set(self, i: int) -> None:
+        self._args = self._sets[i]
+        if self._graphs:
+            self._graph = self._graphs[i]
+
+    def memory(self) -> dict[str, int]:
+        torch = _torch()
+        params = sum(p.numel() * p.element_size() for p in self.module.parameters())
+        params += sum(b.numel() * b.element_size() for b in self.module.buffers())
+        return {"model_bytes": int(params),
+                "torch_peak_bytes": int(torch.cuda.max_memory_allocated()),
+                "device_bytes": int(torch.cuda.memory_reserved())}
+
+    def deactivate_impl(self) -> None:
+        torch = _torch()
+        self._graph, self._graphs, self._sets, self._args = None, [], [], ()
+        torch.cuda.set_stream(torch.cuda.default_stream())
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import torch
+        except ImportError:
+            return "torch is not installed (pip install torch)"
+        if not torch.cuda.is_available():
+            return "torch sees no CUDA GPU"
+        return gpu.unavailable_reason()
+
+    @classmethod
+    def version(cls) -> str:
+        return _torch().__version__
+
+    @classmethod
+    def supported_precisions(cls) -> tuple[str, ...]:
+        return tuple(_DTYPES)
+
+    def prepare(self, case: Any, model_path: str | None) -> TorchEngine:
+        torch = _torch()
+        opts = dict(case.options)
+        where = f"{case.id}: options.torch"
+        unknown = set(opts) - _OPTIONS
+        if unknown:
+            raise ConfigError(f"unknown torch options {sorted(unknown)}; expected some of "
+                              f"{sorted(_OPTIONS)}", key=where)
+        mode = opts.get("mode", "eager")
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}", key=where)
+        if case.precision not in _DTYPES:
+            raise CaseSkipped(f"the torch backend runs {', '.join(_DTYPES)}; "
+                              f"{case.precision} needs TensorRT")
+        gpu.ensure_current()
+        torch.manual_seed(case.seed)
+        torch.backends.cudnn.benchmark = bool(opts.get("cudnn_benchmark", True))
+        tf32 = case.precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        module, inputs, outputs = self._load(case, model_path)
+        dtype = getattr(torch, _DTYPES[case.precision])
+        module = module.eval().to(device="cuda", dtype=dtype)
+        if opts.get("channels_last"):
+            module = module.to(memory_format=torch.channels_last)
+        engine = TorchEngine(module, inputs, outputs, case.precision, mode, opts)
+        engine.dtype = dtype
+        engine.build.load_time_s = time.perf_counter() - t0
+        engine.build.notes.append(f"mode={mode} dtype={dtype} cudnn.benchmark="
+                                  f"{torch.backends.cudnn.benchmark} tf32={tf32}")
+        return engine
+
+    @staticmethod
+    def _load(case: Any, model_path: str | None) -> tuple[Any, list[TensorSpec], list[str] | None]:
+        if model_path is not None:
+            from harness.backends import onnx_torch
+
+            module = onnx_torch.load(model_path)
+            return module, _onnx_specs(model_path), module.output_names
+        target = case.source
+        mod_name, _, attr = target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(mod_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise CaseSkipped(f"model factory {target!r} cannot be imported here: {exc}") \
+                from None
+        module = factory()
+        if case.profile is None or not case.profile.run:
+            raise ConfigError(f"{case.id}: a factory model needs its input shapes, e.g. "
+                              "shapes = \"x:{batch}x3x224x224\"")
+        specs = [TensorSpec(name, "float32", tuple(shape))
+                 for name, shape in case.profile.run.items()]
+        _settle_batchnorm(module, specs, case.seed)
+        return module, specs, None
+
+
+def _settle_batchnorm(module: Any, specs: list[TensorSpec], seed: int) -> None:
+    """A freshly initialised network's BatchNorm layers hold mean 0 / variance 1, so in eval
+    mode nothing normalises and activations can overflow fp16. One training-mode pass over a
+    seeded random batch sets the statistics to that batch's, as after real training."""
+    torch = _torch()
+    bns = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    gen = torch.Generator().manual_seed(seed)
+    batch = [torch.randn(*(max(2, d) if i == 0 else d for i, d in enumerate(s.shape)),
+                         generator=gen).cuda() for s in specs]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None                 # cumulative average: one pass sets the stats
+    module.cuda().train()
+    with torch.no_grad():
+        module(*batch)
+    for m, mom in zip(bns, saved, strict=True):
+        m.momentum = mom
+    module.eval()
+
+
+def _onnx_specs(path: str) -> list[TensorSpec]:
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(path, load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    specs = []
+    for i in model.graph.input:
+        if i.name in inits:
+            continue
+        t = i.type.tensor_type
+        dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                     for d in t.shape.dim)
+        specs.append(TensorSpec(i.name, str(helper.tensor_dtype_to_np_dtype(t.elem_type)), dims))
+    return specs

@@ -1,0 +1,134 @@
+"""On a real GPU (skipped without one): the CUDA-event timer against the calibration
+kernels' in-kernel time, CUDA-graph replay, the NVML sampler, the torch backend and the ONNX
+interpreter, and a scenario end to end. Margins are wide: these check behaviour, the
+selftest measures the figures."""
+
+from __future__ import annotations
+
+from statistics import median
+
+import pytest
+
+from harness import gpu
+
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(gpu.unavailable_reason() is not None,
+                                 reason=f"no GPU: {gpu.unavailable_reason()}")]
+
+
+def _timed(timing, kernel_us=100.0, n=200):
+    from harness.backends.calibration import CalibrationBackend
+    from harness.timing.cuda import CudaTimer
+
+    with CalibrationBackend.engine(kernel_us=kernel_us) as eng:
+        timer = CudaTimer(timing, engine=eng)
+        eng.set_stream(timer.stream)
+        eng.bind({})
+        calls = {"n": 0}
+
+        def run():
+            calls["n"] += 1
+            eng.run()
+        step = timer.prepare(run)
+        timer.sample(step, 50)
+        eng.on_measure_start()
+        before = calls["n"]
+        samples = timer.sample(step, n)
+        truth = eng.in_kernel_ms()
+        timer.close()
+    return samples, truth, calls["n"] - before, timer
+
+
+def test_event_timer_matches_in_kernel_time():
+    from harness.scenario.schema import Timing
+
+    samples, truth, _, _ = _timed(Timing(), 1000.0, 100)
+    assert median(samples) * 1e3 == pytest.approx(median(truth), rel=0.01)
+
+
+def test_graph_replay_loop_calls_no_enqueue():
+    from harness.scenario.schema import Timing
+
+    samples, truth, enqueues, timer = _timed(Timing(cuda_graph=True, mode="batched",
+                                                    batch_iterations=10), 10.0, 100)
+    assert enqueues == 0 and len(truth) == len(samples) * 10
+    assert timer.graph_nodes == 1
+
+
+def test_nvml_sampler_collects_and_settles():
+    import time
+
+    from harness.telemetry.nvml import NvmlSampler, nvml_unavailable_reason
+
+    if nvml_unavailable_reason():
+        pytest.skip(nvml_unavailable_reason())
+    with NvmlSampler(interval_s=0.01) as s:
+        time.sleep(0.2)
+    tel = s.telemetry(0.05)
+    assert len(tel["samples"]["t_s"]) >= 5 and tel["summary"]["sm_clock_mhz"]["max"] > 0
+
+
+def test_onnx_interpreter_matches_onnxruntime():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    import onnxruntime as ort
+
+    from harness.backends import onnx_torch
+    from harness.models.zoo import zoo_model
+
+    for name, feed in (("resnet", {"input": np.random.default_rng(0).uniform(
+            -1, 1, (2, 3, 224, 224)).astype(np.float32)}),
+                       ("transformer", {"input_ids": np.random.default_rng(0).integers(
+                           0, 999, (2, 16))}),
+                       ("yolo-8400", {"images": np.random.default_rng(0).uniform(
+                           -1, 1, (1, 3, 640, 640)).astype(np.float32)}),
+                       ("yunet", {"input": np.random.default_rng(0).uniform(
+                           -1, 1, (1, 3, 240, 320)).astype(np.float32)})):
+        path = str(zoo_model(name))
+        ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feed)
+        mod = onnx_torch.load(path)
+        with torch.no_grad():
+            got = mod(*[torch.from_numpy(v) for v in feed.values()])
+        for r, g in zip(ref, got, strict=True):
+            assert g.shape == r.shape
+            np.testing.assert_allclose(g.numpy(), r, rtol=1e-3, atol=1e-3)
+
+
+def test_scenario_end_to_end_on_gpu(write_toml, tmp_path):
+    from harness import api
+
+    path = write_toml("""
+        name = "gpu-e2e"
+        [defaults]
+        warmup = { min_time = "100ms", max_time = "1s" }
+        stop = { rel_ci = "1%", min_samples = 20, min_time = "100ms", max_time = "500ms" }
+        [[model]]
+        id = "spin"
+        source = "calibration:spin"
+        backends = ["calibration"]
+        options = { calibration = { kernel_us = 200 } }
+        timing = { cuda_graph = true }
+        [[model]]
+        id = "zoo-resnet"
+        source = "zoo:resnet"
+        backends = ["torch", "torch:graph"]
+        precisions = ["fp16"]
+        batch = [2]
+    """)
+    out = api.run([path], out_dir=tmp_path / "r", baselines=tmp_path / "b")
+    by_id = {c.id: c for c in out.run.cases}
+    spin = by_id["gpu-e2e/spin/calibration/fp32/b1"]
+    assert spin.status == "ok", spin.error
+    assert spin.timing["timer"] == "cuda-event" and spin.timing["cuda_graph"] is True
+    assert spin.telemetry["samples"]["sm_clock_mhz"] and "clocks" in spin.telemetry
+    ref = spin.timing["reference"]["per_run_median_ms"]
+    assert spin.stats_ms["median"] == pytest.approx(ref, rel=0.05)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return
+    for cid in ("gpu-e2e/zoo-resnet/torch/fp16/b2", "gpu-e2e/zoo-resnet/torch:graph/fp16/b2"):
+        c = by_id[cid]
+        assert c.status == "ok", c.error
+        assert {"h2d", "infer", "d2h"} <= set(c.stages)
+        assert c.build["outputs"]["logits"] == [2, 100]
