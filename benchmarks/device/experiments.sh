@@ -2,7 +2,7 @@
 # Issues 5, 7 and 8 on the GPU machine, in steps that each fit one device call (< 10 min):
 #   STEPS=gputests,study      GPU-marked tests after the merge, then the study scenarios
 #   STEPS=stored              stored-baseline verdicts: false alarms and detection (calibration)
-#   STEPS=ab,abtorch          interleaved A/B: calibration detection, torch CUDA-graph A/A
+#   STEPS=abcal,abtorch       interleaved A/B: calibration detection, torch CUDA-graph A/A
 # Raw data and tables land under $OUT; re-judge them here with `--load`.
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=/tmp/trt-cache
@@ -27,7 +27,7 @@ if [[ $S == *stored* ]]; then
     --baseline-pool 10 --save $OUT/stored-calib.json > $OUT/stored-calib.txt 2>&1
   echo "stored rc=$?"; tail -20 $OUT/stored-calib.txt
 fi
-if [[ $S == *ab* && $S != *abtorch* ]] || [[ $S == *ab,* ]]; then
+if [[ $S == *abcal* ]]; then
   $X ab $CAL --slowdowns 0,0.0025,0.005,0.01,0.02 --trials 50 --seconds $SECONDS_PER \
     --save $OUT/ab-calib.json > $OUT/ab-calib.txt 2>&1
   echo "ab rc=$?"; tail -20 $OUT/ab-calib.txt
