@@ -49,6 +49,10 @@ class BuildInfo:
     notes: list[str] = field(default_factory=list)
 
 
+def _layout(feed: dict[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], str]]:
+    return {k: (tuple(v.shape), str(v.dtype)) for k, v in feed.items()}
+
+
 class InputMismatch(HarnessError):
     """The inputs given do not match the engine's IO tensors."""
 
@@ -65,6 +69,7 @@ class Engine(abc.ABC):
     def __init__(self) -> None:
         self._active = False
         self._bound = False
+        self._bound_layout: dict[str, tuple[tuple[int, ...], str]] = {}
         self.build = BuildInfo()
         self.stream: object | None = None
 
@@ -122,6 +127,19 @@ class Engine(abc.ABC):
                                     f"{spec.describe()}")
         self.bind_impl(feed)
         self._bound = True
+        self._bound_layout = _layout(feed)
+
+    def update_inputs(self, feed: dict[str, np.ndarray]) -> None:
+        """New values for the bound inputs: the per-frame path of a pipeline.
+
+        Same names, shapes and dtypes only write into the buffers ``bind`` set up (host staging
+        buffers; the device copy is ``enqueue_h2d``), so nothing is re-allocated, re-planned
+        or re-captured per frame. Anything else is a new binding, checked as ``bind`` checks.
+        """
+        if not self._bound or _layout(feed) != self._bound_layout:
+            self.bind(feed)
+        else:
+            self.update_inputs_impl(feed)
 
     def run(self) -> None:
         """One inference on the bound inputs. The hot path: no checks beyond 'bound'."""
@@ -149,6 +167,10 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def bind_impl(self, feed: dict[str, np.ndarray]) -> None: ...
+
+    def update_inputs_impl(self, feed: dict[str, np.ndarray]) -> None:
+        """Backends with staging buffers copy into them; the default binds again."""
+        self.bind_impl(feed)
 
     @abc.abstractmethod
     def run_impl(self) -> None: ...

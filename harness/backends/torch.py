@@ -66,6 +66,7 @@ class TorchEngine(Engine):
         self._graphs: list[Any] = []
         self._fn: Any = None
         self._graph: Any = None
+        self._raw: Any = None                # eager/compile: the last run's outputs
         self.dtype: Any = None
 
     @property
@@ -125,12 +126,18 @@ class TorchEngine(Engine):
             self._outs = _flatten(self._fn(*args))
         return graph
 
+    def update_inputs_impl(self, feed: dict[str, np.ndarray]) -> None:
+        # Into the pinned staging buffers; enqueue_h2d moves them (the captured graph reads
+        # the same device tensors, so it stays valid).
+        for spec, host in zip(self._inputs, self._host_in, strict=True):
+            np.copyto(host.numpy(), feed[spec.name])
+
     # -- the hot path ------------------------------------------------------------------
     def run_impl(self) -> None:
         if self._graph is not None:
             self._graph.replay()
         else:
-            self._fn(*self._args)
+            self._raw = self._fn(*self._args)
 
     def enqueue_h2d(self) -> None:
         for dst, src in zip(self._args, self._host_in, strict=True):
@@ -141,8 +148,8 @@ class TorchEngine(Engine):
             dst.copy_(src, non_blocking=True)
 
     def fetch_outputs_impl(self) -> dict[str, np.ndarray]:
-        if self._graph is None:
-            self._outs = _flatten(self._fn(*self._args))
+        if self._graph is None and self._raw is not None:
+            self._outs = _flatten(self._raw)     # the last run's outputs, not a new inference
         self.stream.sync()
         return {s.name: o.float().cpu().numpy() for s, o in zip(self.outputs, self._outs,
                                                                    strict=False)}

@@ -28,7 +28,7 @@ from harness.fsutil import atomic_write_bytes, atomic_write_json, file_lock, sha
 from harness.models.graph import FLOAT, INT64, GraphBuilder, tensor
 
 # Bump when a generator changes: cached files of the old version are then not reused.
-ZOO_VERSION = 1
+ZOO_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -86,25 +86,45 @@ def _yunet(seed: int) -> onnx.ModelProto:
     return g.model("yunet", [tensor("input", FLOAT, ["batch", 3, 240, 320])], outputs, {})
 
 
-def _yolo(seed: int) -> onnx.ModelProto:
+def _yolo(seed: int, classes: int = 12) -> onnx.ModelProto:
     g = GraphBuilder(seed)
     x = g.conv("images", 3, 8, stride=2)               # 320
     x = g.conv(x, 8, 16, stride=2)                     # 160
     p8 = g.conv(g.conv(x, 16, 24, stride=2), 24, 24)   # 80
     p16 = g.conv(g.conv(p8, 24, 32, stride=2), 32, 32)  # 40
     p32 = g.conv(g.conv(p16, 32, 48, stride=2), 48, 48)  # 20
-    heads = []
-    for feat, c in ((p8, 24), (p16, 32), (p32, 48)):
-        y = g.conv(feat, c, 16, k=1, relu=False)
-        heads.append(g.op("Reshape", [y, g.shape_const([0, 16, -1])]))
-    cat = g.op("Concat", heads, axis=2)                # N x 16 x 8400
-    boxes = g.op("Slice", [cat, g.shape_const([0]), g.shape_const([4]), g.shape_const([1])])
-    scores = g.op("Sigmoid", [g.op("Slice", [cat, g.shape_const([4]), g.shape_const([16]),
-                                              g.shape_const([1])])])
-    g.op("Concat", [boxes, scores], axis=1)
+    heads, grid, stride = [], [], []
+    for feat, c, s in ((p8, 24, 8), (p16, 32, 16), (p32, 48, 32)):
+        y = g.conv(feat, c, 4 + classes, k=1, relu=False)
+        heads.append(g.op("Reshape", [y, g.shape_const([0, 4 + classes, -1])]))
+        n = 640 // s
+        yy, xx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        grid.append(np.stack([xx.ravel(), yy.ravel()]))
+        stride.append(np.full(n * n, s))
+    raw = g.op("Concat", heads, axis=2)                # N x 16 x 8400
+    # Decoded in the graph as YOLO exports are: boxes in pixels (cx, cy, w, h) from the anchor
+    # grid and stride, class scores with a background bias. Untrained weights would otherwise
+    # give ~1 px boxes at the origin and every anchor near 0.5, so NMS would pick among
+    # near-ties and detection-level accuracy would measure noise, not the runtime.
+    grid_c = g.const(np.concatenate(grid, axis=1)[None].astype(np.float32), "grid")
+    stride_c = g.const(np.concatenate(stride)[None, None].astype(np.float32), "stride")
+
+    def sl(lo: int, hi: int) -> str:
+        return g.op("Slice", [raw, g.shape_const([lo]), g.shape_const([hi]), g.shape_const([1])])
+
+    def scalar(v: float) -> str:
+        return g.const(np.asarray(v, np.float32), "k")
+
+    xy = g.op("Mul", [g.op("Add", [g.op("Add", [g.op("Mul", [g.op("Sigmoid", [sl(0, 2)]),
+                                                              scalar(2.0)]), scalar(-0.5)]),
+                                   grid_c]), stride_c])
+    wh2 = g.op("Mul", [g.op("Sigmoid", [sl(2, 4)]), scalar(2.0)])
+    wh = g.op("Mul", [g.op("Mul", [wh2, wh2]), g.op("Mul", [stride_c, scalar(4.0)])])
+    scores = g.op("Sigmoid", [g.op("Add", [sl(4, 4 + classes), scalar(-3.5)])])
+    g.op("Concat", [xy, wh, scores], axis=1)
     g.nodes[-1].output[0] = "output0"
     return g.model("yolo-8400", [tensor("images", FLOAT, ["batch", 3, 640, 640])],
-                   [tensor("output0", FLOAT, ["batch", 16, 8400])], {})
+                   [tensor("output0", FLOAT, ["batch", 4 + classes, 8400])], {})
 
 
 def _transformer(seed: int, vocab: int = 1000, d: int = 64, heads: int = 4,

@@ -105,7 +105,7 @@ class Pipeline:
                 if self.pre else self.feed
         t.append(clock())
         with nvtx_range("h2d"):
-            engine.bind(feed)
+            engine.update_inputs(feed)
             if engine.is_async and hasattr(engine, "enqueue_h2d"):
                 engine.enqueue_h2d()
             synchronize(engine)

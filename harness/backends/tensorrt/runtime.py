@@ -143,6 +143,10 @@ class TrtEngine(Engine):
         cuda.sync(self.stream)
         self._graph = None
 
+    def update_inputs_impl(self, feed: dict[str, np.ndarray]) -> None:
+        for spec in self._inputs:          # into the pinned staging buffers only
+            self._host[spec.name][...] = feed[spec.name]
+
     # -- hot path --------------------------------------------------------------------
     def _enqueue(self) -> None:
         if not self.context.execute_async_v3(self.cuda.handle(self.stream)):
