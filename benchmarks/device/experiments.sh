@@ -9,7 +9,7 @@ export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=/tmp/trt-cache
 S=${STEPS:-study}
 SECONDS_PER=${SECONDS_PER:-1}
 X="python3 -m benchmarks.verdict_experiment"
-CAL="--backend calibration --cuda-graph --option kernel_us=1000 --slowdown-option slowdown"
+CAL="--backend calibration --model calibration:spin --cuda-graph --option kernel_us=1000 --slowdown-option slowdown"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader
 if [[ $S == *gputests* ]]; then
   python3 -m pytest -q -m gpu tests -p no:cacheprovider 2>&1 | tail -3
