@@ -39,6 +39,7 @@ from benchmarks.noise_model import PRESETS, Simulator
 from harness.ab.measure import ABSettings, make_block, measure_ab, summarize_sides
 from harness.ab.schedule import block_order, order_text
 from harness.baseline.verdict import VerdictPolicy
+from harness.fsutil import atomic_write_json
 
 SLOWDOWNS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.05)
 
@@ -159,11 +160,14 @@ def collect_ab(src: Source, args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     levels = [s for s in args.slowdowns for _ in range(args.trials)]
     rng.shuffle(levels)
-    pairs = []
+    pairs: list[dict[str, Any]] = []
+    data = {"kind": "ab", "source": src.name, "seconds": args.seconds, "pairs": pairs}
     for i, s in enumerate(levels):
         rec = src.pair(float(s), args.seconds, seed=args.seed + i)
         pairs.append({"slowdown": float(s), "record": rec})
-    return {"kind": "ab", "source": src.name, "seconds": args.seconds, "pairs": pairs}
+        if args.save and i % 10 == 9:     # a time-limited run still leaves its data behind
+            atomic_write_json(args.save, data)
+    return data
 
 
 def _rate(flags: list[bool]) -> str:

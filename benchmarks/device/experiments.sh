@@ -28,13 +28,13 @@ if [[ $S == *stored* ]]; then
   echo "stored rc=$?"; tail -20 $OUT/stored-calib.txt
 fi
 if [[ $S == *abcal* ]]; then
-  $X ab $CAL --slowdowns 0,0.0025,0.005,0.01,0.02 --trials 50 --seconds $SECONDS_PER \
+  $X ab $CAL --slowdowns ${AB_SLOWDOWNS:-0,0.005} --trials ${AB_TRIALS:-50} --seconds $SECONDS_PER \
     --save $OUT/ab-calib.json > $OUT/ab-calib.txt 2>&1
   echo "ab rc=$?"; tail -20 $OUT/ab-calib.txt
 fi
 if [[ $S == *abtorch* ]]; then
   $X ab --backend torch --option mode=graph --model torchvision.models:resnet50 \
-    --precision fp16 --shapes x:8x3x224x224 --slowdown-via none --slowdowns 0 --trials 50 \
+    --precision fp16 --shapes x:8x3x224x224 --slowdown-via none --slowdowns 0 --trials ${AB_TRIALS:-50} \
     --seconds $SECONDS_PER --save $OUT/ab-torch.json > $OUT/ab-torch.txt 2>&1
   echo "abtorch rc=$?"; tail -12 $OUT/ab-torch.txt
 fi
