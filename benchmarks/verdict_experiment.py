@@ -36,11 +36,12 @@ import numpy as np
 
 from benchmarks import rules
 from benchmarks.noise_model import PRESETS, Simulator
-from harness.ab.measure import ABSettings, make_block, measure_ab, summarize_sides
+from harness.ab.measure import ABSettings, make_block, measure_ab_series, summarize_sides
 from harness.ab.schedule import block_order, order_text
 from harness.baseline.verdict import VerdictPolicy
 from harness.fsutil import atomic_write_json
 
+CHUNK = 10          # A/B comparisons per preparation of the two engines
 SLOWDOWNS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.05)
 
 
@@ -50,10 +51,15 @@ class Source:
 
     def run(self, slowdown: float, seconds: float) -> np.ndarray: ...
     def pair(self, slowdown: float, seconds: float, seed: int) -> dict[str, Any]: ...
+    def pairs(self, slowdown: float, seconds: float, seeds: list[int]
+              ) -> list[dict[str, Any]]: ...
     def new_process(self) -> None: ...
 
 
 class Simulated(Source):
+    def pairs(self, slowdown: float, seconds: float, seeds: list[int]) -> list[dict[str, Any]]:
+        return [self.pair(slowdown, seconds, seed) for seed in seeds]
+
     def __init__(self, preset: str, seed: int) -> None:
         self.sim = Simulator(PRESETS[preset], seed)
         self.name = f"simulated:{preset}"
@@ -129,13 +135,20 @@ class Measured(Source):
         return self._measure(self._case(slowdown, seconds), seconds)
 
     def pair(self, slowdown: float, seconds: float, seed: int) -> dict[str, Any]:
-        settings = ABSettings(duration_s=seconds, seed=seed)
+        return self.pairs(slowdown, seconds, [seed])[0]
+
+    def pairs(self, slowdown: float, seconds: float, seeds: list[int]) -> list[dict[str, Any]]:
+        # Engines are prepared once per chunk: preparing (NVRTC, graph capture, settling)
+        # costs several times the second of measuring that each comparison needs.
         cwd = str(Path.cwd())
-        record = measure_ab(self._case(0.0, seconds, "A:"), self._case(slowdown, seconds, "B:"),
-                            settings, cwd, cwd)
-        if record["status"] != "ok":
-            sys.exit(f"A/B {record['status']}: {record['error']}")
-        return record
+        records = measure_ab_series(self._case(0.0, seconds, "A:"),
+                                    self._case(slowdown, seconds, "B:"),
+                                    [ABSettings(duration_s=seconds, seed=s) for s in seeds],
+                                    cwd, cwd)
+        for record in records:
+            if record["status"] != "ok":
+                sys.exit(f"A/B {record['status']}: {record['error']}")
+        return records
 
 
 # -- experiments -------------------------------------------------------------------------
@@ -158,14 +171,18 @@ def collect_stored(src: Source, args: argparse.Namespace) -> dict[str, Any]:
 
 def collect_ab(src: Source, args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
-    levels = [s for s in args.slowdowns for _ in range(args.trials)]
-    rng.shuffle(levels)
+    # Chunks of CHUNK comparisons of one level, in shuffled order: levels still alternate in
+    # time, while each chunk's engines are prepared once.
+    chunks = [(s, min(CHUNK, args.trials - k)) for s in args.slowdowns
+              for k in range(0, args.trials, CHUNK)]
+    rng.shuffle(chunks)
     pairs: list[dict[str, Any]] = []
     data = {"kind": "ab", "source": src.name, "seconds": args.seconds, "pairs": pairs}
-    for i, s in enumerate(levels):
-        rec = src.pair(float(s), args.seconds, seed=args.seed + i)
-        pairs.append({"slowdown": float(s), "record": rec})
-        if args.save and i % 10 == 9:     # a time-limited run still leaves its data behind
+    for s, n in chunks:
+        seeds = [args.seed + len(pairs) + i for i in range(n)]
+        pairs.extend({"slowdown": float(s), "record": rec}
+                     for rec in src.pairs(float(s), args.seconds, seeds))
+        if args.save:                      # a time-limited run still leaves its data behind
             atomic_write_json(args.save, data)
     return data
 

@@ -150,34 +150,52 @@ def measure_ab(case_a: Case, case_b: Case, settings: ABSettings | None = None,
                base_dir_a: str | None = None, base_dir_b: str | None = None) -> dict[str, Any]:
     """Prepare both cases, measure them interleaved, and return the A/B record (without
     its verdict: :func:`harness.ab.verdict.judge` adds it)."""
-    settings = settings or ABSettings()
+    return measure_ab_series(case_a, case_b, [settings or ABSettings()], base_dir_a,
+                             base_dir_b)[0]
+
+
+def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
+                      base_dir_a: str | None = None, base_dir_b: str | None = None
+                      ) -> list[dict[str, Any]]:
+    """Prepare both cases once, then one interleaved comparison per settings in ``series``
+    (each binds, warms up and alternates its blocks afresh): repeated comparisons of the same
+    two engines, as the false-alarm and detection experiments need."""
     sides = [_Side("A", case_a), _Side("B", case_b)]
-    record: dict[str, Any] = {
+    records = [{
         "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
         "started": now_iso(), "settings": asdict(settings), "order": "", "blocks": [],
         "a": {"id": case_a.id, "case": case_a.to_json()},
         "b": {"id": case_b.id, "case": case_b.to_json()}, "telemetry": None, "warnings": []}
+        for settings in series]
     try:
         with contextlib.ExitStack() as stack, nvtx_range("ab"):
             for side, base in zip(sides, (base_dir_a, base_dir_b), strict=True):
                 _prepare(side, base, stack)
             a, b = sides
             assert a.engine is not None and b.engine is not None
-            if _same_specs(a.engine, b.engine):
+            same = _same_specs(a.engine, b.engine)
+            if same:
                 b.info["feed"] = a.info["feed"]          # the very same arrays on both sides
-            else:
-                record["warnings"].append("A and B take different input tensors: each gets "
-                                          "its own seeded inputs")
-            _interleave(sides, settings, record)
+            for record, settings in zip(records, series, strict=True):
+                if not same:
+                    record["warnings"].append("A and B take different input tensors: each "
+                                              "gets its own seeded inputs")
+                record["started"] = now_iso()
+                _interleave(sides, settings, record)
+                record["finished"] = now_iso()
     except CaseSkipped as exc:
-        record.update(status="skipped", error=str(exc))
+        for record in records:
+            record.update(status="skipped", error=str(exc))
     except Exception as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        for record in records:
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     for side in sides:
         side.info.pop("feed", None)
-        record[side.label.lower()].update(side.info)
-    record["finished"] = now_iso()
-    return record
+        for record in records:
+            record[side.label.lower()].update(side.info)
+    for record in records:
+        record.setdefault("finished", now_iso())
+    return records
 
 
 def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
