@@ -135,3 +135,13 @@ def test_ab_ref_tree_pairs_cases_across_checkouts(write_toml, tmp_path, monkeypa
     [pair] = pairs
     assert pair.a.id == pair.b.id == "tree/t/onnxruntime/fp32/b1"
     assert pair.base_a.endswith("main/scenarios") and pair.base_b.endswith("work/scenarios")
+
+
+def test_block_size_counts_inferences_per_sample():
+    from harness.ab.measure import block_sample_count
+
+    # 1 ms inferences, 250 ms blocks: 250 single-run samples, or 25 samples of 10 runs each
+    # (found on the H100: blocks planned as one run per sample lasted 16x too long)
+    assert block_sample_count(0.25, 1e-3, 1, 20) == 250
+    assert block_sample_count(0.25, 1e-3, 10, 20) == 25
+    assert block_sample_count(0.25, 1e-3, 100, 20) == 20      # never below the minimum

@@ -198,6 +198,14 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     return records
 
 
+def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
+                       min_samples: int) -> int:
+    """Samples that fill a block of ``block_s``. A batched or CUDA-graph timer runs
+    ``runs_per_sample`` inferences per sample, so a sample lasts that many calls."""
+    per_sample = max(per_call_s, 1e-7) * max(runs_per_sample, 1)
+    return max(min_samples, int(block_s / per_sample))
+
+
 def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
     for side in sides:
         assert side.engine is not None
@@ -207,9 +215,9 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         warm_s, warm_n, _ = warm_up(side.engine.run, side.case.warmup)
         side.per_call_s = warm_s / max(warm_n, 1)
         record[side.label.lower()]["warmup_s"] = warm_s
-    per_call = max(s.per_call_s for s in sides)
-    count = max(settings.min_block_samples,
-                int(settings.effective_block_s / max(per_call, 1e-7)))
+    count = max(block_sample_count(settings.effective_block_s, s.per_call_s,
+                                   getattr(s.timer, "runs_per_sample", 1),
+                                   settings.min_block_samples) for s in sides)
     order = block_order(settings.pairs, settings.seed)
     record["order"] = order_text(order)
     record["settings"]["block_samples"] = count
