@@ -244,7 +244,7 @@ def judge_ab(data: dict[str, Any], args: argparse.Namespace) -> str:
         stored = [rules.harness_stored([([x], y)], args.tolerance, policy)[0]
                   for x, y in zip(a, b, strict=True)]
         rows.append([f"+{s:.2%}", str(len(recs)), _rate([f for f, _ in judged]),
-                     _rate(default), f"{np.median([m for _, m in judged]):.2%}",
+                     _rate(default), f"{np.median([m for _, m in judged]) * 100:.3g} %",
                      _rate(stored),
                      _rate([rules.pytest_benchmark_median(x, y) for x, y in zip(a, b,
                                                                                 strict=True)]),

@@ -35,9 +35,6 @@ from harness.stats import summarize
 from harness.timing.host import HostTimer
 from harness.timing.measure import measure
 
-# Names tried in harness.timing.cuda (the GPU part's module) for a CUDA-event timer factory.
-CUDA_TIMER_FACTORIES = ("make_timer", "CudaEventTimer", "CudaTimer")
-
 
 def cuda_timer(stream: Any = None) -> Any | None:
     """The harness's CUDA-event timer when a GPU and :mod:`harness.timing.cuda` are present;
@@ -50,17 +47,15 @@ def cuda_timer(stream: Any = None) -> Any | None:
         from harness.timing import cuda
     except ImportError:
         return None
-    for name in CUDA_TIMER_FACTORIES:
-        factory = getattr(cuda, name, None)
-        if factory is None:
-            continue
-        try:
-            return factory(stream) if stream is not None else factory()
-        except Exception as exc:   # a broken CUDA set-up: say so, fall back to the host clock
-            warnings.warn(f"harness_benchmark: CUDA-event timer unavailable ({exc}); "
-                          "using the host clock", stacklevel=3)
-            return None
-    return None
+    from harness.scenario.schema import Timing
+
+    try:
+        # per-iteration events on the harness stream (or the one given): GPU time per call
+        return cuda.CudaTimer(Timing(), stream=stream)
+    except Exception as exc:   # a broken CUDA set-up: say so, fall back to the host clock
+        warnings.warn(f"harness_benchmark: CUDA-event timer unavailable ({exc}); "
+                      "using the host clock", stacklevel=3)
+        return None
 
 
 def pick_timer(timer: str, is_async: bool, stream: Any = None) -> Any:
