@@ -70,6 +70,8 @@ class Engine(abc.ABC):
         self._active = False
         self._bound = False
         self._bound_layout: dict[str, tuple[tuple[int, ...], str]] = {}
+        self._inputs: list[TensorSpec] = []
+        self._outputs: list[TensorSpec] = []
         self.build = BuildInfo()
         self.stream: object | None = None
 
@@ -99,12 +101,13 @@ class Engine(abc.ABC):
 
     # -- IO --------------------------------------------------------------------------
     @property
-    @abc.abstractmethod
-    def inputs(self) -> list[TensorSpec]: ...
+    def inputs(self) -> list[TensorSpec]:
+        """Input tensors; a backend sets ``self._inputs`` when it prepares the engine."""
+        return self._inputs
 
     @property
-    @abc.abstractmethod
-    def outputs(self) -> list[TensorSpec]: ...
+    def outputs(self) -> list[TensorSpec]:
+        return self._outputs
 
     def bind(self, feed: dict[str, np.ndarray]) -> None:
         """Check ``feed`` against the IO specs, then hand it to the backend (copies, shapes)."""

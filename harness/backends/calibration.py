@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from harness import gpu
-from harness.backends.base import Backend, Engine, TensorSpec
+from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped, ConfigError
 from harness.units import parse_fraction
 
@@ -85,14 +85,6 @@ class CalibrationEngine(Engine):
         self.cycles = round(config.kernel_us * self.clock_mhz * (1.0 + config.slowdown))
         self.ring: Any = None
         self._args: tuple[Any, ...] = ()
-
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return []
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return []
 
     def activate_impl(self) -> None:
         from harness import kernels

@@ -37,14 +37,6 @@ class OrtEngine(Engine):
         self._outputs = _specs(session.get_outputs())
         self._binding: Any = None
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return self._outputs
-
     def bind_impl(self, feed: dict[str, np.ndarray]) -> None:
         # IO binding keeps the inputs bound between runs, so the timed call is the inference
         # and not the re-validation of a feed dict.

@@ -23,6 +23,7 @@ import numpy as np
 from harness import gpu
 from harness.backends.base import Backend, Engine, TensorSpec
 from harness.errors import CaseSkipped, ConfigError
+from harness.models.onnx_io import onnx_input_specs
 from harness.timing.analysis import rotation_sets
 
 MODES = ("eager", "graph", "compile")
@@ -68,10 +69,6 @@ class TorchEngine(Engine):
         self._graph: Any = None
         self._raw: Any = None                # eager/compile: the last run's outputs
         self.dtype: Any = None
-
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
 
     @property
     def outputs(self) -> list[TensorSpec]:
@@ -244,7 +241,7 @@ class TorchBackend(Backend):
             from harness.backends import onnx_torch
 
             module = onnx_torch.load(model_path)
-            return module, _onnx_specs(model_path), module.output_names
+            return module, onnx_input_specs(model_path), module.output_names
         target = case.source
         mod_name, _, attr = target.partition(":")
         try:
@@ -283,20 +280,3 @@ def _settle_batchnorm(module: Any, specs: list[TensorSpec], seed: int) -> None:
     for m, mom in zip(bns, saved, strict=True):
         m.momentum = mom
     module.eval()
-
-
-def _onnx_specs(path: str) -> list[TensorSpec]:
-    import onnx
-    from onnx import helper
-
-    model = onnx.load(path, load_external_data=False)
-    inits = {t.name for t in model.graph.initializer}
-    specs = []
-    for i in model.graph.input:
-        if i.name in inits:
-            continue
-        t = i.type.tensor_type
-        dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-                     for d in t.shape.dim)
-        specs.append(TensorSpec(i.name, str(helper.tensor_dtype_to_np_dtype(t.elem_type)), dims))
-    return specs

@@ -27,6 +27,7 @@ from harness.backends.tensorrt.shim import Flavour, flavour_of, load, reason_una
 from harness.backends.tensorrt.transforms import prepared_model
 from harness.errors import CaseSkipped, ConfigError
 from harness.inputs import resolve_run_shapes, value_ranges_from_model
+from harness.models.onnx_io import onnx_input_specs
 from harness.models.zoo import cache_dir
 from harness.scenario.shapes import Profile, parse_shapes
 
@@ -41,14 +42,6 @@ class BuildOnlyEngine(Engine):
     def __init__(self, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> None:
         super().__init__()
         self._inputs, self._outputs = inputs, outputs
-
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return self._outputs
 
     def _cannot(self) -> None:
         raise CaseSkipped("this engine was built for another GPU (build-only): it cannot run here")
@@ -152,7 +145,7 @@ class TensorRTBackend(Backend):
         logger = make_logger(trt)
         base_dir = str(Path(model_path).parent)
         libraries = plug.init_plugins(trt, logger, plan.opts.plugins, base_dir)
-        source_inputs = _onnx_inputs(model_path)
+        source_inputs = onnx_input_specs(model_path)
         profiles = _profiles(case, plan.opts, source_inputs)
         shapes = profiles[0].opt
         calib_id, calib_note, feeds = None, None, None
@@ -291,27 +284,6 @@ def _file_hash(path: str) -> str:
     from harness.fsutil import sha256_file
 
     return f"{Path(path).name}:{sha256_file(path)[:16]}"
-
-
-def _onnx_inputs(path: str) -> list[TensorSpec]:
-    import onnx
-
-    from harness.backends.tensorrt.precision import FLOAT
-
-    model = onnx.load(path, load_external_data=False)
-    inits = {t.name for t in model.graph.initializer}
-    names = {FLOAT: "float32", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int32",
-             onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.BOOL: "bool",
-             onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT8: "int8"}
-    specs = []
-    for vi in model.graph.input:
-        if vi.name in inits:
-            continue
-        t = vi.type.tensor_type
-        dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-                     for d in t.shape.dim)
-        specs.append(TensorSpec(vi.name, names.get(t.elem_type, "float32"), dims))
-    return specs
 
 
 def _profiles(case: Any, opts: TensorRTOptions, inputs: list[TensorSpec]) -> list[Profile]:

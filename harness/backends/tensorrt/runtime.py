@@ -84,14 +84,6 @@ class TrtEngine(Engine):
         self.cuda.release_pinned()
         self.context = self.engine = None
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return self._outputs
-
     # -- binding --------------------------------------------------------------------
     def profile_shapes(self, name: str) -> tuple[Shape, Shape, Shape]:
         lo, opt, hi = self.engine.get_tensor_profile_shape(name, self.profile_index)
