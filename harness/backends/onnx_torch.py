@@ -19,8 +19,9 @@ from harness.errors import ConfigError
 
 SUPPORTED = ("Conv", "Relu", "Sigmoid", "MaxPool", "Add", "Mul", "MatMul", "Gemm",
              "GlobalAveragePool", "Flatten", "Transpose", "Reshape", "Concat", "Slice", "Gather",
-             "LayerNormalization", "Softmax")
-_CONST_INPUTS = {"Reshape": (1,), "Slice": (1, 2, 3, 4)}     # read at load time
+             "LayerNormalization", "Softmax", "Resize")
+# read at load time (Resize: roi, scales, sizes)
+_CONST_INPUTS = {"Reshape": (1,), "Slice": (1, 2, 3, 4), "Resize": (1, 2, 3)}
 
 
 def _attrs(node: Any) -> dict[str, Any]:
@@ -56,8 +57,9 @@ def load(path: str) -> Any:
                     continue
                 key = f"w{i}"
                 self._keys[name] = key
-                self.register_buffer(key, torch.from_numpy(np.ascontiguousarray(arr)))
-            self.consts = {k: [int(x) for x in np.asarray(v).reshape(-1)]
+                self.register_buffer(key, torch.from_numpy(np.array(arr, copy=True)))
+            # Python numbers: ints stay ints (shapes, slices), floats stay floats (scales)
+            self.consts = {k: np.asarray(v).reshape(-1).tolist()
                            for k, v in inits.items() if k in const_names}
             self.steps = [(n.op_type, list(n.input), list(n.output), _attrs(n))
                           for n in graph.node]
@@ -135,7 +137,34 @@ def _apply(op: str, ins: list[str], a: dict[str, Any], env: dict[str, Any],
                             a.get("epsilon", 1e-5))
     if op == "Softmax":
         return torch.softmax(x, dim=a.get("axis", -1))
+    if op == "Resize":
+        return _resize(x, ins, a, consts)
     raise ConfigError(f"ONNX op {op!r} is not supported by the torch interpreter")
+
+
+def _resize(x: Any, ins: list[str], a: dict[str, Any], consts: dict[str, list[Any]]) -> Any:
+    """ONNX Resize on NCHW with constant scales or sizes; nearest (half-pixel or asymmetric
+    coordinates) and linear (half-pixel or align-corners), the modes exporters emit."""
+    import torch.nn.functional as F
+
+    def text(key: str, default: str) -> str:
+        v = a.get(key, default)
+        return v.decode() if isinstance(v, bytes) else v
+
+    mode, ctm = text("mode", "nearest"), text("coordinate_transformation_mode", "half_pixel")
+    sizes = consts.get(ins[3]) if len(ins) > 3 and ins[3] else None
+    scales = consts.get(ins[2]) if len(ins) > 2 and ins[2] else None
+    if x.dim() != 4 or (sizes or scales or [1, 1])[:2] != [1, 1]:
+        raise ConfigError("the torch interpreter resizes NCHW tensors over H and W only")
+    size = {"size": [int(v) for v in sizes[2:]]} if sizes else {
+        "scale_factor": [float(v) for v in scales[2:]]}
+    if mode == "nearest" and ctm in ("half_pixel", "asymmetric"):
+        return F.interpolate(x, mode="nearest" if ctm == "asymmetric" else "nearest-exact",
+                             **size)
+    if mode == "linear" and ctm in ("half_pixel", "align_corners", "pytorch_half_pixel"):
+        return F.interpolate(x, mode="bilinear", align_corners=ctm == "align_corners", **size)
+    raise ConfigError(f"Resize mode {mode!r} with coordinate_transformation_mode {ctm!r} is not "
+                      "supported by the torch interpreter")
 
 
 def _slice(x: Any, ins: list[str], consts: dict[str, list[int]]) -> Any:
