@@ -16,6 +16,12 @@ def _line(result: CaseResult) -> str:
         s = result.stats_ms
         return (f"{result.id}: median {s['median']:.4g} ms "
                 f"[{s['median_ci_low']:.4g}, {s['median_ci_high']:.4g}] n={s['n']}")
+    b = result.build or {}
+    if result.status == "ok" and b.get("engine_bytes") is not None:   # build-only case
+        hit = {True: ", cache hit", False: ", built"}.get(b.get("cache_hit"), "")
+        layers = f", {b['layer_count']} layers" if b.get("layer_count") is not None else ""
+        return (f"{result.id}: engine {b['engine_bytes'] / 1e6:.3g} MB in "
+                f"{b.get('build_time_s') or 0:.3g} s{layers}{hit}")
     return f"{result.id}: {result.status} ({result.error})"
 
 
