@@ -53,8 +53,10 @@ class VerdictPolicy:
     power: float = 0.8
     correction: str = "holm"
     blocks: int = 10
+    # host: five back-to-back quickstart runs on the 2-core CI VM gave run-to-run CVs of the
+    # median of 3-9 % (max/min up to +28 %) with nothing else running: noisy neighbours.
     run_to_run_cv: dict[str, float] = field(default_factory=lambda: {
-        "cuda-event-graph": 0.005, "cuda-event": 0.01, "host": 0.02, "default": 0.01})
+        "cuda-event-graph": 0.005, "cuda-event": 0.01, "host": 0.08, "default": 0.01})
     prior_weight: float = 4.0
     p99_noise: float = 3.0
     min_samples: int = 20
