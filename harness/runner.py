@@ -151,37 +151,33 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
     from harness import gpu
 
-    if engine.is_async and gpu.unavailable_reason() is not None:
+    no_gpu = gpu.unavailable_reason() if engine.is_async else None
+    if no_gpu:
         # Only a test double can be async without a GPU: time it with the host clock.
-        result.warnings.append("async engine without a CUDA device: timed with the host "
-                               f"clock ({gpu.unavailable_reason()})")
-    if engine.is_async and gpu.unavailable_reason() is None:
-        # GPU engines: CUDA events on the harness's stream (handed over before bind), NVML
-        # telemetry beside warm-up and measurement.
-        from harness.timing.gpu_case import GpuCaseMeasurement
+        result.warnings.append(f"async engine without a CUDA device: timed with the host "
+                               f"clock ({no_gpu})")
+    try:
+        if engine.is_async and not no_gpu:
+            # GPU engines: CUDA events on the harness's stream (handed over before bind),
+            # NVML telemetry beside warm-up and measurement.
+            from harness.timing.gpu_case import GpuCaseMeasurement
 
-        with GpuCaseMeasurement(case, engine) as g:
+            with GpuCaseMeasurement(case, engine) as g:
+                with nvtx_range("load"):
+                    engine.bind(feed)
+                m = g.measure()
+                outputs, effective = _fetch_and_record(case, engine, m, result)
+                g.record(m, result)
+        else:
             with nvtx_range("load"):
                 engine.bind(feed)
-            m = g.measure()
-            outputs = engine.fetch_outputs()
-            effective = _with_static_batch(case, engine)
-            _record(effective, engine, m, outputs, result)
-            g.record(m, result)
-    else:
-        with nvtx_range("load"):
-            engine.bind(feed)
-        timer = HostTimer(case.inject_delay)
-        try:
-            m = measure(engine.run, timer, case.warmup, case.stop)
-        except Exception as exc:
-            note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
-            if not note:
-                raise
-            raise RuntimeError(f"{exc}\nhint: {note}") from exc
-        outputs = engine.fetch_outputs()
-        effective = _with_static_batch(case, engine)
-        _record(effective, engine, m, outputs, result)
+            m = measure(engine.run, HostTimer(case.inject_delay), case.warmup, case.stop)
+            outputs, effective = _fetch_and_record(case, engine, m, result)
+    except Exception as exc:
+        note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
+        if not note:
+            raise
+        raise RuntimeError(f"{exc}\nhint: {note}") from exc
     result.case["batch"] = effective.batch
     found = engine.introspect()
     result.build.update(found.get("build", {}))
@@ -189,6 +185,14 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
         result.layers = found["layers"]
         result.build["layer_count"] = len(found["layers"])
     return feed, outputs
+
+
+def _fetch_and_record(case: Case, engine: Engine, m: Measurement, result: CaseResult
+                      ) -> tuple[dict[str, np.ndarray], Case]:
+    outputs = engine.fetch_outputs()
+    effective = _with_static_batch(case, engine)
+    _record(effective, engine, m, outputs, result)
+    return outputs, effective
 
 
 def _with_static_batch(case: Case, engine: Engine) -> Case:
