@@ -23,7 +23,7 @@ TRT_BINDINGS = ["tensorrt-cu12-bindings==10.16.1.11", "tensorrt-cu13-bindings==1
 
 @nox.session(venv_params=["--system-site-packages"])
 def bench(session: nox.Session) -> None:
-    """Run scenarios (default: the quick-start) and write reports/index.html.
+    """Run scenarios (default: quick-start + TensorRT-RTX builds) and write reports/.
 
     Extra arguments go to `trt-harness run`, e.g.
     `nox -s bench -- scenarios/quickstart.toml --inject-delay '*/resnet/*=2ms'`.
