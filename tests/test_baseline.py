@@ -114,3 +114,18 @@ def test_concurrent_accepts_do_not_corrupt(tmp_path):
     assert not errors
     run = _run("x", 1.0)
     assert len(store.entries(run, run.cases[0])[0]) == 8
+
+
+def test_entries_parse_each_file_once_and_see_rewrites(tmp_path, monkeypatch):
+    store = BaselineStore(tmp_path)
+    store.accept(_run("a", 1.0))
+    loads = []
+    real = BaselineStore.load
+    monkeypatch.setattr(BaselineStore, "load",
+                        lambda self, *a: loads.append(a) or real(self, *a))
+    run = _run("now", 1.0)
+    for _ in range(5):
+        assert len(store.entries(run, run.cases[0])[0]) == 1
+    assert len(loads) == 1
+    store.accept(_run("b", 1.1))          # the file changes: the next lookup reads it again
+    assert len(store.entries(run, run.cases[0])[0]) == 2

@@ -31,6 +31,9 @@ ESTIMATE_BLOCKS = 10
 class BaselineStore:
     def __init__(self, root: str | Path = "baselines") -> None:
         self.root = Path(root)
+        # Read-only lookups (one per case when judging and reporting) parse each scenario's
+        # file once; keyed by the file's identity so a file rewritten since is read again.
+        self._read: dict[Path, tuple[tuple[int, int], dict[str, Any] | None]] = {}
 
     def path(self, platform_id: str, scenario: str) -> Path:
         return self.root / platform_id / f"{scenario}.json"
@@ -55,9 +58,22 @@ class BaselineStore:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir()) \
             if self.root.exists() else []
 
+    def _load_cached(self, platform_id: str, scenario: str) -> dict[str, Any] | None:
+        path = self.path(platform_id, scenario)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        hit = self._read.get(path)
+        if hit is None or hit[0] != key:
+            hit = (key, self.load(platform_id, scenario))
+            self._read[path] = hit
+        return hit[1]
+
     def entries(self, run: RunResult, case: CaseResult) -> tuple[list[dict[str, Any]], list[str]]:
         """Accepted entries for ``case`` and the platform differences (non-empty: refuse)."""
-        data = self.load(run.platform_id, case.case["scenario"])
+        data = self._load_cached(run.platform_id, case.case["scenario"])
         if data is None:
             return [], []
         diffs = platform_differences(data.get("platform", {}), run.platform)
