@@ -10,9 +10,10 @@ Two experiments, each judged by four rules side by side (benchmarks/rules.py):
             stored baseline run, so the table shows what interleaving buys.
 
 Data come from the GPU through the harness (a case: ``--backend calibration --option
-kernel_us=1000``, the slowdown through ``--slowdown-option slowdown``; or a torch CUDA-graph
-case, ``--backend torch --option mode=graph``, A/A only: ``--slowdown-via none
---slowdowns 0``), or from a noise model matched to gpu.md (``--simulate PRESET``).
+kernel_us=1000``, the slowdown through ``--slowdown-option slowdown``; or a torch case,
+``--backend torch --option mode=graph``, whose ``slowdown`` option appends a GPU spin sized to
+that fraction of the model's time), or from a noise model matched to gpu.md
+(``--simulate PRESET``).
 ``--save`` keeps the raw pool, ``--load`` re-judges it.
 
     python -m benchmarks.verdict_experiment stored --simulate spin-1ms
@@ -300,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.slowdowns = [float(x) for x in args.slowdowns.split(",")]
     args.baseline_runs = [int(x) for x in args.baseline_runs.split(",")]
-    timing = args.timing or ("eager" if "eager" in (args.simulate or "") else "graph")
+    eager = "eager" in (args.simulate or "") or "mode=eager" in (args.option or [])
+    timing = args.timing or ("eager" if eager else "graph")
     rules.TIMING.update({"graph": {"timer": "cuda-event", "cuda_graph": True},
                          "eager": {"timer": "cuda-event", "cuda_graph": False},
                          "host": {"timer": "host", "cuda_graph": False}}[timing])

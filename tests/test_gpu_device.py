@@ -132,3 +132,37 @@ def test_scenario_end_to_end_on_gpu(write_toml, tmp_path):
         assert c.status == "ok", c.error
         assert {"h2d", "infer", "d2h"} <= set(c.stages)
         assert c.build["outputs"]["logits"] == [2, 100]
+
+
+def test_torch_injected_slowdown_is_gpu_time(write_toml, tmp_path):
+    """``options.torch.slowdown`` adds GPU time in proportion to the model's: a 20 % spin
+    shows as ~20 % more CUDA-graph latency (the verdict experiments rely on it)."""
+    pytest.importorskip("torch")
+    from harness import api
+
+    path = write_toml("""
+        name = "slow"
+        [defaults]
+        warmup = { min_time = "100ms", max_time = "1s" }
+        stop = { rel_ci = "0.5%", min_samples = 50, min_time = "300ms", max_time = "1s" }
+        [[model]]
+        id = "r"
+        source = "zoo:resnet"
+        backends = ["torch:graph"]
+        precisions = ["fp16"]
+        batch = [8]
+        [[model]]
+        id = "r-slow"
+        source = "zoo:resnet"
+        backends = ["torch:graph"]
+        precisions = ["fp16"]
+        batch = [8]
+        options = { torch = { slowdown = "20%" } }
+    """)
+    out = api.run([path], out_dir=tmp_path / "r", baselines=tmp_path / "b")
+    by_id = {c.id: c for c in out.run.cases}
+    fast, slow = by_id["slow/r/torch:graph/fp16/b8"], by_id["slow/r-slow/torch:graph/fp16/b8"]
+    assert fast.status == "ok" and slow.status == "ok", (fast.error, slow.error)
+    ratio = slow.stats_ms["median"] / fast.stats_ms["median"]
+    assert 1.15 < ratio < 1.25, ratio
+    assert any("torch.cuda._sleep" in n for n in slow.build["notes"])

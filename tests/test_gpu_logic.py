@@ -4,6 +4,8 @@ telemetry record and its report, and clean degradation without a GPU."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from harness.scenario.schema import StopRule, Warmup
@@ -340,3 +342,28 @@ def test_profile_command_lines(monkeypatch):
     assert ncu[-2:] == ["--case", "x"]
     nsys = api.profile_command("nsys", ["s.toml"], "out/p", [])
     assert nsys[1] == "profile" and "--trace=cuda,nvtx,osrt" in nsys
+
+
+def test_torch_slowdown_option_is_checked_before_anything_loads(write_toml):
+    """A bad ``options.torch.slowdown`` is a config error naming the key, raised before torch
+    or the GPU is touched (so it reads the same on this GPU-less machine)."""
+    from harness import api
+    from harness.backends.torch import TorchBackend
+    from harness.errors import ConfigError
+
+    path = write_toml("""
+        name = "s"
+        [[model]]
+        id = "r"
+        source = "zoo:resnet"
+        backends = ["torch:graph"]
+        precisions = ["fp16"]
+        options = { torch = { slowdown = "fast" } }
+    """)
+    [case] = api.list_cases([path])
+    with pytest.raises(ConfigError, match="not a fraction") as err:
+        TorchBackend().prepare(case, None)
+    assert "options.torch.slowdown" in str(err.value)
+    neg = replace(case, options={**case.options, "slowdown": "-1%"})
+    with pytest.raises(ConfigError, match=">= 0"):
+        TorchBackend().prepare(neg, None)

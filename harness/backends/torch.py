@@ -9,7 +9,10 @@ backend axis (``torch:eager``, ``torch:graph``, ``torch:compile``) or ``options.
 
 All work goes on the harness's dedicated stream (made torch's current stream), so the
 CUDA-event timer around ``run`` measures exactly the model. Options (``options.torch``):
-``mode``, ``compile_mode``, ``cudnn_benchmark`` (default true), ``channels_last`` (false).
+``mode``, ``compile_mode``, ``cudnn_benchmark`` (default true), ``channels_last`` (false),
+``slowdown`` (fraction or "x%", default 0): a GPU spin (``torch.cuda._sleep``) appended to every
+inference, sized to that fraction of the model's measured GPU time and captured into the graph,
+so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from harness.backends.base import Backend, Engine, TensorSpec
 from harness.errors import CaseSkipped, ConfigError
 from harness.models.onnx_io import onnx_input_specs
 from harness.timing.analysis import rotation_sets
+from harness.units import parse_fraction
 
 MODES = ("eager", "graph", "compile")
-_OPTIONS = {"mode", "compile_mode", "cudnn_benchmark", "channels_last"}
+_OPTIONS = {"mode", "compile_mode", "cudnn_benchmark", "channels_last", "slowdown"}
 _DTYPES = {"fp32": "float32", "tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 GRAPH_WARMUP = 3      # eager runs on a side stream before capture, as torch's docs ask
+SIZING_RUNS = 30      # inferences timed to size an injected slowdown
 
 
 def _torch() -> Any:
@@ -69,6 +74,8 @@ class TorchEngine(Engine):
         self._graph: Any = None
         self._raw: Any = None                # eager/compile: the last run's outputs
         self.dtype: Any = None
+        self.slowdown = float(options.get("slowdown", 0.0))    # validated by prepare
+        self.spin_cycles = 0                 # torch.cuda._sleep cycles per inference
 
     @property
     def outputs(self) -> list[TensorSpec]:
@@ -106,9 +113,47 @@ class TorchEngine(Engine):
         if self.mode == "graph":
             self._graph = self._capture(self._args)
             self._graphs = [self._graph]
+        if self.slowdown:
+            self._size_slowdown()
         self.stream.sync()
         self._host_out = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True)
                           for o in self._outs]
+
+    def _gpu_ms(self, fn: Any, runs: int = SIZING_RUNS) -> float:
+        """Median GPU time of ``fn`` on the current stream (CUDA events around each call)."""
+        torch = _torch()
+        times = []
+        for _ in range(runs):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        return float(np.median(times))
+
+    def _size_slowdown(self) -> None:
+        """Measure the model's GPU time and the spin's cycles per ms here, then size the spin
+        (and re-capture the graph with it): the injected change is a fraction of *this* GPU's
+        time, whatever its clock."""
+        torch = _torch()
+        model_ms = self._gpu_ms(self.run_impl)
+        probe = 1_000_000
+        cycles_per_ms = probe / self._gpu_ms(lambda: torch.cuda._sleep(probe), 5)
+        self.spin_cycles = max(1, round(self.slowdown * model_ms * cycles_per_ms))
+        if self.mode == "graph":
+            self._graph = self._capture(self._args)
+            self._graphs = [self._graph]
+        self.build.notes.append(
+            f"injected slowdown {self.slowdown:+.2%}: torch.cuda._sleep({self.spin_cycles}) "
+            f"= {self.spin_cycles / cycles_per_ms * 1e3:.2f} us after each inference "
+            f"(model {model_ms:.4f} ms on the GPU)")
+
+    def _infer(self, *args: Any) -> Any:
+        out = self._fn(*args)
+        if self.spin_cycles:
+            _torch().cuda._sleep(self.spin_cycles)
+        return out
 
     def _capture(self, args: tuple[Any, ...]) -> Any:
         torch = _torch()
@@ -116,11 +161,11 @@ class TorchEngine(Engine):
         side.wait_stream(self._ext)
         with torch.cuda.stream(side):
             for _ in range(GRAPH_WARMUP):
-                self._fn(*args)
+                self._infer(*args)
         self._ext.wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self._outs = _flatten(self._fn(*args))
+            self._outs = _flatten(self._infer(*args))
         return graph
 
     def update_inputs_impl(self, feed: dict[str, np.ndarray]) -> None:
@@ -134,7 +179,7 @@ class TorchEngine(Engine):
         if self._graph is not None:
             self._graph.replay()
         else:
-            self._raw = self._fn(*self._args)
+            self._raw = self._infer(*self._args)
 
     def enqueue_h2d(self) -> None:
         for dst, src in zip(self._args, self._host_in, strict=True):
@@ -202,7 +247,6 @@ class TorchBackend(Backend):
         return tuple(_DTYPES)
 
     def prepare(self, case: Any, model_path: str | None) -> TorchEngine:
-        torch = _torch()
         opts = dict(case.options)
         where = f"{case.id}: options.torch"
         unknown = set(opts) - _OPTIONS
@@ -212,6 +256,14 @@ class TorchBackend(Backend):
         mode = opts.get("mode", "eager")
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, got {mode!r}", key=where)
+        try:
+            opts["slowdown"] = parse_fraction(opts.get("slowdown", 0.0))
+        except ValueError as exc:
+            raise ConfigError(str(exc), key=f"{where}.slowdown") from None
+        if opts["slowdown"] < 0:
+            raise ConfigError(f"slowdown must be >= 0, got {opts['slowdown']}",
+                              key=f"{where}.slowdown")
+        torch = _torch()
         if case.precision not in _DTYPES:
             raise CaseSkipped(f"the torch backend runs {', '.join(_DTYPES)}; "
                               f"{case.precision} needs TensorRT")
