@@ -145,3 +145,44 @@ def test_block_size_counts_inferences_per_sample():
     assert block_sample_count(0.25, 1e-3, 1, 20) == 250
     assert block_sample_count(0.25, 1e-3, 10, 20) == 25
     assert block_sample_count(0.25, 1e-3, 100, 20) == 20      # never below the minimum
+
+
+def test_ab_times_the_step_the_timer_prepares_and_paces_warm_ups(monkeypatch):
+    """A/B must time what ``run`` times: the timer's prepared step (its CUDA graph, copies,
+    cold mode), prepared once per series, and every warm-up through the timer's synchronised
+    step (found on the H100: unsynchronised re-warm-ups queued seconds of GPU work). A
+    recording timer stands in for the CUDA-event timer, which needs a GPU."""
+    from dataclasses import replace
+
+    from harness.ab import measure
+    from harness.api import bench_case
+    from harness.timing.host import HostTimer
+
+    calls = Counter()
+
+    class RecordingTimer(HostTimer):
+        def prepare(self, run):
+            calls["prepare"] += 1
+
+            def step():
+                calls["step"] += 1
+                run()
+            return step
+
+        def warmup_step(self, step):
+            def warm():
+                calls["warm"] += 1
+                step()
+            return warm
+
+    monkeypatch.setattr(measure, "make_timer", lambda case, engine: RecordingTimer(0.0))
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
+    case = replace(case, warmup=case.warmup.model_copy(update={"min_iterations": 3}))
+    series = [ABSettings(duration_s=0.1, rewarm_s=0.002, seed=s) for s in range(3)]
+    records = measure.measure_ab_series(case, case, series)
+    assert [r["status"] for r in records] == ["ok"] * 3, records[0]["error"]
+    assert calls["prepare"] == 2                         # once per side, not per comparison
+    blocks = sum(len(r["blocks"]) for r in records)
+    samples = sum(len(b["samples_ms"]) for r in records for b in r["blocks"])
+    assert calls["warm"] >= 3 * 2 * 3 + 2 * blocks       # warm-ups and re-warm-ups, paced
+    assert calls["step"] == calls["warm"] + samples      # every timed sample ran the step

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -120,6 +121,21 @@ class _Side:
     timer: Timer | None = None
     info: dict[str, Any] = field(default_factory=dict)
     per_call_s: float = 0.0
+    step: Callable[[], None] | None = None      # what a timed sample calls (timer.prepare)
+    warm: Callable[[], None] | None = None      # the same, waiting for the GPU each time
+
+    def bind(self) -> None:
+        """Bind once per series, then let the timer prepare the step exactly as a run does
+        (its CUDA graph, copies, cold mode): A/B must time what ``run`` times."""
+        assert self.engine is not None and self.timer is not None
+        self.engine.bind(self.info["feed"])
+        self.info["shapes"] = {k: list(v.shape) for k, v in self.info["feed"].items()}
+        prepare = getattr(self.timer, "prepare", None)
+        self.step = prepare(self.engine.run) if prepare is not None else self.engine.run
+        # Unsynchronised, an async engine's warm-up would queue seconds of GPU work that
+        # the first block then waits behind, and its pace would be the host's, not the GPU's.
+        paced = getattr(self.timer, "warmup_step", None)
+        self.warm = paced(self.step) if paced is not None else self.step
 
 
 def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> None:
@@ -157,9 +173,9 @@ def measure_ab(case_a: Case, case_b: Case, settings: ABSettings | None = None,
 def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
                       base_dir_a: str | None = None, base_dir_b: str | None = None
                       ) -> list[dict[str, Any]]:
-    """Prepare both cases once, then one interleaved comparison per settings in ``series``
-    (each binds, warms up and alternates its blocks afresh): repeated comparisons of the same
-    two engines, as the false-alarm and detection experiments need."""
+    """Prepare, bind and capture both cases once, then one interleaved comparison per
+    settings in ``series`` (each warms up and alternates its blocks afresh): repeated
+    comparisons of the same two engines, as the false-alarm and detection experiments need."""
     sides = [_Side("A", case_a), _Side("B", case_b)]
     records = [{
         "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
@@ -176,6 +192,8 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
             same = _same_specs(a.engine, b.engine)
             if same:
                 b.info["feed"] = a.info["feed"]          # the very same arrays on both sides
+            for side in sides:
+                side.bind()
             for record, settings in zip(records, series, strict=True):
                 if not same:
                     record["warnings"].append("A and B take different input tensors: each "
@@ -208,11 +226,8 @@ def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
 
 def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
     for side in sides:
-        assert side.engine is not None
-        side.engine.bind(side.info["feed"])
-        record[side.label.lower()]["shapes"] = {k: list(v.shape)
-                                               for k, v in side.info["feed"].items()}
-        warm_s, warm_n, _ = warm_up(side.engine.run, side.case.warmup)
+        assert side.warm is not None
+        warm_s, warm_n, _ = warm_up(side.warm, side.case.warmup)
         side.per_call_s = warm_s / max(warm_n, 1)
         record[side.label.lower()]["warmup_s"] = warm_s
     count = max(block_sample_count(settings.effective_block_s, s.per_call_s,
@@ -229,12 +244,12 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         for pair, labels in enumerate(order):
             for label in labels:
                 side = by_label[label]
-                assert side.engine is not None and side.timer is not None
-                warm_up(side.engine.run, rewarm)
+                assert side.warm is not None and side.step is not None and side.timer
+                warm_up(side.warm, rewarm)
                 tele.mark(f"{label}{pair}")
                 t0 = time.perf_counter() - start
                 with nvtx_range(f"block {label}"):
-                    samples_ms = np.asarray(side.timer.sample(side.engine.run, count)) * 1e3
+                    samples_ms = np.asarray(side.timer.sample(side.step, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
                                                samples_ms))
     record["telemetry"] = tele.result()
