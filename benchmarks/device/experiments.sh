@@ -3,6 +3,7 @@
 #   STEPS=gputests,study      GPU-marked tests after the merge, then the study scenarios
 #   STEPS=stored              stored-baseline verdicts: false alarms and detection (calibration)
 #   STEPS=abcal,abtorch       interleaved A/B: calibration and torch (resnet50 fp16 b8) detection
+#   STEPS=instances           several preparations of one case: does the second run slower?
 #   STEPS=storedtorch         stored-baseline verdicts on the torch case (TORCH_MODE graph|eager)
 # The torch slowdown is options.torch.slowdown: a GPU spin sized to that fraction of the
 # model's GPU time, captured into the graph (harness/backends/torch.py).
@@ -31,6 +32,15 @@ if [[ ,$S, == *,stored,* ]]; then
   $X stored $CAL --slowdowns 0,0.005,0.01,0.02,0.05 --trials 50 --seconds $SECONDS_PER \
     --baseline-pool 10 --save $OUT/stored-calib.json > $OUT/stored-calib.txt 2>&1
   echo "stored rc=$?"; tail -20 $OUT/stored-calib.txt
+fi
+if [[ ,$S, == *,instances,* ]]; then
+  I="python3 benchmarks/device/instances.py --instances 4 --rounds 12"
+  R50="--backend torch --model torchvision.models:resnet50 --precision fp16 --shapes x:8x3x224x224"
+  $I $R50 --option mode=graph --sets 3 --save $OUT/instances-torch-graph.json
+  $I $R50 --option mode=graph --option cudnn_benchmark=false --sets 2 \
+    --save $OUT/instances-torch-graph-nobench.json
+  $I --backend calibration --model calibration:spin --cuda-graph --option kernel_us=1000 \
+    --sets 2 --save $OUT/instances-calib.json
 fi
 if [[ ,$S, == *,abcal,* ]]; then
   $X ab $CAL --slowdowns ${AB_SLOWDOWNS:-0,0.005} --trials ${AB_TRIALS:-50} --seconds $SECONDS_PER \
