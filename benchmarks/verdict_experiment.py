@@ -42,7 +42,6 @@ from harness.ab.schedule import block_order, order_text
 from harness.baseline.verdict import VerdictPolicy
 from harness.fsutil import atomic_write_json
 
-CHUNK = 10          # A/B comparisons per preparation of the two engines
 SLOWDOWNS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.05)
 
 
@@ -144,7 +143,8 @@ class Measured(Source):
         cwd = str(Path.cwd())
         records = measure_ab_series(self._case(0.0, seconds, "A:"),
                                     self._case(slowdown, seconds, "B:"),
-                                    [ABSettings(duration_s=seconds, seed=s) for s in seeds],
+                                    [ABSettings(duration_s=seconds, seed=s,
+                                                instances=self.args.instances) for s in seeds],
                                     cwd, cwd)
         for record in records:
             if record["status"] != "ok":
@@ -172,10 +172,10 @@ def collect_stored(src: Source, args: argparse.Namespace) -> dict[str, Any]:
 
 def collect_ab(src: Source, args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
-    # Chunks of CHUNK comparisons of one level, in shuffled order: levels still alternate in
+    # Chunks of --chunk comparisons of one level, in shuffled order: levels still alternate in
     # time, while each chunk's engines are prepared once.
-    chunks = [(s, min(CHUNK, args.trials - k)) for s in args.slowdowns
-              for k in range(0, args.trials, CHUNK)]
+    chunks = [(s, min(args.chunk, args.trials - k)) for s in args.slowdowns
+              for k in range(0, args.trials, args.chunk)]
     rng.shuffle(chunks)
     pairs: list[dict[str, Any]] = []
     data = {"kind": "ab", "source": src.name, "seconds": args.seconds, "pairs": pairs}
@@ -286,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=50, help="comparisons per slowdown")
     p.add_argument("--seconds", type=float, default=4.0,
                    help="measuring time per current run / per A/B pair (both sides)")
+    p.add_argument("--chunk", type=int, default=10,
+                   help="A/B comparisons per preparation of the engines (instance effects "
+                        "are shared within a chunk: smaller chunks sample more of them)")
+    p.add_argument("--instances", type=int, default=2, help="A/B preparations per side")
     p.add_argument("--baseline-pool", type=int, default=10)
     p.add_argument("--baseline-runs", default="1,5", help="accepted runs per comparison")
     p.add_argument("--matrix", type=int, default=8, help="cases per matrix (A/A rate)")

@@ -145,7 +145,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     settings = plan.ABSettings(duration_s=parse_duration(args.duration),
                                block_s=parse_duration(args.block),
                                rewarm_s=parse_duration(args.rewarm), seed=args.seed,
-                               tolerance=tol)
+                               instances=args.instances, tolerance=tol)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif all(s.endswith(".toml") for s in args.sides) and args.sides:
@@ -319,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--warmup", default="500ms", help="initial warm-up per side")
     ab.add_argument("--tolerance", default="0.2%", help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
+    ab.add_argument("--instances", type=int, default=2,
+                    help="preparations of each side, in ABBA order (default 2): two "
+                         "preparations of one engine can differ by ~0.1 %%")
     ab.add_argument("--alpha", type=float, default=0.01)
     ab.add_argument("--out", default="reports")
     ab.add_argument("--fail-on", default="regression,failed")

@@ -245,10 +245,13 @@ def disturbed_pairs(d: np.ndarray, limit: float = 5.0, max_share: float = 0.2) -
 
 
 def compare_paired(log_ratios: Sequence[float] | np.ndarray, alpha: float = 0.01,
-                   power: float = 0.8, tests: int = 1, robust: bool = True) -> Comparison:
+                   power: float = 0.8, tests: int = 1, robust: bool = True,
+                   instance_var: float = 0.0) -> Comparison:
     """B vs A from per-pair log-ratios (one per interleaved pair of blocks): a paired t
     interval with pairs as the replication unit (``robust``: disturbed pairs set aside,
-    their count in ``method``)."""
+    their count in ``method``). ``instance_var`` is the variance of the log-ratio that the
+    particular preparations of A and B add (a known prior: the blocks cannot see it), added
+    to the blocks' own, with Satterthwaite's degrees of freedom."""
     d = np.asarray(log_ratios, dtype=float)
     dropped = disturbed_pairs(d) if robust else np.zeros(len(d), dtype=bool)
     d = d[~dropped]
@@ -256,10 +259,12 @@ def compare_paired(log_ratios: Sequence[float] | np.ndarray, alpha: float = 0.01
     if k < 2:
         return _finish(float(d.mean()) if k else 0.0, math.inf, 1, alpha, power, tests, k,
                        "paired-blocks")
-    se = float(d.std(ddof=1) / math.sqrt(k))
+    se2 = float(d.var(ddof=1) / k)
+    df = satterthwaite([(se2, k - 1), (instance_var, math.inf)]) if instance_var else k - 1
     method = "paired-blocks" + (f" ({int(dropped.sum())} disturbed pair(s) set aside)"
                                 if dropped.any() else "")
-    return _finish(float(d.mean()), se, k - 1, alpha, power, tests, k, method)
+    return _finish(float(d.mean()), math.sqrt(se2 + instance_var), min(df, 1e6), alpha, power,
+                   tests, k, method)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -50,6 +50,7 @@ fi
 if [[ ,$S, == *,abtorch,* ]]; then
   T=torch-${TORCH_MODE:-graph}
   $X ab $TORCH --slowdowns ${AB_SLOWDOWNS:-0,0.005} --trials ${AB_TRIALS:-50} \
+    --chunk ${AB_CHUNK:-5} --warmup 300ms \
     --seconds $SECONDS_PER --save $OUT/ab-$T.json > $OUT/ab-$T.txt 2>&1
   echo "abtorch rc=$?"; tail -12 $OUT/ab-$T.txt
 fi

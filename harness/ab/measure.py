@@ -3,6 +3,13 @@ the balanced randomised order of :mod:`harness.ab.schedule`, each block after a 
 re-warm, with the same inputs (where the two engines take the same tensors), the same kind of
 timer and one telemetry window over the whole interleaved phase.
 
+Each side is prepared ``instances`` times (default 2), in a balanced order (ABBA or BAAB), and
+block pair *p* measures instance *p mod k* of both sides. Why: on the H100 two preparations
+of the very same torch CUDA-graph resnet50 differ by up to ±0.12 % (memory placement), and the
+one prepared second was slower in 10 of 10 sets — an A/A comparison of single instances read
++0.06..+0.33 %. Several instances in a balanced order turn that into a variance the paired
+verdict allows for (``VerdictPolicy.instance_cv``) instead of a bias it reports.
+
 GPU (async) engines are timed with CUDA events on the harness stream (:mod:`harness.timing.cuda`),
 with one NVML sampler over the interleaved phase (:mod:`harness.telemetry.nvml`); CPU engines,
 and test doubles without a GPU, with the host clock — as the runner does.
@@ -11,6 +18,7 @@ and test doubles without a GPU, with the host clock — as the runner does.
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -48,6 +56,7 @@ class ABSettings:
     block_s: float = 0.25
     rewarm_s: float = 0.05
     min_block_samples: int = 20
+    instances: int = 2
     seed: int = 0
     tolerance: dict[str, float] = field(default_factory=lambda: dict(AB_TOLERANCE))
 
@@ -117,6 +126,7 @@ class _Telemetry:
 class _Side:
     label: str
     case: Case
+    instance: int = 0
     engine: Engine | None = None
     timer: Timer | None = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -152,6 +162,7 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> 
     if side.engine.build_only:
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
                           "cannot run here")
+    side.info["instance_spread"] = side.engine.instance_spread
     side.timer = make_timer(side.case, side.engine)
     if hasattr(side.timer, "close"):
         stack.callback(side.timer.close)
@@ -176,7 +187,9 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     """Prepare, bind and capture both cases once, then one interleaved comparison per
     settings in ``series`` (each warms up and alternates its blocks afresh): repeated
     comparisons of the same two engines, as the false-alarm and detection experiments need."""
-    sides = [_Side("A", case_a), _Side("B", case_b)]
+    k = max((st.instances for st in series), default=1)
+    sides = [_Side(label, case_a if label == "A" else case_b, i)
+             for label, i in preparation_order(k, series[0].seed if series else 0)]
     records = [{
         "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
         "started": now_iso(), "settings": asdict(settings), "order": "", "blocks": [],
@@ -185,13 +198,14 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
         for settings in series]
     try:
         with contextlib.ExitStack() as stack, nvtx_range("ab"):
-            for side, base in zip(sides, (base_dir_a, base_dir_b), strict=True):
-                _prepare(side, base, stack)
-            a, b = sides
+            for side in sides:
+                _prepare(side, base_dir_a if side.label == "A" else base_dir_b, stack)
+            a = next(s for s in sides if s.label == "A")
+            b = next(s for s in sides if s.label == "B")
             assert a.engine is not None and b.engine is not None
             same = _same_specs(a.engine, b.engine)
-            if same:
-                b.info["feed"] = a.info["feed"]          # the very same arrays on both sides
+            for side in sides:                       # the very same arrays everywhere
+                side.info["feed"] = (a if same or side.label == "A" else b).info["feed"]
             for side in sides:
                 side.bind()
             for record, settings in zip(records, series, strict=True):
@@ -199,6 +213,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
                     record["warnings"].append("A and B take different input tensors: each "
                                               "gets its own seeded inputs")
                 record["started"] = now_iso()
+                record["preparation_order"] = [f"{s.label}{s.instance}" for s in sides]
                 _interleave(sides, settings, record)
                 record["finished"] = now_iso()
     except CaseSkipped as exc:
@@ -207,6 +222,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     except Exception as exc:
         for record in records:
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    sides = [s for s in sides if s.instance == 0]    # the record describes instance 0
     for side in sides:
         side.info.pop("feed", None)
         for record in records:
@@ -214,6 +230,18 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     for record in records:
         record.setdefault("finished", now_iso())
     return records
+
+
+def preparation_order(instances: int, seed: int = 0) -> list[tuple[str, int]]:
+    """Which side's which instance is prepared when: pairs AB / BA alternating (ABBA...),
+    the first chosen by ``seed``, so a "prepared first" or "prepared second" effect falls on
+    both sides alike."""
+    first = ("A", "B") if random.Random(seed).random() < 0.5 else ("B", "A")
+    out: list[tuple[str, int]] = []
+    for i in range(max(1, instances)):
+        pair = first if i % 2 == 0 else first[::-1]
+        out += [(pair[0], i), (pair[1], i)]
+    return out
 
 
 def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
@@ -225,11 +253,13 @@ def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
 
 
 def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
+    k = 1 + max(s.instance for s in sides)
     for side in sides:
         assert side.warm is not None
         warm_s, warm_n, _ = warm_up(side.warm, side.case.warmup)
         side.per_call_s = warm_s / max(warm_n, 1)
-        record[side.label.lower()]["warmup_s"] = warm_s
+        if side.instance == 0:
+            record[side.label.lower()]["warmup_s"] = warm_s
     count = max(block_sample_count(settings.effective_block_s, s.per_call_s,
                                    getattr(s.timer, "runs_per_sample", 1),
                                    settings.min_block_samples) for s in sides)
@@ -238,12 +268,12 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
     record["settings"]["block_samples"] = count
     rewarm = Warmup(min_time=settings.rewarm_s, max_time=max(settings.rewarm_s * 4, 0.01),
                     min_iterations=2)
-    by_label = {s.label: s for s in sides}
+    by_label = {(s.label, s.instance): s for s in sides}
     start = time.perf_counter()
     with _Telemetry(sides[0].case, [s.engine for s in sides if s.engine]) as tele:
         for pair, labels in enumerate(order):
             for label in labels:
-                side = by_label[label]
+                side = by_label[(label, pair % k)]
                 assert side.warm is not None and side.step is not None and side.timer
                 warm_up(side.warm, rewarm)
                 tele.mark(f"{label}{pair}")
@@ -251,12 +281,14 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                 with nvtx_range(f"block {label}"):
                     samples_ms = np.asarray(side.timer.sample(side.step, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
-                                               samples_ms))
+                                               samples_ms, side.instance))
     record["telemetry"] = tele.result()
     record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
                         "measure_s": time.perf_counter() - start}
     for side in sides:
         assert side.engine is not None
+        if side.instance:
+            continue
         outputs = side.engine.fetch_outputs()
         record[side.label.lower()]["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
         record[side.label.lower()]["memory"] = side.engine.memory()
@@ -277,11 +309,12 @@ def summarize_sides(record: dict[str, Any]) -> None:
 
 
 def make_block(label: str, pair: int, t0: float, t1: float,
-               samples_ms: np.ndarray) -> dict[str, Any]:
+               samples_ms: np.ndarray, instance: int = 0) -> dict[str, Any]:
     kept = samples_ms
     if len(kept) > MAX_BLOCK_SAMPLES:
         kept = kept[np.linspace(0, len(kept) - 1, MAX_BLOCK_SAMPLES).astype(int)]
-    return {"side": label, "pair": pair, "t_s": round(t0, 6), "t_end_s": round(t1, 6),
+    return {"side": label, "pair": pair, "instance": instance, "t_s": round(t0, 6),
+            "t_end_s": round(t1, 6),
             "n": len(samples_ms), "median_ms": float(np.median(samples_ms)),
             "p99_ms": float(np.percentile(samples_ms, 99)),
             "mean_ms": float(np.mean(samples_ms)),

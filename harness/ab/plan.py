@@ -59,6 +59,7 @@ def scenario_pairs(paths: list[str | Path]) -> list[ABPair]:
             b = _find(cases, scenario.name, spec.b, path, f"ab[{i}].b")
             settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
                                   rewarm_s=spec.rewarm, seed=spec.seed,
+                                  instances=spec.instances,
                                   tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
             out.append(ABPair(a, b, settings, base, base))
     return out

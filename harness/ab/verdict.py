@@ -38,9 +38,32 @@ def pair_values(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarra
     return np.array([a[i] for i in pairs]), np.array([b[i] for i in pairs])
 
 
+def instance_cv(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> float:
+    """The larger of the two sides' stated instance spreads, the policy's where unstated."""
+    spreads = [(record.get(side) or {}).get("instance_spread") for side in ("a", "b")]
+    return max(policy.instance_cv if s is None else float(s) for s in spreads)
+
+
+def pair_instances(record: dict[str, Any]) -> np.ndarray:
+    """The instance each complete pair measured, in pair order (0 for older records)."""
+    seen: dict[int, set[str]] = {}
+    inst: dict[int, int] = {}
+    for blk in record["blocks"]:
+        seen.setdefault(blk["pair"], set()).add(blk["side"])
+        inst[blk["pair"]] = int(blk.get("instance", 0))
+    return np.array([inst[p] for p in sorted(seen) if len(seen[p]) == 2], dtype=int)
+
+
+def instance_means(d: np.ndarray, instances: np.ndarray, k: int) -> np.ndarray:
+    """Mean log-ratio per instance pair."""
+    return np.array([d[instances == i].mean() for i in range(k) if np.any(instances == i)])
+
+
 def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> dict[str, Any]:
     """Evidence for one record (metrics "pending" until :func:`finalize`)."""
     tol = {**DEFAULT_TOLERANCE, **(record.get("settings", {}).get("tolerance") or {})}
+    k = max(1, int(record.get("settings", {}).get("instances") or 1))
+    cv = instance_cv(record, policy)
     if record.get("status") in ("failed", "skipped"):
         return {"status": record["status"], "reason": record.get("error") or "a side failed",
                 "metrics": {}}
@@ -49,15 +72,31 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         a, b = pair_values(record, key)
         if len(a) == 0 or np.any(a <= 0) or np.any(b <= 0):
             continue
-        comp = compare_paired(np.log(b) - np.log(a), policy.alpha, policy.power)
+        d = np.log(b) - np.log(a)
+        # each side's instances add their offsets: variance 2 cv^2 / k on the mean log-ratio
+        scale = policy.p99_noise if metric == "p99" else 1.0
+        inst_var = 2 * (cv * scale) ** 2 / k
+        comp = compare_paired(d, policy.alpha, policy.power, instance_var=inst_var)
+        inst = pair_instances(record)
+        means = instance_means(d, inst, k)
         metrics[metric] = {"status": "pending", "tolerance": tol[metric],
                            "direction": "lower is better",
                            # geometric means: their ratio is exactly the reported change
                            "a_ms": float(np.exp(np.log(a).mean())),
                            "b_ms": float(np.exp(np.log(b).mean())), "pairs": len(a),
+                           "instances": k, "instance_cv": cv * scale,
+                           "instance_spread": float(means.std(ddof=1)) if len(means) > 1
+                           else None,
+                           "instance_spread_allowed": spread_allowed(d, inst, k, cv * scale),
                            **comp.to_json()}
     unstable = []
-    pairs = metrics.get("median", {}).get("pairs", 0)
+    med = metrics.get("median", {})
+    spread, allowed = med.get("instance_spread"), med.get("instance_spread_allowed")
+    if spread is not None and allowed is not None and spread > allowed:
+        unstable.append(f"the {k} preparations of each side disagree: instance-pair means "
+                        f"spread {spread:.2%} (more than {allowed:.2%} that the instance "
+                        f"prior of {cv:.2%} allows); compare with more instances")
+    pairs = med.get("pairs", 0)
     if pairs < MIN_PAIRS:
         unstable.append(f"too few block pairs ({pairs} < {MIN_PAIRS})")
     share = (record.get("telemetry") or {}).get("flagged_share")
@@ -66,6 +105,17 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
                         "phase")
     return {"status": "pending", "reason": "", "metrics": metrics, "unstable": unstable,
             "throughput_tolerance": tol["throughput"]}
+
+
+def spread_allowed(d: np.ndarray, instances: np.ndarray, k: int, cv: float) -> float | None:
+    """Four SDs of an instance-pair mean under the verdict's noise model: the instances'
+    2 cv^2 plus the blocks' own noise (pooled within instance pairs) over its pairs."""
+    means = instance_means(d, instances, k)
+    if len(means) < 2 or len(d) <= len(means):
+        return None
+    resid = d - np.array([d[instances == i].mean() for i in instances])
+    within = float((resid ** 2).sum() / (len(d) - len(means)))
+    return 4 * float(np.sqrt(2 * cv ** 2 + within * len(means) / len(d)))
 
 
 def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY) -> None:

@@ -65,6 +65,9 @@ class Engine(abc.ABC):
     #: True for engines that were built but cannot run here (e.g. TensorRT-RTX building for a
     #: target compute capability without a GPU): the runner records build metrics only.
     build_only: bool = False
+    #: Relative SD of the speed between two preparations of this same engine (memory
+    #: placement): ``None`` means unknown, and A/B verdicts use ``VerdictPolicy.instance_cv``.
+    instance_spread: float | None = None
 
     def __init__(self) -> None:
         self._active = False

@@ -63,6 +63,12 @@ class VerdictPolicy:
     max_rel_se: float = 0.01            # the current median's own standard error
     max_throttled_share: float = 0.05
     unstable_fails: bool = False
+    # A/B: relative SD of speed between two preparations of one engine, for engines that do
+    # not state theirs. H100, torch CUDA-graph resnet50 fp16 b8: per-instance offsets within
+    # four-instance sets 0.003-0.12 % (SD 0.07 %), and the instance prepared second was the
+    # slower in 10 of 10 A/A pairs (+0.06..+0.33 %): 0.1 % covers both once the preparation
+    # order is balanced (benchmarks/device/instances.py, docs/verdicts.md).
+    instance_cv: float = 0.001
 
     def prior(self, timing: dict[str, Any] | None, metric: str) -> NoisePrior:
         """CUDA-graph replay is the quietest (gpu.md: 0.28-0.5 % run to run); eager launches
