@@ -297,9 +297,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="verdict tolerance (0: pure statistical detection)")
     p.add_argument("--alpha", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timing", choices=("graph", "eager", "host"),
+    p.add_argument("--timing", choices=("graph", "eager", "enqueue-bound", "host"),
                    help="how the runs were timed, for the verdict's run-to-run prior "
-                        "(default: eager for the eager preset, else graph)")
+                        "(default: eager for the eager preset, else graph); enqueue-bound: "
+                        "GPU timing of host-paced launches (torch eager here)")
     p.add_argument("--save", help="write the raw pool (JSON)")
     p.add_argument("--load", help="judge a saved pool instead of collecting")
     args = p.parse_args(argv)
@@ -309,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     timing = args.timing or ("eager" if eager else "graph")
     rules.TIMING.update({"graph": {"timer": "cuda-event", "cuda_graph": True},
                          "eager": {"timer": "cuda-event", "cuda_graph": False},
+                         "enqueue-bound": {"timer": "cuda-event", "cuda_graph": False,
+                                           "enqueue_bound": True},
                          "host": {"timer": "host", "cuda_graph": False}}[timing])
     t0 = time.perf_counter()
     if args.load:

@@ -69,6 +69,27 @@ def test_unstable_throttled_voids_a_timing_regression():
     assert "unstable" in policy.fail_on()
 
 
+def test_enqueue_bound_runs_need_several_accepted_runs():
+    """Host-bound (enqueue-bound) GPU timing moves between runs like host timing (H100: torch
+    eager run medians 4.4-8.5 ms): against one accepted run it is "unstable", never a false
+    regression; against several, their own spread is the noise and a gross change still
+    shows."""
+    bound = {"timer": "cuda-event", "cuda_graph": False, "enqueue_bound": True}
+    runs = [result(samples(lvl, seed=i, cv=0.05), timing=bound)
+            for i, lvl in enumerate((1.0, 1.3, 0.9, 1.2, 1.05))]
+    cur = result(samples(1.4, seed=9, cv=0.05), timing=bound)
+    v = compare_case(cur, runs[:1])
+    assert v["status"] == "unstable" and "enqueue-bound" in v["reason"]
+    assert compare_case(cur, runs)["status"] == "pass"          # +40 % is within their spread
+    doubled = result(samples(3.0, seed=9, cv=0.05), timing=bound)
+    assert compare_case(doubled, runs)["status"] == "regression"
+    # the same +40 % with GPU-paced timing and one run: a regression, as before
+    gpu = {"timer": "cuda-event", "cuda_graph": False}
+    assert compare_case(result(samples(1.4, seed=9, cv=0.05), timing=gpu),
+                        [result(samples(1.0, seed=0, cv=0.05), timing=gpu)])["status"] \
+        == "regression"
+
+
 def test_regression_needs_significance_and_tolerance():
     base = [result(samples(seed=s)) for s in range(5)]
     assert compare_case(result(samples(1.10, seed=9)), base)["status"] == "regression"

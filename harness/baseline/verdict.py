@@ -69,11 +69,19 @@ class VerdictPolicy:
     # slower in 10 of 10 A/A pairs (+0.06..+0.33 %): 0.1 % covers both once the preparation
     # order is balanced (benchmarks/device/instances.py, docs/verdicts.md).
     instance_cv: float = 0.001
+    # Enqueue-bound GPU timing measures the host's launch pace, and that moves between runs
+    # far beyond any GPU prior (H100 host, torch eager resnet50 fp16 b8: run medians 4.4 to
+    # 8.5 ms for 1.6 ms of GPU work; against 1 / 3 / 5 accepted runs, 40 / 7 / 0 % false
+    # alarms in 15 A/A runs). Below this many accepted runs such a case is "unstable"; from
+    # it on, their measured spread is the noise.
+    min_runs_host_bound: int = 5
 
     def prior(self, timing: dict[str, Any] | None, metric: str) -> NoisePrior:
         """CUDA-graph replay is the quietest (gpu.md: 0.28-0.5 % run to run); eager launches
         are host-bound (up to 2.4 %); host timing on a shared CPU is noisier still."""
         timing = timing or {}
+        if timing.get("enqueue_bound"):
+            timing = {"timer": "host"}       # the host's launch pace is what was measured
         key = (timing.get("timer") or "default") + ("-graph" if timing.get("cuda_graph")
                                                     else "")
         cv = self.run_to_run_cv.get(key, self.run_to_run_cv.get(
@@ -186,6 +194,13 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
             metrics[gate.metric] = m
     unstable, voids = (_unstable_reasons(current, cur_med, policy, tol["median"]) if cur_med
                        else ([], False))
+    bound = (current.get("timing") or {}).get("enqueue_bound")
+    if bound and len(entries) < policy.min_runs_host_bound:
+        unstable.append(f"enqueue-bound: the host's launch pace was timed, which varies "
+                        f"between runs beyond any prior; accept at least "
+                        f"{policy.min_runs_host_bound} runs (their spread is then the noise) "
+                        f"or time a CUDA graph")
+        voids = True
     fields: dict[str, Any] = {"metrics": metrics, "baseline_runs": len(entries),
                               "tolerance": tol["median"], "unstable": unstable,
                               "voids_timing": voids}

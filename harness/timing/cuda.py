@@ -300,6 +300,7 @@ class CudaTimer:
                                               strict=True)]
         compute = self.stages_ms.get("infer") or gpu_ms
         warns = analysis.warnings_for(gpu_ms, self.enqueue_ms, None, cov)
+        facts["enqueue_bound"] = any(w.startswith("enqueue-bound") for w in warns)
         warns += analysis.warnings_for(compute, None, transfer, None)
         return facts, warns
 
