@@ -148,6 +148,12 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                instances=args.instances, tolerance=tol)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
+    elif args.baseline:
+        pairs, left_out = plan.baseline_pairs(args.sides, args.baselines, settings, args.case)
+        for why in left_out:
+            print(f"left out: {why}")
+        if not pairs:
+            raise HarnessError("no case has a baseline whose model is at hand")
     elif all(s.endswith(".toml") for s in args.sides) and args.sides:
         pairs = plan.scenario_pairs(args.sides)
     elif len(args.sides) == 2:
@@ -305,7 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "cases are compared with the reference tree's)")
     ab.add_argument("--ref-tree", help="another checkout (e.g. main's): each case there is A, "
                     "the same case here is B")
-    ab.add_argument("--case", action="append", help="with --ref-tree: only these case globs")
+    ab.add_argument("--baseline", action="store_true",
+                    help="each case of the scenario files against its newest stored baseline "
+                         "run's case, rebuilt from the same model bytes")
+    ab.add_argument("--baselines", default="baselines", help="with --baseline: the store")
+    ab.add_argument("--case", action="append",
+                    help="with --ref-tree or --baseline: only these case globs")
     for suffix, who in (("", "both sides"), ("-a", "side A"), ("-b", "side B")):
         ab.add_argument(f"--backend{suffix}", help=f"backend of {who}")
         ab.add_argument(f"--precision{suffix}", help=f"precision of {who}")

@@ -26,7 +26,7 @@ from harness.inputs import (
     value_ranges_from_model,
 )
 from harness.markers import nvtx_range
-from harness.models.source import resolve_source
+from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
 from harness.pipeline.memory import RssPeak
 from harness.results import CaseResult, ResultWriter
@@ -92,6 +92,7 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         result.backend["version"] = cls.version()
         with nvtx_range("case"), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
+            result.case["model_sha256"] = model_digest(source)
             with nvtx_range("build"):
                 t0 = time.perf_counter()
                 engine = cls().prepare(case, source.onnx_path)

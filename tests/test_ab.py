@@ -222,3 +222,45 @@ def test_ab_times_the_step_the_timer_prepares_and_paces_warm_ups(monkeypatch):
     samples = sum(len(b["samples_ms"]) for r in records for b in r["blocks"])
     assert calls["warm"] >= 3 * 4 * 3 + 2 * blocks       # warm-ups and re-warm-ups, paced
     assert calls["step"] == calls["warm"] + samples      # every timed sample ran the step
+
+
+def test_ab_against_the_stored_baseline_rebuilds_its_case(write_toml, tmp_path, capsys):
+    """``ab --baseline``: A is the case the newest baseline entry recorded (its options), B the
+    case as the file says now; a baseline whose model bytes changed is left out, said why."""
+    from harness import api
+    from harness.baseline.store import BaselineStore
+    from harness.platform import platform_id
+
+    text = """
+        name = "bl"
+        [defaults]
+        warmup = { min_time = "20ms", max_time = "100ms" }
+        stop = { rel_ci = "5%", min_samples = 10, min_time = "20ms", max_time = "100ms" }
+        options = { onnxruntime = { threads = 1 } }
+        [[model]]
+        id = "t"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+    """
+    path = write_toml(text)
+    out = api.run([path], out_dir=tmp_path / "r", baselines=tmp_path / "b")
+    assert out.run.cases[0].case["model_sha256"]
+    api.accept(out.results_path, tmp_path / "b")
+    path.write_text(path.read_text().replace("threads = 1", "threads = 2"))
+    args = ["ab", "--baseline", str(path), "--baselines", str(tmp_path / "b"),
+            "--duration", "0.4s", "--warmup", "20ms", "--rewarm", "5ms", "--fail-on", "failed",
+            "--out", str(tmp_path / "ab")]
+    assert main(args) == 0
+    [rec] = json.loads((tmp_path / "ab" / "ab-results.json").read_text())["ab"]
+    assert rec["id"] == "baseline:bl/t/onnxruntime/fp32/b1 vs bl/t/onnxruntime/fp32/b1"
+    assert rec["a"]["case"]["options"]["threads"] == 1      # as accepted
+    assert rec["b"]["case"]["options"]["threads"] == 2      # as the file says now
+    assert rec["verdict"]["status"] in ("same", "slower", "faster", "unstable")
+    # the baseline's model bytes are no longer at hand: left out, and nothing to compare
+    store = BaselineStore(tmp_path / "b")
+    data = store.load(platform_id(), "bl")
+    data["cases"]["bl/t/onnxruntime/fp32/b1"][-1]["case"]["model_sha256"] = "0" * 64
+    store.path(platform_id(), "bl").write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "not at hand" in capsys.readouterr().out

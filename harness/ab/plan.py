@@ -6,7 +6,10 @@ Three ways to name the pairs:
 - the ``[[ab]]`` tables of scenario files (two case ids each);
 - a reference tree (``--ref-tree DIR``): every case of a scenario file against the same case
   from the same file in another checkout (main's models and options), i.e. "this change's
-  engine vs main's engine, on this GPU, now" — the baseline rebuilt and measured interleaved.
+  engine vs main's engine, on this GPU, now" — the baseline rebuilt and measured interleaved;
+- the stored baseline (``--baseline``): every case of a scenario file against the case its
+  newest accepted baseline run recorded (its options, precision, shapes), rebuilt from the same
+  model bytes — where those bytes are still at hand (the recorded SHA-256 matches).
 """
 
 from __future__ import annotations
@@ -84,6 +87,43 @@ def ref_tree_pairs(paths: list[str | Path], ref_root: str | Path,
     if not out:
         raise ConfigError("no case is in both trees (check --case and the scenario files)")
     return out
+
+
+def baseline_pairs(paths: list[str | Path], baselines: str | Path, settings: ABSettings,
+                   select: list[str] | None = None) -> tuple[list[ABPair], list[str]]:
+    """(pairs, reasons for the cases left out): A is the case as the newest baseline entry on
+    this platform recorded it, B the case as the scenario file says now."""
+    from harness.baseline.store import BaselineStore
+    from harness.models.source import model_digest, resolve_source
+    from harness.platform import platform_id
+
+    store, pid = BaselineStore(baselines), platform_id()
+    pairs, left_out = [], []
+    for path in paths:
+        scenario, here = _cases_by_id(path)
+        base = case_base_dir(path)
+        data = store.load(pid, scenario.name) or {"cases": {}}
+        for cid, b in here.items():
+            if b.skip or (select and not any(fnmatch.fnmatchcase(cid, s) for s in select)):
+                continue
+            history = data["cases"].get(cid)
+            if not history:
+                left_out.append(f"{cid}: no baseline on this platform ({pid})")
+                continue
+            spec = history[-1]["case"]
+            a = replace(Case.from_json(spec), id=f"baseline:{cid}")
+            want = spec.get("model_sha256")
+            try:
+                got = model_digest(resolve_source(a.source, base, a.seed))
+            except (ConfigError, OSError) as exc:
+                left_out.append(f"{cid}: the baseline's model {a.source!r} is not at hand: {exc}")
+                continue
+            if want != got:
+                left_out.append(f"{cid}: the baseline's model is not at hand: {a.source} is "
+                                f"now {str(got)[:12]}, the baseline ran {str(want)[:12]}")
+                continue
+            pairs.append(ABPair(a, b, settings, base, base))
+    return pairs, left_out
 
 
 def side_case(case: Case, label: str) -> Case:

@@ -12,6 +12,23 @@ from harness.errors import ConfigError
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def model_digest(source: ModelSource) -> str | None:
+    """SHA-256 of the model file the source resolved to (None for factories): what tells
+    whether a baseline's model is still at hand. Cached per path, mtime and size."""
+    if source.onnx_path is None:
+        return None
+    from harness.fsutil import sha256_file
+
+    st = Path(source.onnx_path).stat()
+    key = (str(Path(source.onnx_path).resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(source.onnx_path)
+    return _DIGESTS[key]
+
+
 @dataclass(frozen=True)
 class ModelSource:
     kind: str                 # "zoo" | "onnx" | "factory"

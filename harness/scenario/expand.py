@@ -76,6 +76,28 @@ class Case:
             "reference": self.reference.model_dump(),
         }
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Case:
+        """The case a result or baseline entry recorded (:meth:`to_json`'s inverse; keys it
+        does not know, such as ``model_sha256``, are ignored)."""
+        def opt(model: Any, key: str) -> Any:
+            return model.model_validate(d[key]) if d.get(key) is not None else None
+
+        return cls(
+            id=d["id"], scenario=d["scenario"], model=d["model"], source=d["source"],
+            backend=d["backend"], precision=d["precision"], batch=int(d["batch"]),
+            profile=Profile.from_json(d["profile"]) if d.get("profile") else None,
+            warmup=Warmup.model_validate(d["warmup"]), stop=StopRule.model_validate(d["stop"]),
+            timing=Timing.model_validate(d["timing"]),
+            telemetry=TelemetrySettings.model_validate(d["telemetry"]),
+            tolerance=Tolerance.model_validate(d["tolerance"]),
+            inject_delay=float(d.get("inject_delay") or 0.0), options=dict(d.get("options") or {}),
+            seed=int(d.get("seed") or 0), inputs=d.get("inputs"),
+            input_range={k: (float(v[0]), float(v[1]))
+                         for k, v in (d.get("input_range") or {}).items()},
+            pre=opt(Step, "pre"), post=opt(Step, "post"), frames=d.get("frames"),
+            slo=opt(Slo, "slo"), reference=Reference.model_validate(d.get("reference") or {}))
+
 
 def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
     """All cases of a scenario, in file order (model, then backend, precision, batch, shape).
