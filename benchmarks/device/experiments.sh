@@ -48,9 +48,9 @@ if [[ ,$S, == *,abcal,* ]]; then
   echo "ab rc=$?"; tail -20 $OUT/ab-calib.txt
 fi
 if [[ ,$S, == *,abtorch,* ]]; then
-  T=torch-${TORCH_MODE:-graph}
+  T=torch-${TORCH_MODE:-graph}-k${AB_INSTANCES:-2}
   $X ab $TORCH --slowdowns ${AB_SLOWDOWNS:-0,0.005} --trials ${AB_TRIALS:-50} \
-    --chunk ${AB_CHUNK:-5} --warmup 300ms \
+    --chunk ${AB_CHUNK:-5} --instances ${AB_INSTANCES:-2} --warmup 300ms \
     --seconds $SECONDS_PER --save $OUT/ab-$T.json > $OUT/ab-$T.txt 2>&1
   echo "abtorch rc=$?"; tail -12 $OUT/ab-$T.txt
 fi
