@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from harness.ab.measure import _prepare, _Side
+from harness.ab.measure import _prepare, _Side, block_sample_count
 from harness.ab.plan import parse_option
 from harness.api import bench_case
 from harness.scenario.schema import Warmup
@@ -40,11 +40,12 @@ def measure_set(case, n: int, rounds: int, block_s: float, rng) -> list[list[flo
             side.info["feed"] = sides[0].info["feed"]
             side.bind()
             warm_up(side.warm, case.warmup)
-        per = []
+        counts = []
         for side in sides:
             t, k, _ = warm_up(side.warm, Warmup(min_time=0.05, max_time=0.2, min_iterations=5))
-            per.append(t / k * max(getattr(side.timer, "runs_per_sample", 1), 1))
-        count = max(20, int(block_s / max(per)))
+            counts.append(block_sample_count(block_s, t / k,
+                                             getattr(side.timer, "runs_per_sample", 1), 20))
+        count = min(counts)                 # the slowest instance sets the block length
         rewarm = Warmup(min_time=0.02, max_time=0.1, min_iterations=2)
         for _ in range(rounds):
             for i in rng.permutation(n):

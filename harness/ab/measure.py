@@ -254,6 +254,7 @@ def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
 
 def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
     k = 1 + max(s.instance for s in sides)
+    record["settings"]["instances"] = k      # what was measured, for the verdict
     for side in sides:
         assert side.warm is not None
         warm_s, warm_n, _ = warm_up(side.warm, side.case.warmup)

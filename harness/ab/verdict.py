@@ -67,6 +67,7 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     if record.get("status") in ("failed", "skipped"):
         return {"status": record["status"], "reason": record.get("error") or "a side failed",
                 "metrics": {}}
+    inst = pair_instances(record)
     metrics: dict[str, Any] = {}
     for metric, key in METRICS.items():
         a, b = pair_values(record, key)
@@ -77,7 +78,6 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         scale = policy.p99_noise if metric == "p99" else 1.0
         inst_var = 2 * (cv * scale) ** 2 / k
         comp = compare_paired(d, policy.alpha, policy.power, instance_var=inst_var)
-        inst = pair_instances(record)
         means = instance_means(d, inst, k)
         metrics[metric] = {"status": "pending", "tolerance": tol[metric],
                            "direction": "lower is better",
@@ -87,7 +87,8 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
                            "instances": k, "instance_cv": cv * scale,
                            "instance_spread": float(means.std(ddof=1)) if len(means) > 1
                            else None,
-                           "instance_spread_allowed": spread_allowed(d, inst, k, cv * scale),
+                           "instance_spread_allowed": spread_allowed(d, inst, means,
+                                                                     cv * scale),
                            **comp.to_json()}
     unstable = []
     med = metrics.get("median", {})
@@ -107,13 +108,15 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
             "throughput_tolerance": tol["throughput"]}
 
 
-def spread_allowed(d: np.ndarray, instances: np.ndarray, k: int, cv: float) -> float | None:
-    """Four SDs of an instance-pair mean under the verdict's noise model: the instances'
-    2 cv^2 plus the blocks' own noise (pooled within instance pairs) over its pairs."""
-    means = instance_means(d, instances, k)
+def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
+                   cv: float) -> float | None:
+    """Four SDs of an instance-pair mean (``means``: :func:`instance_means`) under the
+    verdict's noise model: the instances' 2 cv^2 plus the blocks' own noise (pooled within
+    instance pairs) over its pairs."""
     if len(means) < 2 or len(d) <= len(means):
         return None
-    resid = d - np.array([d[instances == i].mean() for i in instances])
+    own = {i: d[instances == i].mean() for i in set(instances.tolist())}
+    resid = d - np.array([own[i] for i in instances])
     within = float((resid ** 2).sum() / (len(d) - len(means)))
     return 4 * float(np.sqrt(2 * cv ** 2 + within * len(means) / len(d)))
 
