@@ -130,7 +130,8 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     writer.flush()
     reports = write_reports(run_, out, baseline_history(run_, store))
     verdicts = [c.verdict for c in run_.cases] + ab_exit_verdicts(run_.ab)
-    return RunOutcome(run_, latest, reports.html, exit_code(verdicts, policy.fail_on(fail_on)),
+    return RunOutcome(run_, latest, reports.html,
+                      exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided),
                       reports)
 
 
@@ -280,7 +281,8 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
     writer.flush()
     reports = write_reports(run_, out, html_name="ab.html", title=f"A/B {run_.run_id}")
     return RunOutcome(run_, writer.path, reports.html,
-                      exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on)), reports)
+                      exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on),
+                                policy.allow_undecided), reports)
 
 
 def selftest(quick: bool = False, trials: int = 10, json_path: str | Path | None = None

@@ -33,6 +33,15 @@ def _table(rows: list[dict], title: str) -> None:
     Console(width=console.width if console.is_terminal else 160).print(table)
 
 
+def _say_undecided(code: int) -> None:
+    from harness.baseline.verdict import EXIT_UNDECIDED
+
+    if code == EXIT_UNDECIDED:
+        print("exit 3: no regression shown, but some verdicts could not be reached "
+              "('unstable' or 'undecided': see their reasons); this run is not green "
+              "(--allow-undecided accepts it)", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness import api
     from harness.baseline.verdict import VerdictPolicy
@@ -40,7 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
     policy = VerdictPolicy(alpha=args.alpha, correction=args.correction,
-                           unstable_fails=args.unstable_fails)
+                           unstable_fails=args.unstable_fails,
+                           allow_undecided=args.allow_undecided)
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
                       progress=make_progress(not args.quiet), fail_on=fail_on,
@@ -52,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     if outcome.reports:
         print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
+    _say_undecided(outcome.exit_code)
     return outcome.exit_code
 
 
@@ -145,7 +156,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
     settings = plan.ABSettings(duration_s=parse_duration(args.duration),
                                block_s=parse_duration(args.block),
                                rewarm_s=parse_duration(args.rewarm), seed=args.seed,
-                               instances=args.instances, tolerance=tol)
+                               instances=args.instances or plan.DEFAULT_INSTANCES,
+                               layout_seed=args.layout_seed, tolerance=tol)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -173,13 +185,15 @@ def cmd_ab(args: argparse.Namespace) -> int:
                            "--ref-tree DIR with scenario files")
     if not pairs:
         raise HarnessError("the scenario files have no [[ab]] tables")
-    policy = VerdictPolicy(alpha=args.alpha, unstable_fails=args.unstable_fails)
+    policy = VerdictPolicy(alpha=args.alpha, unstable_fails=args.unstable_fails,
+                           allow_undecided=args.allow_undecided)
     fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
     outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=fail_on, command=sys.argv)
     for r in outcome.run.ab:
         v = r.get("verdict") or {}
         print(f"{r['id']}: {v.get('status')} — {v.get('reason')}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    _say_undecided(outcome.exit_code)
     return outcome.exit_code
 
 
@@ -230,7 +244,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+ALLOW_UNDECIDED_HELP = ("exit 0 instead of 3 when a verdict could not be reached "
+                        "('unstable', 'undecided'); by default such a run is not green")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from harness.ab.measure import DEFAULT_INSTANCES
+
     p = argparse.ArgumentParser(prog="trt-harness", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"trt-harness {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -245,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fail-on", default="regression,failed",
                    help="verdicts that make the exit code 1 (default: regression,failed)")
     r.add_argument("--unstable-fails", action="store_true",
-                   help="an 'unstable' verdict (throttled, noisy, too few samples) fails too")
+                   help="an 'unstable' verdict (throttled, noisy, too few samples) exits 1, "
+                        "like a regression")
+    r.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
     r.add_argument("--alpha", type=float, default=0.01,
                    help="false-alarm budget of the whole run for regressions (default 0.01)")
     r.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
@@ -330,13 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--warmup", default="500ms", help="initial warm-up per side")
     ab.add_argument("--tolerance", default="0.2%", help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
-    ab.add_argument("--instances", type=int, default=2,
-                    help="preparations of each side, in ABBA order (default 2): two "
-                         "preparations of one engine can differ by ~0.1 %%")
+    ab.add_argument("--layout-seed", type=int, default=None,
+                    help="replay the memory layouts of an earlier comparison (its record's "
+                         "layout_seed); default: new random layouts")
+    ab.add_argument("--instances", type=int, default=None,
+                    help=f"preparations (random memory layouts) of each side, in ABBA order "
+                         f"(default {DEFAULT_INSTANCES}): two preparations of one engine can "
+                         "differ by 0.1-2 %%")
     ab.add_argument("--alpha", type=float, default=0.01)
     ab.add_argument("--out", default="reports")
     ab.add_argument("--fail-on", default="regression,failed")
     ab.add_argument("--unstable-fails", action="store_true")
+    ab.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
     ab.set_defaults(func=cmd_ab)
 
     ex = sub.add_parser("export", help="write results in pytest-benchmark's JSON format")

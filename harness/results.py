@@ -63,6 +63,9 @@ class RunResult:
     schema: str = SCHEMA
     command: list[str] = field(default_factory=list)
     ab: list[dict[str, Any]] = field(default_factory=list)    # paired A/B comparisons
+    # seconds of process-wide initialisation per backend (imports, CUDA context), measured
+    # once before the first case so that no case's load time carries it
+    startup_s: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return _finite(dataclasses.asdict(self))

@@ -65,6 +65,8 @@ def run_cases(planned: list[PlannedCase], writer: ResultWriter,
     progress = progress or NoProgress()
     progress.start(len(planned))
     try:
+        writer.run.startup_s.update(start_backends([p.case for p in planned]))
+        writer.flush()
         for i, item in enumerate(planned):
             progress.case_started(i, item.case)
             try:
@@ -77,6 +79,28 @@ def run_cases(planned: list[PlannedCase], writer: ResultWriter,
             progress.case_finished(i, result)
     finally:
         progress.stop()
+
+
+def start_backends(cases: list[Case]) -> dict[str, float]:
+    """Each available backend's process-wide start-up, timed once (``Backend.startup``).
+    A start-up that fails is left to the cases, which then report why."""
+    seconds: dict[str, float] = {}
+    by_backend: dict[str, list[Case]] = {}
+    for case in cases:
+        if not case.skip:
+            by_backend.setdefault(case.backend, []).append(case)
+    for name, group in by_backend.items():
+        cls = backend_class(name)
+        if cls.unavailable_reason():
+            continue
+        t0 = time.perf_counter()
+        try:
+            with nvtx_range("startup"):
+                cls.startup(group)
+        except Exception:
+            continue
+        seconds[name] = round(time.perf_counter() - t0, 4)
+    return seconds
 
 
 def run_case(case: Case, base_dir: str | None = None) -> CaseResult:

@@ -3,12 +3,14 @@ the balanced randomised order of :mod:`harness.ab.schedule`, each block after a 
 re-warm, with the same inputs (where the two engines take the same tensors), the same kind of
 timer and one telemetry window over the whole interleaved phase.
 
-Each side is prepared ``instances`` times (default 2), in a balanced order (ABBA or BAAB), and
-block pair *p* measures instance *p mod k* of both sides. Why: on the H100 two preparations
-of the very same torch CUDA-graph resnet50 differ by up to ±0.12 % (memory placement), and the
-one prepared second was slower in 10 of 10 sets — an A/A comparison of single instances read
-+0.06..+0.33 %. Several instances in a balanced order turn that into a variance the paired
-verdict allows for (``VerdictPolicy.instance_cv``) instead of a bias it reports.
+Each side is prepared ``instances`` times (default :data:`DEFAULT_INSTANCES`), in a balanced
+order (ABBA or BAAB), each preparation in its own random memory layout
+(:class:`harness.layout.Layout`, seeded and recorded), and block pair *p* measures instance
+*p mod k* of both sides. Why: two preparations of the very same torch CUDA-graph model differ
+by 0.07-1.7 % (memory placement, gpu.md), and with a fixed allocation order the same bias
+repeats in every process — an A/A comparison of single preparations is a comparison of two
+layouts. Many random layouts per side turn that bias into a variance that the paired verdict
+measures from the preparations themselves (:func:`harness.comparison.compare_preparations`).
 
 GPU (async) engines are timed with CUDA events on the harness stream (:mod:`harness.timing.cuda`),
 with one NVML sampler over the interleaved phase (:mod:`harness.telemetry.nvml`); CPU engines,
@@ -30,6 +32,7 @@ from harness.ab.schedule import block_order, order_text
 from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
+from harness.layout import Layout, random_seed
 from harness.markers import nvtx_range
 from harness.models.source import resolve_source
 from harness.results import now_iso
@@ -43,6 +46,10 @@ from harness.timing.measure import Timer, warm_up
 # are far tighter than a stored baseline's.
 AB_TOLERANCE = {"median": 0.002, "p99": 0.02, "throughput": 0.002}
 MIN_PAIRS = 8
+# Preparations (layouts) per side. The verdict's interval over preparation pairs has k - 1
+# degrees of freedom: with 2 it had 1 (t = 31.8 at the 1 % level), so any real layout spread
+# made every result ambiguous. Chosen on the tuning workloads (docs/verdicts.md).
+DEFAULT_INSTANCES = 6
 # Raw samples kept per block in the record (the statistics use all of them).
 MAX_BLOCK_SAMPLES = 2000
 
@@ -56,8 +63,9 @@ class ABSettings:
     block_s: float = 0.25
     rewarm_s: float = 0.05
     min_block_samples: int = 20
-    instances: int = 2
+    instances: int = DEFAULT_INSTANCES
     seed: int = 0
+    layout_seed: int | None = None     # None: drawn at random per run (and recorded)
     tolerance: dict[str, float] = field(default_factory=lambda: dict(AB_TOLERANCE))
 
     @property
@@ -148,7 +156,8 @@ class _Side:
         self.warm = paced(self.step) if paced is not None else self.step
 
 
-def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> None:
+def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
+             layout: Layout | None = None) -> None:
     from harness.runner import make_feed
 
     cls = backend_class(side.case.backend)
@@ -157,8 +166,14 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack) -> 
         raise CaseSkipped(f"side {side.label} ({side.case.id}): {reason}")
     side.info["backend"] = {"name": side.case.backend, "version": cls.version()}
     source = resolve_source(side.case.source, base_dir, side.case.seed)
+    backend = cls()
+    if cls.randomizes_layout and layout is not None:
+        backend.layout = layout
+        side.info["layout"] = f"random (seed {layout.seed})"
+    else:
+        side.info["layout"] = "as allocated (the backend does not randomise its layout)"
     with nvtx_range(f"build {side.label}"):
-        side.engine = stack.enter_context(cls().prepare(side.case, source.onnx_path))
+        side.engine = stack.enter_context(backend.prepare(side.case, source.onnx_path))
     if side.engine.build_only:
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
                           "cannot run here")
@@ -190,16 +205,21 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     k = max((st.instances for st in series), default=1)
     sides = [_Side(label, case_a if label == "A" else case_b, i)
              for label, i in preparation_order(k, series[0].seed if series else 0)]
+    given = next((st.layout_seed for st in series if st.layout_seed is not None), None)
+    layout_seed = random_seed() if given is None else given
     records = [{
         "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
         "started": now_iso(), "settings": asdict(settings), "order": "", "blocks": [],
+        "layout_seed": layout_seed,
         "a": {"id": case_a.id, "case": case_a.to_json()},
         "b": {"id": case_b.id, "case": case_b.to_json()}, "telemetry": None, "warnings": []}
         for settings in series]
     try:
         with contextlib.ExitStack() as stack, nvtx_range("ab"):
-            for side in sides:
-                _prepare(side, base_dir_a if side.label == "A" else base_dir_b, stack)
+            for j, side in enumerate(sides):
+                # one layout per preparation; the run's seed replays them all
+                _prepare(side, base_dir_a if side.label == "A" else base_dir_b, stack,
+                         Layout(layout_seed * 4096 + j))
             a = next(s for s in sides if s.label == "A")
             b = next(s for s in sides if s.label == "B")
             assert a.engine is not None and b.engine is not None

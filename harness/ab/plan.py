@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.ab.measure import AB_TOLERANCE, ABSettings, measure_ab
+from harness.ab.measure import AB_TOLERANCE, DEFAULT_INSTANCES, ABSettings, measure_ab
 from harness.ab.verdict import judge as judge_ab
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 from harness.errors import ConfigError
@@ -62,7 +62,7 @@ def scenario_pairs(paths: list[str | Path]) -> list[ABPair]:
             b = _find(cases, scenario.name, spec.b, path, f"ab[{i}].b")
             settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
                                   rewarm_s=spec.rewarm, seed=spec.seed,
-                                  instances=spec.instances,
+                                  instances=spec.instances or DEFAULT_INSTANCES,
                                   tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
             out.append(ABPair(a, b, settings, base, base))
     return out
@@ -147,7 +147,7 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
 
 def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A/B verdicts in the run's vocabulary (slower = regression) for the exit code."""
-    names = {"slower": "regression", "faster": "improvement", "same": "pass"}
+    names = {"slower": "regression", "faster": "improvement", "same": "pass"}  # else as is
     return [{"status": names.get((r.get("verdict") or {}).get("status", "failed"),
                                  (r.get("verdict") or {}).get("status", "failed"))}
             for r in records]

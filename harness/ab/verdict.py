@@ -1,12 +1,16 @@
 """The paired verdict of an A/B record: per metric, the log-ratio B/A of each interleaved
 pair of blocks is one replicate (:func:`harness.comparison.compare_paired`); B is "slower"
 only when that is statistically clear (after correcting over all A/B metrics of the run) and
-beyond the tolerance, "faster" likewise, else "same" — with ``equivalent`` saying whether the
-interval lies inside ±tolerance, i.e. whether "same" was shown rather than just not refuted.
+beyond the tolerance, "faster" likewise, "same" only when the interval lies inside
+±tolerance (equivalence shown), and "undecided" when neither was shown — with how much more
+measuring would settle it. Pairs are grouped by preparation (memory layout): when the
+preparations disagree, their measured spread sets the interval
+(:func:`harness.comparison.compare_preparations`).
 Pure functions over the record's blocks."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,9 +24,10 @@ from harness.baseline.verdict import (
     describe_metric,
     throughput_metric,
 )
-from harness.comparison import compare_paired
+from harness.comparison import compare_preparations
 
 LABELS = ("slower", "faster", "same")
+OUTCOMES = ("slower", "faster", "same", "undecided", "unstable", "failed", "skipped")
 FAILING = ("slower", "failed")
 METRICS = {"median": "median_ms", "p99": "p99_ms"}
 MIN_PAIRS = 5
@@ -75,9 +80,10 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
             continue
         d = np.log(b) - np.log(a)
         # each side's instances add their offsets: variance 2 cv^2 / k on the mean log-ratio
+        # as a floor; their measured spread where larger (compare_preparations)
         scale = policy.p99_noise if metric == "p99" else 1.0
         inst_var = 2 * (cv * scale) ** 2 / k
-        comp = compare_paired(d, policy.alpha, policy.power, instance_var=inst_var)
+        comp = compare_preparations(d, inst, policy.alpha, policy.power, instance_var=inst_var)
         means = instance_means(d, inst, k)
         metrics[metric] = {"status": "pending", "tolerance": tol[metric],
                            "direction": "lower is better",
@@ -90,13 +96,14 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
                            "instance_spread_allowed": spread_allowed(d, inst, means,
                                                                      cv * scale),
                            **comp.to_json()}
-    unstable = []
+    unstable, flags = [], []
     med = metrics.get("median", {})
     spread, allowed = med.get("instance_spread"), med.get("instance_spread_allowed")
     if spread is not None and allowed is not None and spread > allowed:
-        unstable.append(f"the {k} preparations of each side disagree: instance-pair means "
-                        f"spread {spread:.2%} (more than {allowed:.2%} that the instance "
-                        f"prior of {cv:.2%} allows); compare with more instances")
+        # Not a reason to discard the data (issue 22): the interval already uses the spread.
+        flags.append(f"the {k} preparations of each side disagree: preparation-pair means "
+                     f"spread {spread:.2%} (the {cv:.2%} prior allows {allowed:.2%}); judged "
+                     "with the measured spread")
     pairs = med.get("pairs", 0)
     if pairs < MIN_PAIRS:
         unstable.append(f"too few block pairs ({pairs} < {MIN_PAIRS})")
@@ -105,13 +112,13 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         unstable.append(f"clock slowdown (throttling) during {share:.0%} of the interleaved "
                         "phase")
     return {"status": "pending", "reason": "", "metrics": metrics, "unstable": unstable,
-            "throughput_tolerance": tol["throughput"]}
+            "flags": flags, "throughput_tolerance": tol["throughput"]}
 
 
 def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
                    cv: float) -> float | None:
     """Four SDs of an instance-pair mean (``means``: :func:`instance_means`) under the
-    verdict's noise model: the instances' 2 cv^2 plus the blocks' own noise (pooled within
+    prior noise model: the instances' 2 cv^2 plus the blocks' own noise (pooled within
     instance pairs) over its pairs."""
     if len(means) < 2 or len(d) <= len(means):
         return None
@@ -121,6 +128,27 @@ def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
     return 4 * float(np.sqrt(2 * cv ** 2 + within * len(means) / len(d)))
 
 
+def more_needed(m: dict[str, Any]) -> str:
+    """How much more measuring would settle an undecided metric: the interval must shrink
+    to the gap between the estimate and the nearest boundary that decides it (inside
+    ±tolerance for "same", clear of zero for "slower"/"faster"). The half-width falls as
+    1/sqrt(replicates), so the replicates needed grow as (half-width / gap)^2."""
+    lo, hi = m["ci"]
+    c, tol = m["change"], m["tolerance"]
+    half = (hi - lo) / 2
+    gap = tol - abs(c) if abs(c) < tol else abs(c)
+    if abs(abs(c) - tol) < 0.1 * tol or gap <= 0:
+        return ("the estimate sits at the tolerance: no amount of measuring settles it; "
+                "choose the tolerance you care about")
+    factor = (half / gap) ** 2
+    by_preparations = str(m.get("method", "")).startswith("random-effects")
+    if by_preparations:
+        k = int(m.get("instances") or 1)
+        return (f"about {math.ceil(k * factor)} preparations per side "
+                f"(--instances {math.ceil(k * factor)}) would settle it")
+    return f"about {factor:.1f}x the measuring time (--duration) would settle it"
+
+
 def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY) -> None:
     pending = [m for v in verdicts if v["status"] == "pending" for m in v["metrics"].values()]
     adjust_pvalues(pending, policy)
@@ -128,6 +156,9 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
         m["status"] = decide_metric(m, policy.alpha, LABELS)
         lo, hi = m["ci"]
         m["equivalent"] = bool(-m["tolerance"] <= lo and hi <= m["tolerance"])
+        if m["status"] == "same" and not m["equivalent"]:
+            # neither shown beyond the tolerance nor shown within it (issue 22: never green)
+            m["status"] = "undecided"
         m["reason"] = describe_metric(m, "a_ms", "b_ms")
     for v in verdicts:
         if v["status"] != "pending":
@@ -141,21 +172,28 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
         lead = (slower or faster or ["median"])[0]
         m = ms.get(lead, {})
         v.update(metric=lead, change=m.get("change"), ci=m.get("ci"), mdc=m.get("mdc"))
-        if v["unstable"]:
-            v["status"] = "unstable"
-            v["reason"] = "unstable: " + "; ".join(v["unstable"])
-        elif slower:
+        flags = "".join(f"; {f}" for f in v.get("flags", []))
+        if slower:
+            # a clear slowdown stands even when the phase was disturbed: the noise is in
+            # its interval, and a gate must fail closed
             v["status"] = "slower"
             v["reason"] = "B slower than A: " + "; ".join(f"{k} {ms[k]['reason']}"
-                                                           for k in slower)
+                                                           for k in slower) + flags
+        elif v["unstable"]:
+            v["status"] = "unstable"
+            v["reason"] = "unstable: " + "; ".join(v["unstable"]) + flags
         elif faster:
             v["status"] = "faster"
             v["reason"] = "B faster than A: " + "; ".join(f"{k} {ms[k]['reason']}"
-                                                           for k in faster)
+                                                           for k in faster) + flags
+        elif m.get("status") == "undecided":
+            v["status"] = "undecided"
+            v["reason"] = (f"undecided: median {m.get('reason', '')}: neither beyond nor "
+                           f"within the tolerance; {more_needed(m)}" + flags)
         else:
             v["status"] = "same"
-            shown = "equivalent within" if m.get("equivalent") else "no change shown beyond"
-            v["reason"] = f"{shown} the tolerance: median {m.get('reason', '')}"
+            v["reason"] = ("equivalent within the tolerance: median "
+                           f"{m.get('reason', '')}" + flags)
 
 
 def judge(records: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY) -> None:

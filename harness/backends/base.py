@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.layout import Layout
 
 Dim = int | str | None   # int: static; str/None: dynamic (named / unnamed)
 
@@ -189,6 +190,18 @@ class Backend(abc.ABC):
     """A runtime that turns a case into an engine."""
 
     name: str = ""
+    #: True when the backend places its device memory at the offsets of ``layout`` (a
+    #: :class:`harness.layout.Layout` set before ``prepare``); others ignore the layout.
+    randomizes_layout: bool = False
+
+    def __init__(self) -> None:
+        self.layout: Layout | None = None
+
+    @classmethod
+    def startup(cls, cases: list[Any]) -> None:
+        """Process-wide initialisation (imports, the CUDA context, libraries the cases' model
+        factories import), done once per run before the first case so that no case's load
+        time carries it. The runner times it and reports it as the run's start-up."""
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

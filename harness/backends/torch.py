@@ -9,14 +9,26 @@ backend axis (``torch:eager``, ``torch:graph``, ``torch:compile``) or ``options.
 
 All work goes on the harness's dedicated stream (made torch's current stream), so the
 CUDA-event timer around ``run`` measures exactly the model. Options (``options.torch``):
-``mode``, ``compile_mode``, ``cudnn_benchmark`` (default true), ``channels_last`` (false),
+``mode``, ``compile_mode``, ``cudnn_benchmark`` (default false: cuDNN's autotuner picks
+algorithms per process, which moved efficientnet_b0 by 1.9 % between processes on the H200,
+so gating runs with deterministic choices; turn it on to measure the tuned speed),
+``channels_last`` (false),
 ``slowdown`` (fraction or "x%", default 0): a GPU spin (``torch.cuda._sleep``) appended to every
 inference, sized to that fraction of the model's measured GPU time and captured into the graph,
 so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
+It changes only time: the figures gated besides latency are measured before it is added.
+
+Memory is the case's own (issue 22): earlier cases' cached blocks are released and the level
+before the case is subtracted, so ``device_bytes`` is what this model needs (weights, inputs,
+outputs and the activations of one inference) whatever ran before it. What the harness adds
+for its own purposes (layout pads, captured graphs' pools, rotated input sets) is reported
+apart as ``harness_*_bytes``, and the process-wide allocator figures as ``process_*_bytes``:
+context, never gated.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import time
 from typing import Any
@@ -26,6 +38,7 @@ import numpy as np
 from harness import gpu
 from harness.backends.base import Backend, Engine, TensorSpec
 from harness.errors import CaseSkipped, ConfigError
+from harness.layout import Layout
 from harness.models.onnx_io import onnx_input_specs
 from harness.timing.analysis import rotation_sets
 from harness.units import parse_fraction
@@ -76,6 +89,11 @@ class TorchEngine(Engine):
         self.dtype: Any = None
         self.slowdown = float(options.get("slowdown", 0.0))    # validated by prepare
         self.spin_cycles = 0                 # torch.cuda._sleep cycles per inference
+        self.layout: Layout | None = None
+        self._pads: list[Any] = []           # held for the engine's life: they are the layout
+        self._base_bytes = 0                 # allocated before the case's own memory
+        self._buffer_pad_bytes = 0
+        self._mem: dict[str, int] = {}
 
     @property
     def outputs(self) -> list[TensorSpec]:
@@ -94,6 +112,7 @@ class TorchEngine(Engine):
         torch.set_grad_enabled(False)
         self._ext = torch.cuda.ExternalStream(gpu.stream_handle(self.stream))
         torch.cuda.set_stream(self._ext)   # torch enqueues on the harness's stream from now on
+        self._buffer_pad_bytes = self.hold_pads("buffers")
         self._host_in = [torch.from_numpy(np.ascontiguousarray(feed[s.name])).pin_memory()
                          for s in self._inputs]
         self._args = tuple(self._device_input(h) for h in self._host_in)
@@ -105,19 +124,34 @@ class TorchEngine(Engine):
         if self.mode == "compile":
             self._fn = torch.compile(self.module, mode=self.options.get("compile_mode",
                                                                         "default"))
-            self._outs = _flatten(self._fn(*self._args))   # compiles here, not in the warm-up
+            _flatten(self._fn(*self._args))   # compiles here, not in the warm-up
             self.build.notes.append(f"torch.compile took {time.perf_counter() - t0:.1f} s")
         else:
             self._fn = self.module
-            self._outs = _flatten(self._fn(*self._args))
+            _flatten(self._fn(*self._args))   # first call: lazy init, autotuning
+        self._measure_own_memory()
         if self.mode == "graph":
+            before = torch.cuda.memory_reserved()
             self._graph = self._capture(self._args)
             self._graphs = [self._graph]
+            self._mem["harness_graph_pool_bytes"] = torch.cuda.memory_reserved() - before
         if self.slowdown:
             self._size_slowdown()
         self.stream.sync()
         self._host_out = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True)
                           for o in self._outs]
+
+    def _measure_own_memory(self) -> None:
+        """The case's own device memory: the peak of one plain inference above the level
+        before the case (weights, inputs, outputs, activations), with the peak counter reset
+        after the first call so lazy initialisation and autotuner trials do not count."""
+        torch = _torch()
+        self.stream.sync()
+        torch.cuda.reset_peak_memory_stats()
+        self._outs = _flatten(self._fn(*self._args))
+        self.stream.sync()
+        self._mem["device_bytes"] = int(torch.cuda.max_memory_allocated() - self._base_bytes
+                                        - self._buffer_pad_bytes)
 
     def _gpu_ms(self, fn: Any, runs: int = SIZING_RUNS) -> float:
         """Median GPU time of ``fn`` on the current stream (CUDA events around each call)."""
@@ -142,6 +176,11 @@ class TorchEngine(Engine):
         cycles_per_ms = probe / self._gpu_ms(lambda: torch.cuda._sleep(probe), 5)
         self.spin_cycles = max(1, round(self.slowdown * model_ms * cycles_per_ms))
         if self.mode == "graph":
+            # release the first graph (and its pool) before capturing with the spin: the
+            # injection must not change what is allocated, only what runs
+            self._graph, self._graphs = None, []
+            gc.collect()
+            torch.cuda.empty_cache()
             self._graph = self._capture(self._args)
             self._graphs = [self._graph]
         self.build.notes.append(
@@ -200,10 +239,12 @@ class TorchEngine(Engine):
     def prepare_input_sets(self, l2_bytes: int) -> int:
         size = sum(a.numel() * a.element_size() for a in self._args)
         n = rotation_sets(size, l2_bytes)
+        before = _torch().cuda.memory_reserved()
         self._sets = [self._args] + [tuple(a.clone() for a in self._args) for _ in range(n - 1)]
         if self.mode == "graph":
             self._graphs = [self._graph] + [self._capture(s) for s in self._sets[1:]]
         self.stream.sync()
+        self._mem["harness_input_sets_bytes"] = _torch().cuda.memory_reserved() - before
         return n
 
     def select_input_set(self, i: int) -> None:
@@ -215,18 +256,46 @@ class TorchEngine(Engine):
         torch = _torch()
         params = sum(p.numel() * p.element_size() for p in self.module.parameters())
         params += sum(b.numel() * b.element_size() for b in self.module.buffers())
-        return {"model_bytes": int(params),
-                "torch_peak_bytes": int(torch.cuda.max_memory_allocated()),
-                "device_bytes": int(torch.cuda.memory_reserved())}
+        return {"model_bytes": int(params), **self._mem,
+                # process-wide context: what the allocator holds now, whoever asked for it
+                "process_reserved_bytes": int(torch.cuda.memory_reserved()),
+                "process_peak_bytes": int(torch.cuda.max_memory_allocated())}
+
+    def hold_pads(self, stage: str) -> int:
+        """Allocate the layout's pads for ``stage`` and keep them for the engine's life."""
+        pads, nbytes = layout_pads(self.layout, stage)
+        self._pads += pads
+        self._mem["harness_layout_pad_bytes"] = (self._mem.get("harness_layout_pad_bytes", 0)
+                                                 + nbytes)
+        return nbytes
 
     def deactivate_impl(self) -> None:
         torch = _torch()
         self._graph, self._graphs, self._sets, self._args = None, [], [], ()
+        self._pads = []
         torch.cuda.set_stream(torch.cuda.default_stream())
 
 
 class TorchBackend(Backend):
     name = "torch"
+    randomizes_layout = True
+
+    @classmethod
+    def startup(cls, cases: list[Any]) -> None:
+        """The CUDA context, cuDNN/cuBLAS and the model factories' modules: seconds that the
+        first case's load would otherwise carry (issue 22: 4.7-5.9 s vs 0.09 s)."""
+        torch = _torch()
+        gpu.ensure_current()
+        torch.cuda.init()
+        x = torch.ones((8, 8), device="cuda")
+        (x @ x).sum().item()                 # cuBLAS handle
+        for case in cases:
+            mod_name, sep, _ = str(getattr(case, "source", "")).partition(":")
+            if sep and not str(case.source).startswith("zoo:"):
+                try:
+                    importlib.import_module(mod_name)
+                except ImportError:
+                    pass                     # the case itself says why, when it runs
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -269,18 +338,27 @@ class TorchBackend(Backend):
                               f"{case.precision} needs TensorRT")
         gpu.ensure_current()
         torch.manual_seed(case.seed)
-        torch.backends.cudnn.benchmark = bool(opts.get("cudnn_benchmark", True))
+        torch.backends.cudnn.benchmark = bool(opts.get("cudnn_benchmark", False))
         tf32 = case.precision == "tf32"
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
-        torch.cuda.reset_peak_memory_stats()
+        # Earlier cases' cached blocks go back to the driver, so this case's figures are its
+        # own whatever ran before it (issue 22: +17.6 % "regression" after adding a case).
+        gc.collect()
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        pads, pad_bytes = layout_pads(self.layout, "weights")
+        base = torch.cuda.memory_allocated()
         t0 = time.perf_counter()
         module, inputs, outputs = self._load(case, model_path)
+        engine = TorchEngine(module, inputs, outputs, case.precision, mode, opts)
+        engine.layout, engine._pads, engine._base_bytes = self.layout, pads, base
+        engine._mem["harness_layout_pad_bytes"] = pad_bytes
         dtype = getattr(torch, _DTYPES[case.precision])
         module = module.eval().to(device="cuda", dtype=dtype)
         if opts.get("channels_last"):
             module = module.to(memory_format=torch.channels_last)
-        engine = TorchEngine(module, inputs, outputs, case.precision, mode, opts)
+        engine.module = module
         engine.dtype = dtype
         engine.build.load_time_s = time.perf_counter() - t0
         engine.build.notes.append(f"mode={mode} dtype={dtype} cudnn.benchmark="
@@ -309,6 +387,15 @@ class TorchBackend(Backend):
                  for name, shape in case.profile.run.items()]
         _settle_batchnorm(module, specs, case.seed)
         return module, specs, None
+
+
+def layout_pads(layout: Layout | None, stage: str) -> tuple[list[Any], int]:
+    """The layout's pads before ``stage`` as device tensors (to be held), and their bytes."""
+    if layout is None:
+        return [], 0
+    torch = _torch()
+    sizes = [n for n in layout.pads(stage) if n]
+    return [torch.empty(n, dtype=torch.uint8, device="cuda") for n in sizes], sum(sizes)
 
 
 def _settle_batchnorm(module: Any, specs: list[TensorSpec], seed: int) -> None:

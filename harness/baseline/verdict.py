@@ -31,9 +31,13 @@ from harness.comparison import (
     run_estimate,
 )
 
-VERDICTS = ("pass", "regression", "improvement", "unstable", "new", "failed", "skipped",
-            "incomparable")
+VERDICTS = ("pass", "regression", "improvement", "unstable", "undecided", "new", "failed",
+            "skipped", "incomparable")
 FAILING = ("regression", "failed")
+# Outcomes that could not judge: never green (issue 22). Their own exit code, so a CI step can
+# tell "could not tell" from "slower" and from "fine".
+UNDECIDED = ("unstable", "undecided")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 TIMING_METRICS = ("median", "p99")
 DEFAULT_TOLERANCE = {"median": 0.05, "p99": 0.20, "throughput": 0.05, "accuracy": 1e-2,
                      "size": 0.01, "memory": 0.05, "build_time": 0.50}
@@ -63,6 +67,7 @@ class VerdictPolicy:
     max_rel_se: float = 0.01            # the current median's own standard error
     max_throttled_share: float = 0.05
     unstable_fails: bool = False
+    allow_undecided: bool = False      # --allow-undecided: exit 0 instead of 3 (named opt-out)
     # A/B: relative SD of speed between two preparations of one engine, for engines that do
     # not state theirs. H100, torch CUDA-graph resnet50 fp16 b8: per-instance offsets within
     # four-instance sets 0.003-0.12 % (SD 0.07 %), and the instance prepared second was the
@@ -333,6 +338,13 @@ def summarize_verdicts(verdicts: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def exit_code(verdicts: list[dict[str, Any]], fail_on: tuple[str, ...] = FAILING) -> int:
-    """1 when any verdict is in ``fail_on`` (regressions and broken cases), else 0."""
-    return 1 if any(v["status"] in fail_on for v in verdicts) else 0
+def exit_code(verdicts: list[dict[str, Any]], fail_on: tuple[str, ...] = FAILING,
+              allow_undecided: bool = False) -> int:
+    """1 when any verdict is in ``fail_on`` (regressions and broken cases); else 3 when any
+    could not be judged (unstable, undecided) unless ``allow_undecided``; else 0."""
+    statuses = {v["status"] for v in verdicts}
+    if statuses & set(fail_on):
+        return EXIT_FAILED
+    if statuses & set(UNDECIDED) and not allow_undecided:
+        return EXIT_UNDECIDED
+    return EXIT_OK

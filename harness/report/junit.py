@@ -1,16 +1,21 @@
-"""JUnit XML: one test case per case, so CI systems list them. A regression is a failure, a
-broken case an error, a skipped case skipped (with its reason); the figures travel as
-properties and in system-out."""
+"""JUnit XML: one test case per case and per A/B comparison, so CI systems list them. A
+regression (A/B: "slower") is a failure, and so is a verdict that could not be reached
+("unstable", "undecided": type ``undecided``, because a step that could not judge must not look
+like one that passed); a broken case is an error, a skipped case skipped (with its reason); the
+figures travel as properties and in system-out."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from typing import Any
 
 from harness.report.view import verdict_of
 from harness.results import CaseResult, RunResult
 
+# Verdicts that are JUnit failures, and the failure type each is given.
+FAILURE_TYPES = {"regression": "regression", "unstable": "undecided", "undecided": "undecided"}
 # Characters XML 1.0 cannot carry at all (escaping does not help): dropped.
 _INVALID_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -36,8 +41,8 @@ def _testcase(parent: ET.Element, c: CaseResult) -> str:
         if value is not None:
             ET.SubElement(props, "property", name=name, value=_clean(value))
     reason = _clean(v.get("reason") or c.error or status)
-    if status == "regression":
-        ET.SubElement(tc, "failure", message=reason, type="regression").text = reason
+    if status in FAILURE_TYPES:
+        ET.SubElement(tc, "failure", message=reason, type=FAILURE_TYPES[status]).text = reason
     elif status == "failed":
         ET.SubElement(tc, "error", message=reason, type="failed").text = _clean(
             "\n".join([c.error or "", *c.warnings]))
@@ -48,17 +53,47 @@ def _testcase(parent: ET.Element, c: CaseResult) -> str:
     return status
 
 
+def _ab_testcase(parent: ET.Element, r: dict[str, Any]) -> str:
+    """One A/B record as a test case, in the run's vocabulary (slower is a regression)."""
+    v = r.get("verdict") or {"status": r.get("status", "failed"), "reason": r.get("error")}
+    status = {"slower": "regression", "faster": "improvement", "same": "pass"}.get(
+        v.get("status"), v.get("status") or "failed")
+    tc = ET.SubElement(parent, "testcase", classname="ab", name=_clean(r.get("id")),
+                       time=f"{(r.get('timing') or {}).get('measure_s') or 0.0:.3f}")
+    props = ET.SubElement(tc, "properties")
+    for name, value in (("verdict", v.get("status")), ("change", v.get("change")),
+                        ("layout_seed", r.get("layout_seed"))):
+        if value is not None:
+            ET.SubElement(props, "property", name=name, value=_clean(value))
+    reason = _clean(v.get("reason") or r.get("error") or status)
+    if status in FAILURE_TYPES:
+        ET.SubElement(tc, "failure", message=reason, type=FAILURE_TYPES[status]).text = reason
+    elif status == "failed":
+        ET.SubElement(tc, "error", message=reason, type="failed").text = reason
+    elif status == "skipped":
+        ET.SubElement(tc, "skipped", message=reason)
+    else:
+        ET.SubElement(tc, "system-out").text = reason
+    return status
+
+
 def render_junit(run: RunResult) -> str:
     root = ET.Element("testsuites", name=_clean(f"trt-harness {run.run_id}"))
     by_scenario: dict[str, list[CaseResult]] = defaultdict(list)
     for c in run.cases:
         by_scenario[c.case.get("scenario", "")].append(c)
+    suites: list[tuple[ET.Element, list[str]]] = []
     for scenario, cases in by_scenario.items():
         suite = ET.SubElement(root, "testsuite", name=_clean(scenario),
                               timestamp=_clean(run.started), hostname=_clean(run.platform_id))
-        statuses = [_testcase(suite, c) for c in cases]
+        suites.append((suite, [_testcase(suite, c) for c in cases]))
+    if run.ab:
+        suite = ET.SubElement(root, "testsuite", name="ab", timestamp=_clean(run.started),
+                              hostname=_clean(run.platform_id))
+        suites.append((suite, [_ab_testcase(suite, r) for r in run.ab]))
+    for suite, statuses in suites:
         suite.set("tests", str(len(statuses)))
-        suite.set("failures", str(statuses.count("regression")))
+        suite.set("failures", str(sum(statuses.count(s) for s in FAILURE_TYPES)))
         suite.set("errors", str(statuses.count("failed")))
         suite.set("skipped", str(statuses.count("skipped")))
         suite.set("time", f"{sum(float(e.get('time', 0)) for e in suite):.3f}")

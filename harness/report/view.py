@@ -24,9 +24,19 @@ THROTTLE_BITS = {0x1: "gpu idle", 0x2: "application clocks", 0x4: "SW power cap"
                  0x40: "HW thermal slowdown", 0x80: "HW power brake", 0x100: "display clocks"}
 BENIGN_BITS = 0x1 | 0x2 | 0x100
 
-MEMORY_LABELS = {"model_bytes": "model file", "engine_bytes": "engine", "device_bytes":
-                 "device memory", "context_bytes": "execution context", "torch_peak_bytes":
-                 "torch peak", "host_rss_peak_bytes": "host RSS peak"}
+# What each memory figure contains (docs/pipelines.md, "Memory"): device_bytes is the case's
+# own need and is gated; harness_* are the harness's buffers, process_* the whole process's
+# allocator (context only, never gated).
+MEMORY_LABELS = {"model_bytes": "model weights", "engine_bytes": "engine",
+                 "device_bytes": "device memory the case needs (gated)",
+                 "context_bytes": "execution context",
+                 "torch_peak_bytes": "torch peak, whole process (older runs)",
+                 "harness_layout_pad_bytes": "harness: layout pads (not the case's)",
+                 "harness_graph_pool_bytes": "harness: captured CUDA graph pool",
+                 "harness_input_sets_bytes": "harness: rotated input sets (cold runs)",
+                 "process_reserved_bytes": "process: allocator reserved (context)",
+                 "process_peak_bytes": "process: allocator peak (context)",
+                 "host_rss_peak_bytes": "host RSS peak"}
 
 
 def shape_label(case_id: str) -> str:

@@ -236,7 +236,7 @@ class ABSpec(Strict):
     block: Seconds = 0.25
     rewarm: Seconds = 0.05
     seed: int = 0
-    instances: int = Field(2, ge=1)
+    instances: int | None = Field(None, ge=1)   # None: the A/B default
     tolerance: dict[str, Fraction] | None = None
 
 

@@ -76,6 +76,7 @@ class TensorRTBackend(Backend):
     def __init__(self, trt: Any = None, cuda_factory: Any = None,
                  gpu: dict[str, Any] | bool | None = False,
                  cache_root: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
         # Injection points for the tests' test double; by default the real things, lazily.
         self._trt, self._cuda_factory, self._gpu = trt, cuda_factory, gpu
         self.cache_root = Path(cache_root) if cache_root else cache_dir() / "tensorrt"
