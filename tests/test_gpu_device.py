@@ -166,3 +166,37 @@ def test_torch_injected_slowdown_is_gpu_time(write_toml, tmp_path):
     ratio = slow.stats_ms["median"] / fast.stats_ms["median"]
     assert 1.15 < ratio < 1.25, ratio
     assert any("torch.cuda._sleep" in n for n in slow.build["notes"])
+
+
+def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path):
+    """Issue 22: a case's gated memory must not depend on what ran before it, and an injected
+    slowdown must not move it (it changes only time)."""
+    pytest.importorskip("torch")
+    from harness import api
+
+    models = {"small": 'source = "torchvision.models:mobilenet_v3_small"',
+              "big": 'source = "torchvision.models:resnet50"',
+              "slow": 'source = "torchvision.models:mobilenet_v3_small"\n'
+                      'options = { torch = { slowdown = "20%" } }'}
+    figures: dict[str, list[int]] = {}
+    for order in (("small", "big", "slow"), ("big", "slow", "small"), ("slow", "small", "big")):
+        body = "".join(f'[[model]]\nid = "{m}"\n{models[m]}\n' for m in order)
+        path = write_toml("""
+            name = "mem"
+            [defaults]
+            backends = ["torch:graph"]
+            precisions = ["fp16"]
+            shapes = "x:{batch}x3x224x224"
+            batch = [8]
+            warmup = { min_time = "50ms", max_time = "200ms" }
+            stop = { rel_ci = "5%", min_samples = 20, min_time = "50ms", max_time = "200ms" }
+        """ + body)
+        out = api.run([path], out_dir=tmp_path / "-".join(order), baselines=tmp_path / "b")
+        for c in out.run.cases:
+            assert c.status == "ok", c.error
+            figures.setdefault(c.case["model"], []).append(c.memory["device_bytes"])
+            assert c.memory["device_bytes"] < c.memory["process_reserved_bytes"]
+    for model, values in figures.items():
+        assert max(values) - min(values) <= 0.01 * max(values), (model, values)
+    # the spin is not memory: the same model with +20 % injected needs the same
+    assert abs(figures["slow"][0] - figures["small"][0]) <= 0.01 * figures["small"][0]

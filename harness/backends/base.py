@@ -197,7 +197,7 @@ class Backend(abc.ABC):
     def __init__(self) -> None:
         self.layout: Layout | None = None
 
-    @classmethod
+    @classmethod  # noqa: B027 - optional hook
     def startup(cls, cases: list[Any]) -> None:
         """Process-wide initialisation (imports, the CUDA context, libraries the cases' model
         factories import), done once per run before the first case so that no case's load

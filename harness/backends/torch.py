@@ -28,6 +28,7 @@ context, never gated.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import time
@@ -292,10 +293,8 @@ class TorchBackend(Backend):
         for case in cases:
             mod_name, sep, _ = str(getattr(case, "source", "")).partition(":")
             if sep and not str(case.source).startswith("zoo:"):
-                try:
+                with contextlib.suppress(ImportError):   # the case says why, when it runs
                     importlib.import_module(mod_name)
-                except ImportError:
-                    pass                     # the case itself says why, when it runs
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -1,0 +1,119 @@
+"""Issue 22 on the GPU: does the A/B gate fail closed on architectures it was never tuned on?
+
+Each trial is one ``trt-harness ab`` at its defaults (fresh preparations in fresh random
+layouts, ``DEFAULT_INSTANCES`` per side, 10 s of interleaved measuring), A = B = one torchvision
+architecture, fp16 batch 8, CUDA graph; B carries an injected GPU-time slowdown of 0 (A/A),
++5 % or +20 %. Trials run in one process (torch is imported once) in a shuffled order, and every
+record is saved as it arrives (block statistics, verdicts, layout seeds; per-sample data are
+dropped for size), so a killed call keeps what it measured.
+
+    python benchmarks/device/failclosed.py --arch resnet18,squeezenet1_1 \\
+        --levels 0:3,0.05:2,0.2:2 --save $OUT/failclosed-1.json
+    python benchmarks/device/failclosed.py --load docs/device-runs/failclosed-*.json  # table
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from harness.ab.measure import ABSettings, measure_ab
+from harness.ab.plan import side_case
+from harness.ab.verdict import judge
+from harness.api import bench_case
+from harness.fsutil import atomic_write_text
+
+
+def trial(arch: str, slowdown: float, settings: ABSettings) -> dict[str, Any]:
+    sides = []
+    for label, extra in (("A", {}), ("B", {"slowdown": slowdown} if slowdown else {})):
+        case = bench_case(f"torchvision.models:{arch}", backend="torch", precision="fp16",
+                          shapes="x:8x3x224x224", warmup="500ms",
+                          options={"mode": "graph", **extra})
+        sides.append(side_case(case, label))
+    t0 = time.perf_counter()
+    record = measure_ab(sides[0], sides[1], settings)
+    judge([record])
+    record["wall_s"] = time.perf_counter() - t0
+    for blk in record["blocks"]:
+        blk.pop("samples_ms", None)
+    record["experiment"] = {"arch": arch, "slowdown": slowdown}
+    return record
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    by: dict[tuple[str, float], Counter] = defaultdict(Counter)
+    wall: dict[tuple[str, float], list[float]] = defaultdict(list)
+    for r in records:
+        key = (r["experiment"]["arch"], r["experiment"]["slowdown"])
+        by[key][(r.get("verdict") or {}).get("status", r.get("status"))] += 1
+        wall[key].append(r.get("wall_s", 0.0))
+    lines = ["| architecture | injected on B | trials | verdicts | A ms | wall s (median) |",
+             "|---|---|---|---|---|---|"]
+    a_ms: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        med = ((r.get("verdict") or {}).get("metrics") or {}).get("median") or {}
+        if med.get("a_ms"):
+            a_ms[r["experiment"]["arch"]].append(med["a_ms"])
+    for (arch, s), counts in sorted(by.items()):
+        ms = sorted(a_ms[arch])[len(a_ms[arch]) // 2] if a_ms[arch] else float("nan")
+        w = sorted(wall[(arch, s)])[len(wall[(arch, s)]) // 2]
+        lines.append(f"| {arch} | {s:+.0%} | {sum(counts.values())} | "
+                     + ", ".join(f"{k} {n}" for k, n in counts.most_common())
+                     + f" | {ms:.3f} | {w:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arch", default="resnet18")
+    p.add_argument("--levels", default="0:3,0.05:2,0.2:2", help="SLOWDOWN:TRIALS,...")
+    p.add_argument("--instances", type=int, default=None, help="default: the A/B default")
+    p.add_argument("--duration", type=float, default=None, help="seconds; default: A/B's")
+    p.add_argument("--save", help="JSON file, rewritten after every trial")
+    p.add_argument("--load", nargs="*", help="re-judge and tabulate saved files")
+    p.add_argument("--seed", type=int, default=0, help="trial order")
+    args = p.parse_args(argv)
+    if args.load:
+        records = []
+        for path in args.load:
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt") as fh:
+                records += json.load(fh)["records"]
+        judge_each = [judge([r]) for r in records if r.get("status") == "ok"]
+        print(f"{len(judge_each)} records re-judged")
+        print(table(records))
+        return 0
+    settings = ABSettings()
+    if args.instances:
+        settings.instances = args.instances
+    if args.duration:
+        settings.duration_s = args.duration
+    plan = [(arch, float(level)) for arch in args.arch.split(",")
+            for level, n in (x.split(":") for x in args.levels.split(","))
+            for _ in range(int(n))]
+    random.Random(args.seed).shuffle(plan)
+    records: list[dict[str, Any]] = []
+    for i, (arch, s) in enumerate(plan):
+        rec = trial(arch, s, settings)
+        records.append(rec)
+        v = rec.get("verdict") or {}
+        print(f"[{i + 1}/{len(plan)}] {arch} {s:+.0%}: {v.get('status') or rec['status']} "
+              f"{(v.get('reason') or rec.get('error') or '')[:160]} ({rec['wall_s']:.1f} s)",
+              flush=True)
+        if args.save:
+            atomic_write_text(Path(args.save), json.dumps(
+                {"settings": settings.__dict__, "records": records}))
+    print(table(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
