@@ -174,10 +174,11 @@ def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path):
     pytest.importorskip("torch")
     from harness import api
 
-    models = {"small": 'source = "torchvision.models:mobilenet_v3_small"',
-              "big": 'source = "torchvision.models:resnet50"',
-              "slow": 'source = "torchvision.models:mobilenet_v3_small"\n'
-                      'options = { torch = { slowdown = "20%" } }'}
+    shapes = 'shapes = "x:{batch}x3x224x224"\n'
+    models = {"small": 'source = "torchvision.models:mobilenet_v3_small"\n' + shapes,
+              "big": 'source = "torchvision.models:resnet50"\n' + shapes,
+              "slow": 'source = "torchvision.models:mobilenet_v3_small"\n' + shapes
+                      + 'options = { torch = { slowdown = "20%" } }\n'}
     figures: dict[str, list[int]] = {}
     for order in (("small", "big", "slow"), ("big", "slow", "small"), ("slow", "small", "big")):
         body = "".join(f'[[model]]\nid = "{m}"\n{models[m]}\n' for m in order)
@@ -186,7 +187,6 @@ def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path):
             [defaults]
             backends = ["torch:graph"]
             precisions = ["fp16"]
-            shapes = "x:{batch}x3x224x224"
             batch = [8]
             warmup = { min_time = "50ms", max_time = "200ms" }
             stop = { rel_ci = "5%", min_samples = 20, min_time = "50ms", max_time = "200ms" }
