@@ -39,6 +39,18 @@ def test_median_ci_ranks_are_the_tightest_with_coverage(n):
     assert _coverage(n, lo + 1) < 0.95          # one rank tighter would not cover
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_median_ci_ranks_match_exact_binomial_sums(confidence):
+    # Exact integer sums: the largest lo whose coverage reaches ``confidence``, every n.
+    for n in range(1, 301):
+        lo, hi, cov = median_ci_ranks(n, confidence)
+        want = 0
+        while want + 1 < n // 2 and _coverage(n, want + 1) >= confidence:
+            want += 1
+        assert (lo, hi) == (want, n - 1 - want), n
+        assert cov == pytest.approx(_coverage(n, lo), abs=1e-12)
+
+
 def test_median_ci_small_n_falls_back_to_range():
     lo, hi, cov = median_ci_ranks(4, 0.95)
     assert (lo, hi) == (0, 3) and cov < 0.95
