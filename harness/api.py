@@ -18,6 +18,7 @@ from harness.baseline.verdict import (
     finalize,
     verdict,
 )
+from harness.commit import commit_info
 from harness.errors import ConfigError
 from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
@@ -95,10 +96,13 @@ class RunOutcome:
     reports: ReportPaths | None = None
 
 
-def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None) -> RunResult:
+def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None,
+            where: str | Path | None = None) -> RunResult:
+    """An empty run record; ``where`` (a scenario file or folder, default the working
+    directory) is the git checkout whose commit the run measures."""
     return RunResult(run_id=new_run_id(), started=now_iso(), platform=fingerprint(),
                      platform_id=platform_id(), scenarios=scenario_files,
-                     command=command or [])
+                     command=command or [], commit=commit_info(where))
 
 
 def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
@@ -116,7 +120,7 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         fnmatch.fnmatchcase(c.id, s) for c in (p.a, p.b) for s in select)]
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
-    run_ = new_run([{"name": s} for s in scenarios] , command)
+    run_ = new_run([{"name": s} for s in scenarios], command, where=paths[0] if paths else None)
     results_path = out / "runs" / f"{run_.run_id}.json"
     writer = ResultWriter(run_, results_path)
     writer.flush()

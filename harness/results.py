@@ -63,6 +63,7 @@ class RunResult:
     schema: str = SCHEMA
     command: list[str] = field(default_factory=list)
     ab: list[dict[str, Any]] = field(default_factory=list)    # paired A/B comparisons
+    commit: dict[str, Any] | None = None      # what was measured (harness.commit); None: no git
 
     def to_json(self) -> dict[str, Any]:
         return _finite(dataclasses.asdict(self))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.baseline.store import BaselineStore, between_run_cv
+from harness.commit import describe
 from harness.platform import platform_id
 
 
@@ -52,7 +53,9 @@ def history(root: str | Path, platform: str | None = None, pattern: str = "*",
             timing = (f"median {med:.4g} ms [{s.get('median_ci_low', 0):.4g}, "
                       f"{s.get('median_ci_high', 0):.4g}] p99 {s.get('p99', 0):.4g} n={s.get('n')}"
                       if med else "build only")
-            lines.append(f"  {e.get('accepted')}  run {e.get('run_id')}  {timing}")
+            at = describe(e.get("commit"))
+            lines.append(f"  {e.get('accepted')}  run {e.get('run_id')}  "
+                         + (f"commit {at}  " if at else "") + timing)
     return "\n".join(lines)
 
 

@@ -89,7 +89,7 @@ def render_html(run: RunResult, baselines: dict[str, Any] | None = None,
     """``baselines`` maps case id -> its accepted baseline entries, oldest first (see
     :func:`harness.report.outputs.baseline_history`)."""
     history = normalize_history(baselines)
-    cases = [case_view(c, history.get(c.id, [])) | {"anchor": f"case-{i}"}
+    cases = [case_view(c, history.get(c.id, []), run.commit) | {"anchor": f"case-{i}"}
              for i, c in enumerate(run.cases, 1)]
     return env().get_template("report.html.j2").render(
         run=run, cases=cases, summary=summary(run, cases), scenarios=scenario_views(run.cases),
