@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.adhoc import bench_case as bench_case  # part of the API: the case `bench` runs
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import (
     DEFAULT_POLICY,
@@ -224,35 +225,6 @@ def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
                      "verdict": (c.verdict or {}).get("status"),
                      "reason": (c.verdict or {}).get("reason") or c.error})
     return rows
-
-
-def bench_case(model: str, *, backend: str | None = None, shapes: str | None = None,
-               precision: str = "fp32", inputs: str | None = None,
-               options: dict[str, Any] | None = None, warmup: str | float = 0.2,
-               duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
-               inject_delay: str | float = 0.0,
-               input_range: dict[str, tuple[float, float]] | None = None) -> Case:
-    """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
-    from harness.backends import best_installed
-    from harness.scenario.schema import StopRule, Warmup
-    from harness.scenario.shapes import Profile, parse_shapes
-    from harness.units import parse_duration
-
-    backend = backend or best_installed()
-    try:
-        profile = Profile.static(parse_shapes(shapes)) if shapes else None
-        stop = StopRule(rel_ci=rel_ci, max_time=duration)
-        warm = Warmup(min_time=warmup, max_time=max(parse_duration(warmup), 2.0))
-        delay = parse_duration(inject_delay)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    batch = next(iter(profile.run.values()))[0] if profile and next(
-        iter(profile.run.values())) else 1
-    stem = Path(model).stem if model.endswith(".onnx") else model.replace(":", "-")
-    return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
-                model=stem, source=model, backend=backend, precision=precision, batch=batch,
-                profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
-                inputs=inputs, inject_delay=delay, input_range=dict(input_range or {}))
 
 
 def bench(case: Case, json_out: str | Path | None = None,
