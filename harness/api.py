@@ -227,6 +227,39 @@ def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
+FRAME_COLUMNS = ("id", "scenario", "model", "backend", "precision", "batch", "status",
+                 "median_ms", "median_ci_low_ms", "median_ci_high_ms", "p99_ms", "throughput",
+                 "verdict", "change", "platform_id", "commit")
+
+
+def results_frame(results: str | Path | RunResult) -> Any:
+    """A run's cases as a pandas DataFrame, one row per case (for notebooks and CSV):
+    :data:`FRAME_COLUMNS`; times in ms, ``throughput`` in items/s, ``change`` the verdict's
+    relative change against the baseline (0.05 = 5 % slower), ``commit`` the measured sha.
+    Figures a case does not have (a failed or build-only case) are missing (NaN / None)."""
+    import pandas as pd
+
+    run_ = results if isinstance(results, RunResult) else load_results(results)
+    sha = (run_.commit or {}).get("sha")
+    rows = []
+    for c in run_.cases:
+        s, spec, v = c.stats_ms or {}, c.case or {}, c.verdict or {}
+        rows.append({
+            "id": c.id, "scenario": spec.get("scenario"), "model": spec.get("model"),
+            "backend": (c.backend or {}).get("name") or spec.get("backend"),
+            "precision": c.precision, "batch": spec.get("batch"), "status": c.status,
+            "median_ms": s.get("median"), "median_ci_low_ms": s.get("median_ci_low"),
+            "median_ci_high_ms": s.get("median_ci_high"), "p99_ms": s.get("p99"),
+            "throughput": c.throughput, "verdict": v.get("status"), "change": v.get("change"),
+            "platform_id": run_.platform_id, "commit": sha})
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    floats = ["median_ms", "median_ci_low_ms", "median_ci_high_ms", "p99_ms", "throughput",
+              "change"]
+    frame[floats] = frame[floats].astype(float)
+    frame["batch"] = frame["batch"].astype("Int64")
+    return frame
+
+
 def bench(case: Case, json_out: str | Path | None = None,
           command: list[str] | None = None) -> RunResult:
     run_ = new_run([{"name": "bench"}], command)
