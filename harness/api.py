@@ -21,6 +21,7 @@ from harness.baseline.verdict import (
 )
 from harness.commit import commit_info
 from harness.errors import ConfigError
+from harness.metrics import METRICS
 from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
 from harness.report.outputs import ReportPaths, baseline_history, write_reports
@@ -227,9 +228,16 @@ def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
+# The figures of a case in the frame, named by harness.metrics; a latency's column ends in _ms.
+FRAME_FIGURES = ("median", "median_ci_low", "median_ci_high", "p99", "throughput")
+
+
+def _column(metric: str) -> str:
+    return f"{metric}_ms" if METRICS[metric].unit == "ms" else metric
+
+
 FRAME_COLUMNS = ("id", "scenario", "model", "backend", "precision", "batch", "status",
-                 "median_ms", "median_ci_low_ms", "median_ci_high_ms", "p99_ms", "throughput",
-                 "verdict", "change", "platform_id", "commit")
+                 *map(_column, FRAME_FIGURES), "verdict", "change", "platform_id", "commit")
 
 
 def results_frame(results: str | Path | RunResult) -> Any:
@@ -244,17 +252,16 @@ def results_frame(results: str | Path | RunResult) -> Any:
     rows = []
     for c in run_.cases:
         s, spec, v = c.stats_ms or {}, c.case or {}, c.verdict or {}
+        figures = {**s, "throughput": c.throughput}
         rows.append({
             "id": c.id, "scenario": spec.get("scenario"), "model": spec.get("model"),
             "backend": (c.backend or {}).get("name") or spec.get("backend"),
             "precision": c.precision, "batch": spec.get("batch"), "status": c.status,
-            "median_ms": s.get("median"), "median_ci_low_ms": s.get("median_ci_low"),
-            "median_ci_high_ms": s.get("median_ci_high"), "p99_ms": s.get("p99"),
-            "throughput": c.throughput, "verdict": v.get("status"), "change": v.get("change"),
+            **{_column(m): figures.get(m) for m in FRAME_FIGURES},
+            "verdict": v.get("status"), "change": v.get("change"),
             "platform_id": run_.platform_id, "commit": sha})
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    floats = ["median_ms", "median_ci_low_ms", "median_ci_high_ms", "p99_ms", "throughput",
-              "change"]
+    floats = [*map(_column, FRAME_FIGURES), "change"]
     frame[floats] = frame[floats].astype(float)
     frame["batch"] = frame["batch"].astype("Int64")
     return frame
