@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.adhoc import bench_case as bench_case  # part of the API: the case `bench` runs
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import (
     DEFAULT_POLICY,
@@ -18,7 +19,9 @@ from harness.baseline.verdict import (
     finalize,
     verdict,
 )
+from harness.commit import commit_info
 from harness.errors import ConfigError
+from harness.metrics import METRICS
 from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
 from harness.report.outputs import ReportPaths, baseline_history, write_reports
@@ -95,10 +98,13 @@ class RunOutcome:
     reports: ReportPaths | None = None
 
 
-def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None) -> RunResult:
+def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None,
+            where: str | Path | None = None) -> RunResult:
+    """An empty run record; ``where`` (a scenario file or folder, default the working
+    directory) is the git checkout whose commit the run measures."""
     return RunResult(run_id=new_run_id(), started=now_iso(), platform=fingerprint(),
                      platform_id=platform_id(), scenarios=scenario_files,
-                     command=command or [])
+                     command=command or [], commit=commit_info(where))
 
 
 def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
@@ -116,7 +122,7 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         fnmatch.fnmatchcase(c.id, s) for c in (p.a, p.b) for s in select)]
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
-    run_ = new_run([{"name": s} for s in scenarios] , command)
+    run_ = new_run([{"name": s} for s in scenarios], command, where=paths[0] if paths else None)
     results_path = out / "runs" / f"{run_.run_id}.json"
     writer = ResultWriter(run_, results_path)
     writer.flush()
@@ -223,33 +229,43 @@ def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
-def bench_case(model: str, *, backend: str | None = None, shapes: str | None = None,
-               precision: str = "fp32", inputs: str | None = None,
-               options: dict[str, Any] | None = None, warmup: str | float = 0.2,
-               duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
-               inject_delay: str | float = 0.0,
-               input_range: dict[str, tuple[float, float]] | None = None) -> Case:
-    """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
-    from harness.backends import best_installed
-    from harness.scenario.schema import StopRule, Warmup
-    from harness.scenario.shapes import Profile, parse_shapes
-    from harness.units import parse_duration
+# The figures of a case in the frame, named by harness.metrics; a latency's column ends in _ms.
+FRAME_FIGURES = ("median", "median_ci_low", "median_ci_high", "p99", "throughput")
 
-    backend = backend or best_installed()
-    try:
-        profile = Profile.static(parse_shapes(shapes)) if shapes else None
-        stop = StopRule(rel_ci=rel_ci, max_time=duration)
-        warm = Warmup(min_time=warmup, max_time=max(parse_duration(warmup), 2.0))
-        delay = parse_duration(inject_delay)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    batch = next(iter(profile.run.values()))[0] if profile and next(
-        iter(profile.run.values())) else 1
-    stem = Path(model).stem if model.endswith(".onnx") else model.replace(":", "-")
-    return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
-                model=stem, source=model, backend=backend, precision=precision, batch=batch,
-                profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
-                inputs=inputs, inject_delay=delay, input_range=dict(input_range or {}))
+
+def _column(metric: str) -> str:
+    return f"{metric}_ms" if METRICS[metric].unit == "ms" else metric
+
+
+FRAME_COLUMNS = ("id", "scenario", "model", "backend", "precision", "batch", "status",
+                 *map(_column, FRAME_FIGURES), "verdict", "change", "platform_id", "commit")
+
+
+def results_frame(results: str | Path | RunResult) -> Any:
+    """A run's cases as a pandas DataFrame, one row per case (for notebooks and CSV):
+    :data:`FRAME_COLUMNS`; times in ms, ``throughput`` in items/s, ``change`` the verdict's
+    relative change against the baseline (0.05 = 5 % slower), ``commit`` the measured sha.
+    Figures a case does not have (a failed or build-only case) are missing (NaN / None)."""
+    import pandas as pd
+
+    run_ = results if isinstance(results, RunResult) else load_results(results)
+    sha = (run_.commit or {}).get("sha")
+    rows = []
+    for c in run_.cases:
+        s, spec, v = c.stats_ms or {}, c.case or {}, c.verdict or {}
+        figures = {**s, "throughput": c.throughput}
+        rows.append({
+            "id": c.id, "scenario": spec.get("scenario"), "model": spec.get("model"),
+            "backend": (c.backend or {}).get("name") or spec.get("backend"),
+            "precision": c.precision, "batch": spec.get("batch"), "status": c.status,
+            **{_column(m): figures.get(m) for m in FRAME_FIGURES},
+            "verdict": v.get("status"), "change": v.get("change"),
+            "platform_id": run_.platform_id, "commit": sha})
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    floats = [*map(_column, FRAME_FIGURES), "change"]
+    frame[floats] = frame[floats].astype(float)
+    frame["batch"] = frame["batch"].astype("Int64")
+    return frame
 
 
 def bench(case: Case, json_out: str | Path | None = None,

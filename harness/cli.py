@@ -198,11 +198,22 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from harness.errors import ConfigError
     from harness.export import write_pytest_benchmark
+    from harness.fsutil import atomic_write_text
     from harness.results import load_results
 
-    path = write_pytest_benchmark(load_results(args.results), args.out, not args.no_data)
-    print(f"pytest-benchmark JSON: {path}")
+    if not args.out and not args.csv:
+        raise ConfigError("export: name an output, -o FILE.json and/or --csv FILE.csv")
+    run_ = load_results(args.results)
+    if args.out:
+        path = write_pytest_benchmark(run_, args.out, not args.no_data)
+        print(f"pytest-benchmark JSON: {path}")
+    if args.csv:
+        from harness.api import results_frame
+
+        atomic_write_text(args.csv, results_frame(run_).to_csv(index=False))
+        print(f"CSV, one row per case: {args.csv}")
     return 0
 
 
@@ -366,10 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
     ab.set_defaults(func=cmd_ab)
 
-    ex = sub.add_parser("export", help="write results in pytest-benchmark's JSON format")
+    ex = sub.add_parser("export", help="write results in pytest-benchmark's JSON format "
+                        "and/or as CSV (one row per case)")
     ex.add_argument("results")
-    ex.add_argument("-o", "--out", required=True, help="output .json (e.g. "
+    ex.add_argument("-o", "--out", help="output .json (e.g. "
                     ".benchmarks/<machine>/0001_run.json for `pytest-benchmark compare`)")
+    ex.add_argument("--csv", help="output .csv: the columns of harness.api.results_frame")
     ex.add_argument("--no-data", action="store_true", help="leave the raw samples out")
     ex.set_defaults(func=cmd_export)
 

@@ -20,6 +20,9 @@ per-block) statistic and treats runs, or blocks, as the unit of replication:
 Each comparison gives the estimated relative change with a t interval, one-sided p-values for
 "slower" and "faster", and the minimum detectable change (MDC) at a stated power. Many cases in
 a run are judged together: :func:`holm` and :func:`benjamini_hochberg` adjust the p-values.
+
+Student's t comes from ``scipy.stats``, imported where it is used: importing scipy.stats
+takes seconds, which the command line's start and ``--help`` should not pay.
 """
 
 from __future__ import annotations
@@ -29,8 +32,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-
-from harness.distributions import t_ppf, t_sf
 
 STATISTICS = ("median", "p99", "mean")
 # Smallest block per statistic: a block's p99 needs enough samples to have a tail.
@@ -97,7 +98,9 @@ def estimate_from_ci(value: float, ci_low: float, ci_high: float, n: int,
     between-run term of the comparison absorbs most of that."""
     if not value or value <= 0 or not ci_low or ci_low <= 0 or not ci_high:
         return None
-    z = t_ppf(0.5 + confidence / 2, math.inf)
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
     se = (math.log(ci_high) - math.log(ci_low)) / (2 * z)
     return RunEstimate(math.log(value), max(se, 0.0), 0, int(n or 0))
 
@@ -157,10 +160,13 @@ def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: i
         p_slow = p_fast = 1.0
         half = mdc_log = math.inf
     else:
+        from scipy.stats import t as student_t
+
         t = d / se
-        p_slow, p_fast = t_sf(t, df), t_sf(-t, df)
-        half = t_ppf(1 - alpha, df) * se
-        mdc_log = (t_ppf(1 - alpha / max(tests, 1), df) + t_ppf(power, df)) * se
+        p_slow, p_fast = float(student_t.sf(t, df)), float(student_t.sf(-t, df))
+        half = float(student_t.ppf(1 - alpha, df)) * se
+        mdc_log = float(student_t.ppf(1 - alpha / max(tests, 1), df)
+                        + student_t.ppf(power, df)) * se
     lo = math.exp(d - half) - 1 if math.isfinite(half) else -1.0
     hi = math.exp(d + half) - 1 if math.isfinite(half) else math.inf
     return Comparison(change=math.exp(d) - 1, log_ratio=d, se=se, df=df, ci=(lo, hi),

@@ -5,7 +5,7 @@ Units follow pytest-benchmark: seconds per call, ``ops`` in calls per second. Th
 are computed by pytest-benchmark's own :class:`pytest_benchmark.stats.Stats` from the raw
 samples, so its columns mean exactly what they mean there. GPU, driver and backend facts go
 into ``machine_info`` (pytest-benchmark's place for environment facts) and each case's
-``extra_info``.
+``extra_info``; the commit the run measured into ``commit_info``, with pytest-benchmark's keys.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+from harness import commit
 from harness.fsutil import atomic_write_json
 from harness.results import RunResult
 
@@ -40,7 +41,8 @@ def to_pytest_benchmark(run: RunResult, include_data: bool = True) -> dict[str, 
                     "machine": host.get("machine"), "python_version": host.get("python"),
                     "system": host.get("os"), "cpu": {"brand_raw": host.get("cpu"),
                                                       "count": host.get("cores")},
-                    "gpu": gpu or None, "trt_harness": run.harness_version}
+                    "gpu": gpu or None, "trt_harness": run.harness_version,
+                    "trt_harness_run_id": run.run_id}
     benchmarks = []
     for c in run.cases:
         if c.status != "ok" or not c.samples_ms:
@@ -68,7 +70,7 @@ def to_pytest_benchmark(run: RunResult, include_data: bool = True) -> dict[str, 
         dt = _dt.datetime.fromisoformat(when).isoformat()
     except (TypeError, ValueError):
         dt = _dt.datetime.now(_dt.UTC).isoformat()
-    return {"machine_info": machine_info, "commit_info": {"id": run.run_id},
+    return {"machine_info": machine_info, "commit_info": commit.to_pytest_benchmark(run.commit),
             "benchmarks": benchmarks, "datetime": dt, "version": pb_version}
 
 

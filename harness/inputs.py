@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends.base import TensorSpec
 from harness.errors import ConfigError
 from harness.scenario.shapes import Shape, format_shapes
+from harness.tensors import TensorSpec
 
 # Integer inputs feed embeddings, masks, lengths and class ids; without a hint a small
 # positive range is valid for nearly all of them (never 0 everywhere, never out of range).

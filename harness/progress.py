@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+from harness.metrics import text
 from harness.results import CaseResult
 from harness.scenario.expand import Case
 
@@ -14,8 +15,9 @@ from harness.scenario.expand import Case
 def _line(result: CaseResult) -> str:
     if result.stats_ms:
         s = result.stats_ms
-        return (f"{result.id}: median {s['median']:.4g} ms "
-                f"[{s['median_ci_low']:.4g}, {s['median_ci_high']:.4g}] n={s['n']}")
+        return (f"{result.id}: median {text('median', s['median'])} ms "
+                f"[{text('median', s['median_ci_low'])}, {text('median', s['median_ci_high'])}]"
+                f" n={s['n']}")
     b = result.build or {}
     if result.status == "ok" and b.get("engine_bytes") is not None:   # build-only case
         hit = {True: ", cache hit", False: ", built"}.get(b.get("cache_hit"), "")

@@ -66,6 +66,7 @@ class RunResult:
     # seconds of process-wide initialisation per backend (imports, CUDA context), measured
     # once before the first case so that no case's load time carries it
     startup_s: dict[str, float] = field(default_factory=dict)
+    commit: dict[str, Any] | None = None      # what was measured (harness.commit); None: no git
 
     def to_json(self) -> dict[str, Any]:
         return _finite(dataclasses.asdict(self))

@@ -24,30 +24,20 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int, float]:
     """
     if n < 1:
         raise ValueError("need at least one sample")
+    from scipy.stats import binom, norm  # imported here: scipy.stats takes seconds to load
+
     if n > 5000:
         # Normal approximation to Binomial(n, 1/2); exact sums get slow and gain nothing here.
-        z = _z(confidence)
+        z = float(norm.ppf(0.5 + confidence / 2))
         lo = max(0, math.floor(n / 2 - z * math.sqrt(n) / 2) - 1)
         return lo, n - 1 - lo, confidence
     # coverage(lo) = P(lo + 1 <= B <= n - 1 - lo), B ~ Binomial(n, 1/2): order statistics
-    # x_(lo+1) .. x_(n-lo) (1-based) bracket the median unless too many samples fall outside.
-    log_half_n = n * math.log(0.5)
-    pmf = [math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half_n)
-           for i in range(n + 1)]
-    best_lo, best_cov = 0, 1.0 - 2 * pmf[0]
-    for lo in range(0, n // 2):
-        cov = sum(pmf[lo + 1: n - lo])
-        if cov >= confidence:
-            best_lo, best_cov = lo, cov
-        else:
-            break
-    return best_lo, n - 1 - best_lo, best_cov
-
-
-def _z(confidence: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
+    # x_(lo+1) .. x_(n-lo) (1-based) bracket the median unless too many samples fall outside,
+    # = 1 - 2 P(B <= lo) by symmetry. It falls as lo grows, so the largest lo that still
+    # covers, the narrowest interval, is the last at or above ``confidence`` (else lo = 0).
+    coverage = 1.0 - 2.0 * binom.cdf(np.arange(max(n // 2, 1)), n, 0.5)
+    best_lo = max(int(np.count_nonzero(coverage >= confidence)) - 1, 0)
+    return best_lo, n - 1 - best_lo, float(coverage[best_lo])
 
 
 def median_ci(samples: Sequence[float] | np.ndarray, confidence: float = 0.95,

@@ -5,9 +5,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from harness.backends.base import TensorSpec
 from harness.errors import ConfigError
 from harness.inputs import load_inputs, random_inputs, resolve_run_shapes, value_ranges_from_model
+from harness.tensors import TensorSpec
 
 
 def test_every_dtype_gets_valid_nonzero_values():

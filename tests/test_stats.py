@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -37,6 +38,22 @@ def test_median_ci_ranks_are_the_tightest_with_coverage(n):
     assert cov == pytest.approx(_coverage(n, lo))
     assert cov >= 0.95
     assert _coverage(n, lo + 1) < 0.95          # one rank tighter would not cover
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_median_ci_ranks_match_exact_binomial_sums(confidence):
+    # Exact integer sums: the largest lo whose coverage reaches ``confidence``, every n.
+    conf = Fraction(confidence)
+    for n in range(1, 301):
+        below, want = 0, 0                  # below = sum of C(n, i) for i <= lo
+        for lo in range(n // 2):
+            below += math.comb(n, lo)
+            if Fraction(2 ** n - 2 * below, 2 ** n) < conf:
+                break
+            want = lo
+        lo, hi, cov = median_ci_ranks(n, confidence)
+        assert (lo, hi) == (want, n - 1 - want), n
+        assert cov == pytest.approx(_coverage(n, lo), abs=1e-12)
 
 
 def test_median_ci_small_n_falls_back_to_range():

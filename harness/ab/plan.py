@@ -2,7 +2,7 @@
 
 Three ways to name the pairs:
 - two ad-hoc sides (``trt-harness ab A B``: model sources with per-side backend, precision,
-  shapes and options — built by :func:`harness.api.bench_case`);
+  shapes and options — built by :func:`harness.adhoc.bench_case`);
 - the ``[[ab]]`` tables of scenario files (two case ids each);
 - a reference tree (``--ref-tree DIR``): every case of a scenario file against the same case
   from the same file in another checkout (main's models and options), i.e. "this change's
@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.ab.measure import AB_TOLERANCE, DEFAULT_INSTANCES, ABSettings, measure_ab
 from harness.ab.verdict import judge as judge_ab
+from harness.adhoc import bench_case
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 from harness.errors import ConfigError
 from harness.results import ResultWriter, RunResult
@@ -169,9 +170,7 @@ def parse_option(text: str) -> tuple[str, Any]:
 def adhoc_pair(sources: tuple[str, str], sides: tuple[dict[str, Any], dict[str, Any]],
                settings: ABSettings) -> ABPair:
     """Two ad-hoc sides: each a model source with its own backend, precision, shapes,
-    options and injected delay (keyword arguments of :func:`harness.api.bench_case`)."""
-    from harness.api import bench_case
-
+    options and injected delay (keyword arguments of :func:`harness.adhoc.bench_case`)."""
     cases = [side_case(bench_case(src, **kw), label)
              for label, src, kw in zip("AB", sources, sides, strict=True)]
     cwd = str(Path.cwd())

@@ -17,24 +17,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.layout import Layout
-
-Dim = int | str | None   # int: static; str/None: dynamic (named / unnamed)
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    dtype: str                      # numpy dtype name: float32, float16, int64, bool, ...
-    shape: tuple[Dim, ...]
-
-    @property
-    def dynamic_dims(self) -> list[int]:
-        return [i for i, d in enumerate(self.shape) if not isinstance(d, int) or d < 0]
-
-    def describe(self) -> str:
-        dims = "x".join(str(d) if isinstance(d, int) and d >= 0 else (d or "?")
-                        for d in self.shape)
-        return f"{self.name}: {self.dtype}[{dims}]"
+from harness.tensors import TensorSpec  # also re-exported: backends take it from here
 
 
 @dataclass

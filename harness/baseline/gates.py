@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from harness.metrics import METRICS
+
 # Builds of small models take a fraction of a second and vary by tens of percent; a change
 # below this many seconds is never called a build-time regression.
 BUILD_TIME_FLOOR_S = 0.5
@@ -71,15 +73,21 @@ class Gate:
     all_runs: bool = False          # reference = median over baseline runs, not the latest
 
 
+def _gate(metric: str, read: Callable[[dict[str, Any]], float | None], tolerance_key: str,
+          **kw: Any) -> Gate:
+    # unit and direction are the metric's, from the one table (harness.metrics)
+    m = METRICS[metric]
+    return Gate(metric, read, tolerance_key, higher_is_better=m.higher_is_better, unit=m.unit,
+                **kw)
+
+
 GATES = (
-    Gate("accuracy", accuracy_error, "accuracy", absolute=True, unit="rel. L2"),
-    Gate("detection_recall", detection_recall, "accuracy", higher_is_better=True,
-         absolute=True),
-    Gate("engine_bytes", engine_bytes, "size", unit="B"),
-    Gate("model_bytes", model_bytes, "size", unit="B"),
-    Gate("device_bytes", device_bytes, "memory", unit="B"),
-    Gate("build_time_s", build_time, "build_time", unit="s", floor=BUILD_TIME_FLOOR_S,
-         all_runs=True),
+    _gate("accuracy", accuracy_error, "accuracy", absolute=True),
+    _gate("detection_recall", detection_recall, "accuracy", absolute=True),
+    _gate("engine_bytes", engine_bytes, "size"),
+    _gate("model_bytes", model_bytes, "size"),
+    _gate("device_bytes", device_bytes, "memory"),
+    _gate("build_time_s", build_time, "build_time", floor=BUILD_TIME_FLOOR_S, all_runs=True),
 )
 
 

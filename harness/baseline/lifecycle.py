@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.baseline.store import BaselineStore, between_run_cv
+from harness.commit import describe
+from harness.metrics import text
 from harness.platform import platform_id
 
 
@@ -49,10 +51,13 @@ def history(root: str | Path, platform: str | None = None, pattern: str = "*",
         for e in entries:
             s = e.get("stats_ms") or {}
             med = s.get("median")
-            timing = (f"median {med:.4g} ms [{s.get('median_ci_low', 0):.4g}, "
-                      f"{s.get('median_ci_high', 0):.4g}] p99 {s.get('p99', 0):.4g} n={s.get('n')}"
+            lo, hi = s.get("median_ci_low", 0), s.get("median_ci_high", 0)
+            timing = (f"median {text('median', med)} ms [{text('median', lo)}, "
+                      f"{text('median', hi)}] p99 {text('p99', s.get('p99', 0))} n={s.get('n')}"
                       if med else "build only")
-            lines.append(f"  {e.get('accepted')}  run {e.get('run_id')}  {timing}")
+            at = describe(e.get("commit"))
+            lines.append(f"  {e.get('accepted')}  run {e.get('run_id')}  "
+                         + (f"commit {at}  " if at else "") + timing)
     return "\n".join(lines)
 
 

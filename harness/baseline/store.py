@@ -179,7 +179,7 @@ def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
         samples = [samples[int(i * step)] for i in range(MAX_STORED_SAMPLES)]
     telemetry = c.telemetry or {}
     return {"run_id": run.run_id, "accepted": now_iso(), "started": run.started,
-            "harness_version": run.harness_version, "backend": c.backend,
+            "commit": run.commit, "harness_version": run.harness_version, "backend": c.backend,
             "precision": c.precision, "case": c.case, "stats_ms": c.stats_ms,
             "estimates": estimates, "throughput": c.throughput, "build": c.build,
             "memory": c.memory, "accuracy": c.accuracy, "layers": c.layers,

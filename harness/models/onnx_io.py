@@ -3,7 +3,7 @@ from ONNX: TensorRT before parsing, torch through the ONNX interpreter)."""
 
 from __future__ import annotations
 
-from harness.backends.base import TensorSpec
+from harness.tensors import TensorSpec
 
 
 def onnx_input_specs(path: str) -> list[TensorSpec]:

@@ -8,7 +8,7 @@ each with a dynamic batch dimension. Generated on first use and cached by conten
   (4 box + 12 class channels over 80x80 + 40x40 + 20x20 anchors).
 - ``transformer``: one transformer encoder block over ``input_ids: NxS`` (int64, dynamic S).
 - ``yunet-nms``: ``yunet`` with decode + ONNX NonMaxSuppression added by graph surgery
-  (:mod:`harness.pipeline.graph_nms`).
+  (:mod:`harness.models.yunet`).
 - ``enhancer``: a fully convolutional image-to-image model (a face enhancer's shape, as in
   FaceFusion) with dynamic batch, height and width: ``input: Nx3xHxW -> output: Nx3xHxW``.
 """
@@ -161,7 +161,7 @@ def _transformer(seed: int, vocab: int = 1000, d: int = 64, heads: int = 4,
 
 
 def _yunet_nms(seed: int) -> onnx.ModelProto:
-    from harness.pipeline.graph_nms import add_yunet_nms
+    from harness.models.yunet import add_yunet_nms
 
     return add_yunet_nms(_yunet(seed))
 

@@ -15,10 +15,11 @@ YuNet article is that this CPU-side work can cost more than the inference itself
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
+
+from harness.models.yunet import YUNET_STRIDES, yunet_priors
 
 Detections = list[np.ndarray]   # per image: K x 6 (x1, y1, x2, y2, score, class)
 
@@ -114,22 +115,6 @@ def yolo_nms(outputs: dict[str, np.ndarray], *, conf: float = 0.25, iou: float =
         result.append(np.column_stack([boxes[keep], score[idx][keep], cls[idx][keep]])
                       .astype(np.float32) if keep.size else np.zeros((0, 6), np.float32))
     return result
-
-
-YUNET_STRIDES = (8, 16, 32)
-
-
-@cache
-def yunet_priors(height: int = 240, width: int = 320) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor centres (col, row) and strides of YuNet's three heads, in head order."""
-    centres, strides = [], []
-    for s in YUNET_STRIDES:
-        rows, cols = -(-height // s), -(-width // s)
-        yy, xx = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-        centres.append(np.stack([xx.ravel(), yy.ravel()], axis=1))
-        strides.append(np.full(rows * cols, s))
-    return (np.concatenate(centres).astype(np.float32),
-            np.concatenate(strides).astype(np.float32)[:, None])
 
 
 def yunet_decode(outputs: dict[str, np.ndarray], height: int = 240, width: int = 320

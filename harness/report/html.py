@@ -17,6 +17,7 @@ import jinja2
 
 from harness.baseline.verdict import summarize_verdicts
 from harness.fsutil import atomic_write_text
+from harness.metrics import METRICS
 from harness.report.scenarios import scenario_views
 from harness.report.view import case_view
 from harness.results import RunResult
@@ -33,8 +34,8 @@ def env() -> jinja2.Environment:
         loader=jinja2.PackageLoader("harness.report", "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["ms"] = lambda v: "–" if v is None else f"{v:.4g}"
-    env.filters["pct"] = lambda v: "–" if v is None else f"{v:+.2%}"
+    env.filters["ms"] = METRICS["median"].text          # every latency in ms
+    env.filters["pct"] = METRICS["change"].text         # a relative change
     env.filters["num"] = lambda v: "–" if v is None else (f"{v:,.0f}" if abs(v) >= 1e4
                                                            else f"{v:,.4g}")
     env.filters["auto"] = lambda v: f"{v:.4g}" if isinstance(v, float) else v
@@ -89,7 +90,7 @@ def render_html(run: RunResult, baselines: dict[str, Any] | None = None,
     """``baselines`` maps case id -> its accepted baseline entries, oldest first (see
     :func:`harness.report.outputs.baseline_history`)."""
     history = normalize_history(baselines)
-    cases = [case_view(c, history.get(c.id, [])) | {"anchor": f"case-{i}"}
+    cases = [case_view(c, history.get(c.id, []), run.commit) | {"anchor": f"case-{i}"}
              for i, c in enumerate(run.cases, 1)]
     return env().get_template("report.html.j2").render(
         run=run, cases=cases, summary=summary(run, cases), scenarios=scenario_views(run.cases),

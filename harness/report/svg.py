@@ -73,15 +73,18 @@ class Axes:
             self.h - self.bottom - self.top)
 
     def frame(self, x_label: str, y_label: str, x_ticks: Sequence[float] | None = None,
-              y_ticks: Sequence[float] | None = None) -> str:
+              y_ticks: Sequence[float] | None = None,
+              x_tick_labels: Sequence[str] | None = None) -> str:
         b, r = self.h - self.bottom, self.w - self.right
         out = [f'<line x1="{self.left}" y1="{b}" x2="{r}" y2="{b}" stroke="#888"/>',
                f'<line x1="{self.left}" y1="{self.top}" x2="{self.left}" y2="{b}" '
                'stroke="#888"/>']
-        for t in x_ticks if x_ticks is not None else nice_ticks(self.x0, self.x1):
+        ticks = x_ticks if x_ticks is not None else nice_ticks(self.x0, self.x1)
+        labels = list(x_tick_labels) if x_tick_labels is not None else [fmt(t) for t in ticks]
+        for t, label in zip(ticks, labels, strict=False):
             if self.x0 <= t <= self.x1:
                 out.append(f'<text x="{self.x(t):.1f}" y="{b + 12}" class="tk" '
-                           f'text-anchor="middle">{fmt(t)}</text>')
+                           f'text-anchor="middle">{escape(label)}</text>')
         for t in y_ticks if y_ticks is not None else nice_ticks(self.y0, self.y1, 4):
             if self.y0 <= t <= self.y1:
                 y = self.y(t)
@@ -144,9 +147,10 @@ def cdf(series: Sequence[tuple[str, Sequence[float]]], unit: str = "ms") -> str:
 
 def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_label: str,
           y_label: str, *, log_x: bool = False, errors: Sequence[Sequence[tuple[float, float]]]
-          | None = None, x_ticks: Sequence[float] | None = None, title: str = "") -> str:
+          | None = None, x_ticks: Sequence[float] | None = None,
+          x_tick_labels: Sequence[str] | None = None, title: str = "") -> str:
     """Lines with point markers, one per (label, xs, ys); ``errors`` holds a (lo, hi) interval
-    per point (medians' CIs) drawn as whiskers."""
+    per point (medians' CIs) drawn as whiskers; ``x_tick_labels`` names the ``x_ticks``."""
     data = [(lab, list(map(float, xs)), list(map(float, ys))) for lab, xs, ys in series if xs]
     if not data:
         return ""
@@ -162,7 +166,8 @@ def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_labe
         ax.x0, ax.x1 = ax.x0 - 0.5, ax.x1 + 0.5
         ax.log_x = False
     ticks = x_ticks if x_ticks is not None else (sorted(set(xs_all)) if log_x else None)
-    parts = [ax.frame(x_label, y_label, x_ticks=ticks)]
+    parts = [ax.frame(x_label, y_label, x_ticks=ticks,
+                      x_tick_labels=x_tick_labels if x_ticks is not None else None)]
     for i, (_, xs, ys) in enumerate(data):
         color = COLORS[i % len(COLORS)]
         pts = [(ax.x(x), ax.y(y)) for x, y in zip(xs, ys, strict=True)]

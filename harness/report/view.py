@@ -11,6 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from harness.commit import short
 from harness.report import svg
 from harness.report.layers import layer_diff, layer_rows
 from harness.results import CaseResult
@@ -73,7 +74,9 @@ def human_bytes(n: float | None) -> str:
     return f"{n:.3g} GiB"
 
 
-def case_view(c: CaseResult, history: list[dict[str, Any]]) -> dict[str, Any]:
+def case_view(c: CaseResult, history: list[dict[str, Any]],
+              commit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the template shows of one case; ``commit`` is the run's (harness.commit)."""
     v = verdict_of(c)
     base = history[-1] if history else None
     series = [("this run", c.samples_ms)]
@@ -88,7 +91,7 @@ def case_view(c: CaseResult, history: list[dict[str, Any]]) -> dict[str, Any]:
         "accuracy": c.accuracy,
         "memory": [(MEMORY_LABELS.get(k, k), human_bytes(b), b) for k, b in c.memory.items()
                    if b is not None],
-        "history": history_view(c, history),
+        "history": history_view(c, history, commit),
         "layers": layer_rows(c.layers) if c.layers else None,
         "layer_diff": layer_diff(base.get("layers") if base else None, c.layers),
     }
@@ -154,19 +157,25 @@ def telemetry_view(tel: dict[str, Any] | None) -> dict[str, Any] | None:
             "plot": Markup(svg.timeline(t, panels, throttled_spans(t, list(flagged))))}
 
 
-def history_view(c: CaseResult, history: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Each accepted baseline's median (with its CI) and this run's, oldest first."""
-    points = [(e.get("run_id", "?"), e.get("stats_ms") or {}) for e in history]
+def history_view(c: CaseResult, history: list[dict[str, Any]],
+                 commit: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Each accepted baseline's median (with its CI) and this run's, oldest first, labelled
+    with the commit each measured (its short sha; the run's number where none was recorded)."""
+    points = [(e.get("run_id", "?"), e.get("commit"), e.get("stats_ms") or {}) for e in history]
     if c.stats_ms:
-        points.append(("this run", c.stats_ms))
-    points = [(rid, s) for rid, s in points if s.get("median") is not None]
+        points.append(("this run", commit, c.stats_ms))
+    points = [p for p in points if p[2].get("median") is not None]
     if len(points) < 2:
         return None
     xs = list(range(1, len(points) + 1))
-    ys = [s["median"] for _, s in points]
-    errs = [(s.get("median_ci_low"), s.get("median_ci_high")) for _, s in points]
-    plot = svg.lines([("median (ms)", xs, ys)], "accepted runs, oldest → newest (last: this run)",
-                     "median (ms)", errors=[errs], x_ticks=xs, title="history of the median")
-    return {"plot": Markup(plot), "rows": [{"run": rid, "median": s["median"],
+    ys = [s["median"] for _, _, s in points]
+    errs = [(s.get("median_ci_low"), s.get("median_ci_high")) for _, _, s in points]
+    labels = [short(at, 7) or str(x) for x, (_, at, _) in zip(xs, points, strict=True)]
+    if len(labels) > 8:     # a sha is ~40 px wide at the tick font: every other one, newest kept
+        labels = [lab if (len(labels) - i) % 2 == 0 else "" for i, lab in enumerate(labels, 1)]
+    plot = svg.lines([("median (ms)", xs, ys)], "accepted runs' commits, oldest → newest "
+                     "(last: this run)", "median (ms)", errors=[errs], x_ticks=xs,
+                     x_tick_labels=labels, title="history of the median")
+    return {"plot": Markup(plot), "rows": [{"run": rid, "commit": short(at), "median": s["median"],
                                             "ci": (s.get("median_ci_low"), s.get("median_ci_high"))}
-                                           for rid, s in points]}
+                                           for rid, at, s in points]}

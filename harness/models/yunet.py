@@ -1,4 +1,8 @@
-"""Graph surgery with plain ``onnx``: move YuNet's decode + NMS into the graph.
+"""YuNet's output geometry (heads at strides 8/16/32 and their anchor grid), and graph surgery
+with plain ``onnx`` that moves YuNet's decode + NMS into the graph.
+
+The geometry lives here, beside the zoo that builds the model, so the Python decode
+(:func:`harness.pipeline.ops.yunet_decode`) and the in-graph one read the same anchors.
 
 The YuNet article moved NMS into the TensorRT engine (onnx-graphsurgeon + EfficientNMS_TRT)
 and the total time fell from 14.6 ms to 8.2 ms while inference stayed at ~3.5 ms. Here the same
@@ -13,17 +17,37 @@ gathers the kept detections.
 
 from __future__ import annotations
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from functools import cache
+from typing import TYPE_CHECKING
 
-from harness.pipeline.ops import YUNET_STRIDES, yunet_priors
+import numpy as np
+
+if TYPE_CHECKING:       # onnx is imported by the surgery alone: the decode needs only numpy
+    import onnx
+
+YUNET_STRIDES = (8, 16, 32)
+
+
+@cache
+def yunet_priors(height: int = 240, width: int = 320) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor centres (col, row) and strides of YuNet's three heads, in head order."""
+    centres, strides = [], []
+    for s in YUNET_STRIDES:
+        rows, cols = -(-height // s), -(-width // s)
+        yy, xx = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+        centres.append(np.stack([xx.ravel(), yy.ravel()], axis=1))
+        strides.append(np.full(rows * cols, s))
+    return (np.concatenate(centres).astype(np.float32),
+            np.concatenate(strides).astype(np.float32)[:, None])
 
 
 def add_yunet_nms(model: onnx.ModelProto, *, height: int = 240, width: int = 320,
                   score: float = 0.5, iou: float = 0.3, max_det: int = 750) -> onnx.ModelProto:
     """A copy of the YuNet-style ``model`` whose 12 head outputs are decoded and suppressed
     inside the graph. Thresholds match :func:`~harness.pipeline.ops.yunet_nms`'s defaults."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     m = onnx.ModelProto()
     m.CopyFrom(model)
     g = m.graph
