@@ -31,7 +31,7 @@ from harness.scenario.load import load_scenario
 def plan(paths: list[str | Path], select: list[str] | None = None) -> list[PlannedCase]:
     """Load, validate and expand scenario files (all checked before anything runs)."""
     planned: list[PlannedCase] = []
-    errors: list[str] = []
+    errors: list[ConfigError] = []
     names: dict[str, str] = {}
     for p in paths:
         try:
@@ -43,13 +43,20 @@ def plan(paths: list[str | Path], select: list[str] | None = None) -> list[Plann
             base = case_base_dir(p)
             planned.extend(PlannedCase(c, base) for c in expand(scenario, str(p)))
         except ConfigError as exc:
-            errors.append(str(exc))
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]     # keeps its file and key for callers
     if errors:
-        raise ConfigError("\n".join(errors))
+        raise ConfigError("\n".join(map(str, errors)))
     if select:
+        ids = [p.case.id for p in planned]
+        # A glob that selects nothing is a typo that would silently shrink the gate.
+        unmatched = [s for s in select if not fnmatch.filter(ids, s)]
+        if unmatched:
+            raise ConfigError(f"no case matches {', '.join(map(repr, unmatched))}",
+                              key="--case", expected="globs over case ids (see "
+                              "'trt-harness list')")
         planned = [p for p in planned if any(fnmatch.fnmatchcase(p.case.id, s) for s in select)]
-        if not planned:
-            raise ConfigError(f"no case matches {select}")
     return planned
 
 
@@ -65,6 +72,10 @@ def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[
             rules.append((pattern or "*", parse_duration(delay)))
         except ValueError as exc:
             raise ConfigError(f"--inject-delay {text!r}: {exc}") from None
+        if not any(fnmatch.fnmatchcase(p.case.id, rules[-1][0]) for p in planned):
+            raise ConfigError(f"{text!r}: the glob {rules[-1][0]!r} matches no case",
+                              key="--inject-delay", expected="[GLOB=]DELAY with a glob over "
+                              "case ids (see 'trt-harness list')")
     out = []
     for p in planned:
         for pattern, delay in rules:

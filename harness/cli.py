@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import __version__
+from harness import __version__, arguments
 from harness.errors import HarnessError
 
 
@@ -38,12 +38,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.baseline.verdict import VerdictPolicy
     from harness.progress import make_progress
 
-    fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
     policy = VerdictPolicy(alpha=args.alpha, correction=args.correction,
                            unstable_fails=args.unstable_fails)
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
-                      progress=make_progress(not args.quiet), fail_on=fail_on,
+                      progress=make_progress(not args.quiet), fail_on=args.fail_on,
                       command=sys.argv, policy=policy, quick=args.quick)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     from harness.pipeline.summary import print_study_table
@@ -138,13 +137,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from harness import api
     from harness.ab import plan
     from harness.baseline.verdict import VerdictPolicy
-    from harness.units import parse_duration, parse_fraction
 
-    tol = {**plan.AB_TOLERANCE, "median": parse_fraction(args.tolerance),
-           "throughput": parse_fraction(args.tolerance)}
-    settings = plan.ABSettings(duration_s=parse_duration(args.duration),
-                               block_s=parse_duration(args.block),
-                               rewarm_s=parse_duration(args.rewarm), seed=args.seed,
+    tol = {**plan.AB_TOLERANCE, "median": args.tolerance, "throughput": args.tolerance}
+    settings = plan.ABSettings(duration_s=args.duration, block_s=args.block,
+                               rewarm_s=args.rewarm, seed=args.seed,
                                instances=args.instances, tolerance=tol)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
@@ -174,8 +170,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
     if not pairs:
         raise HarnessError("the scenario files have no [[ab]] tables")
     policy = VerdictPolicy(alpha=args.alpha, unstable_fails=args.unstable_fails)
-    fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
-    outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=fail_on, command=sys.argv)
+    outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=args.fail_on,
+                     command=sys.argv)
     for r in outcome.run.ab:
         v = r.get("verdict") or {}
         print(f"{r['id']}: {v.get('status')} — {v.get('reason')}")
@@ -242,11 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--case", action="append", help="only cases whose id matches this glob")
     r.add_argument("--inject-delay", action="append", default=[], metavar="[GLOB=]DELAY",
                    help="add a busy-wait inside the timed region (e.g. '*/resnet/*=2ms')")
-    r.add_argument("--fail-on", default="regression,failed",
+    r.add_argument("--fail-on", default="regression,failed", type=arguments.verdict_names,
                    help="verdicts that make the exit code 1 (default: regression,failed)")
     r.add_argument("--unstable-fails", action="store_true",
                    help="an 'unstable' verdict (throttled, noisy, too few samples) fails too")
-    r.add_argument("--alpha", type=float, default=0.01,
+    r.add_argument("--alpha", type=arguments.alpha, default=0.01,
                    help="false-alarm budget of the whole run for regressions (default 0.01)")
     r.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
                    help="multiple-comparison correction across cases (default holm)")
@@ -272,10 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--inputs", help="real input data: .npz (one array per input) or .npy")
     b.add_argument("--input-range", action="append", metavar="NAME=LO..HI",
                    help="values for a generated input, e.g. sr=16000 or input_ids=0..30521")
-    b.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default 1)")
-    b.add_argument("--warmup", default="200ms")
-    b.add_argument("--duration", default="3s", help="measuring time cap")
-    b.add_argument("--rel-ci", default="0.5%", help="stop when the median's CI is this tight")
+    b.add_argument("--threads", type=arguments.integer_at_least(1),
+                   help="onnxruntime intra-op threads (default 1)")
+    b.add_argument("--warmup", default="200ms", type=arguments.positive_duration)
+    b.add_argument("--duration", default="3s", type=arguments.positive_duration,
+                   help="measuring time cap")
+    b.add_argument("--rel-ci", default="0.5%", type=arguments.positive_fraction,
+                   help="stop when the median's CI is this tight")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", help="write the result (same format as a run) here")
     b.set_defaults(func=cmd_bench)
@@ -286,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("results", nargs="+", help="results JSON files (reports/results.json)")
     acc.add_argument("--baselines", default="baselines")
     acc.add_argument("--case", action="append", help="accept only case ids matching this glob")
-    acc.add_argument("--keep", type=int, help="entries kept per case (default 10)")
+    acc.add_argument("--keep", type=arguments.integer_at_least(1),
+                     help="entries kept per case (default 10)")
     acc.add_argument("--replace", action="store_true",
                      help="start a new history where backend version or precision changed")
     acc.set_defaults(func=cmd_baseline_accept)
@@ -299,9 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--platform", help="platform id (default: this machine's)")
         sp.add_argument("--case", help="case id glob (default: all)")
         if name == "history":
-            sp.add_argument("--last", type=int, default=5)
+            sp.add_argument("--last", type=arguments.integer_at_least(1), default=5)
         if name == "prune":
-            sp.add_argument("--keep", type=int, required=True)
+            sp.add_argument("--keep", type=arguments.integer_at_least(0), required=True,
+                            help="entries kept per case (0 removes the cases)")
         sp.set_defaults(func=func)
 
     ab = sub.add_parser("ab", help="measure two engines interleaved (paired A/B verdict)")
@@ -324,18 +325,23 @@ def build_parser() -> argparse.ArgumentParser:
         ab.add_argument(f"--option{suffix}", action="append", metavar="KEY=VALUE",
                         help=f"backend option for {who}")
         ab.add_argument(f"--inject-delay{suffix}", help=f"busy-wait added to {who} (testing)")
-    ab.add_argument("--duration", default="10s", help="measuring time of the pair (default 10s)")
-    ab.add_argument("--block", default="250ms", help="block length (default 250ms)")
-    ab.add_argument("--rewarm", default="50ms", help="re-warm before each block (default 50ms)")
-    ab.add_argument("--warmup", default="500ms", help="initial warm-up per side")
-    ab.add_argument("--tolerance", default="0.2%", help="median/throughput tolerance")
+    ab.add_argument("--duration", default="10s", type=arguments.positive_duration,
+                    help="measuring time of the pair (default 10s)")
+    ab.add_argument("--block", default="250ms", type=arguments.positive_duration,
+                    help="block length (default 250ms)")
+    ab.add_argument("--rewarm", default="50ms", type=arguments.positive_duration,
+                    help="re-warm before each block (default 50ms)")
+    ab.add_argument("--warmup", default="500ms", type=arguments.positive_duration,
+                    help="initial warm-up per side")
+    ab.add_argument("--tolerance", default="0.2%", type=arguments.fraction,
+                    help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
-    ab.add_argument("--instances", type=int, default=2,
+    ab.add_argument("--instances", type=arguments.integer_at_least(1), default=2,
                     help="preparations of each side, in ABBA order (default 2): two "
                          "preparations of one engine can differ by ~0.1 %%")
-    ab.add_argument("--alpha", type=float, default=0.01)
+    ab.add_argument("--alpha", type=arguments.alpha, default=0.01)
     ab.add_argument("--out", default="reports")
-    ab.add_argument("--fail-on", default="regression,failed")
+    ab.add_argument("--fail-on", default="regression,failed", type=arguments.verdict_names)
     ab.add_argument("--unstable-fails", action="store_true")
     ab.set_defaults(func=cmd_ab)
 
@@ -350,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "host overhead, timing error vs in-kernel time, noise, NVML/NVTX cost")
     st.add_argument("--json", help="write the full figures here")
     st.add_argument("--quick", action="store_true", help="fewer samples (about 4x faster)")
-    st.add_argument("--trials", type=int, default=10, help="trials for the noise figures")
+    st.add_argument("--trials", type=arguments.integer_at_least(1), default=10,
+                    help="trials for the noise figures")
     st.set_defaults(func=cmd_selftest)
 
     pr = sub.add_parser("profile", help="run scenarios under Nsight Systems (nsys, NVTX "

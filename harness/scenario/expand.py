@@ -129,6 +129,12 @@ def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
                         except ValueError as exc:
                             raise ConfigError(f"{case_id}: {exc}", file=path,
                                               key=f"model[{index}].shapes") from None
+    for index, override in enumerate(scenario.case):
+        # An override that matches nothing (a typo) would silently leave cases unchanged.
+        if not fnmatch.filter(seen, override.match):
+            raise ConfigError(f"{override.match!r} matches no case of this scenario",
+                              file=path, key=f"case[{index}].match",
+                              expected=f"a glob over case ids such as {cases[0].id!r}")
     return cases
 
 
