@@ -67,3 +67,60 @@ def test_case_override_that_matches_nothing_is_an_error(write_toml):
                        ) as err:
         api.list_cases([path])
     assert err.value.file == str(path)
+
+
+# -- 2. scenario files: strict types, non-empty axes, bounds, options checked at load ---------
+
+MODEL = '[[model]]\nid = "m"\nsource = "zoo:transformer"\n'
+
+
+@pytest.mark.parametrize("body, key, words", [
+    ('[defaults]\nbatch = ["4"]\n' + MODEL, "defaults.batch[0]", "valid integer"),
+    ('[defaults]\nbatch = [true]\n' + MODEL, "defaults.batch[0]", "valid integer"),
+    ('[defaults]\ntiming = { cuda_graph = "yes" }\n' + MODEL, "defaults.timing.cuda_graph",
+     "valid boolean"),
+    ('[defaults]\nbackends = []\n' + MODEL, "defaults.backends", "at least 1"),
+    ('[defaults]\nprecisions = []\n' + MODEL, "defaults.precisions", "at least 1"),
+    (MODEL + "shapes = []\n", "model[0].shapes", "at least 1"),
+    ('[defaults]\nbatch = [18446744073709551616]\n' + MODEL, "defaults.batch[0]",
+     "less than or equal to 65536"),
+    ('[defaults]\nseed = ' + "9" * 4000 + "\n" + MODEL, "defaults.seed", "less than"),
+    ('[[model]]\nid = "m"\nsource = ""\n', "model[0].source", "at least 1 character"),
+    ('[[model]]\nid = "m"\nsource = "zoo:resnt"\n', "model[0].source", "unknown zoo model"),
+    ('[defaults]\nstop = { max_time = inf }\n' + MODEL, "defaults.stop.max_time", "finite"),
+    ('[defaults]\nstop = { rel_ci = 0 }\n' + MODEL, "defaults.stop.rel_ci", "greater than 0"),
+    ('[defaults]\nstop = { min_samples = 50, max_samples = 10 }\n' + MODEL, "defaults.stop",
+     "never stop"),
+    ('[defaults]\noptions = { onnxruntime = { thread = 2 } }\n' + MODEL,
+     "defaults.options.onnxruntime.thread", "unknown option"),
+    ('[defaults]\noptions = { onnxruntime = { opt_level = "fastest" } }\n' + MODEL,
+     "defaults.options.onnxruntime.opt_level", "'all'"),
+    ('[defaults]\noptions = { onnxrunt1me = { threads = 2 } }\n' + MODEL,
+     "defaults.options.onnxrunt1me", "unknown backend"),
+    (MODEL + 'options = { tensorrt = { workspce = "1GiB" } }\n',
+     "model[0].options.tensorrt.workspce", "unknown option"),
+    (MODEL + 'options = { tensorrt = { target = "sm999" } }\n',
+     "model[0].options.tensorrt.target", "unknown target"),
+    (MODEL + 'options = { calibration = { blocks = 0 } }\n',
+     "model[0].options.calibration.blocks", "greater than or equal to 1"),
+    (MODEL + 'options = { torch = { mode = "jit" } }\n', "model[0].options.torch.mode", "eager"),
+])
+def test_scenario_validation_refuses(body, key, words, write_toml, capsys):
+    path = write_toml('name = "x"\n' + body)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and f"key '{key}'" in err and words in err, err
+    assert main(["list", str(path)]) == 2
+
+
+def test_deeply_nested_arrays_and_huge_matrices_are_clear_errors(write_toml, capsys):
+    deep = write_toml('name = "x"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "deep.toml")
+    assert main(["validate", str(deep)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+    many = ", ".join(str(b) for b in range(1, 101))
+    shapes = ", ".join(f'"input_ids:{{batch}}x{n}"' for n in range(1, 101))
+    huge = write_toml(f'name = "x"\n[defaults]\nbatch = [{many}]\n'
+                      f'backends = ["onnxruntime", "tensorrt"]\n{MODEL}shapes = [{shapes}]\n',
+                      "huge.toml")
+    assert main(["validate", str(huge)]) == 2
+    assert "more than 10000 cases" in capsys.readouterr().err
