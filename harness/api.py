@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from harness.baseline.verdict import (
     finalize,
     verdict,
 )
-from harness.errors import ConfigError
+from harness.errors import ConfigError, Interrupted
+from harness.fsutil import atomic_write_json
 from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
 from harness.report.outputs import ReportPaths, baseline_history, write_reports
@@ -104,6 +106,47 @@ class RunOutcome:
     report_path: Path | None
     exit_code: int
     reports: ReportPaths | None = None
+    # What went wrong after measuring (judging, writing the report): the measurements were
+    # kept and written first; the exit code is then non-zero.
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Published:
+    """Where a run's outputs went, and what could not be written."""
+
+    results: Path
+    reports: ReportPaths | None
+    problems: list[str]
+
+
+def publish(run_: RunResult, writer: ResultWriter, out: Path, results_name: str,
+            history: Callable[[], dict[str, list[dict[str, Any]]]] | None = None,
+            problems: list[str] | None = None, **report_args: Any) -> Published:
+    """Write what was measured: the results file first (it is what CI accepts), then the
+    report, summary and JUnit. A failure in one never discards the other; it is reported."""
+    problems = list(problems or [])
+    results = out / results_name
+    try:
+        atomic_write_json(results, run_.to_json())
+    except OSError as exc:
+        problems.append(f"could not write {results}: {exc}; the run file {writer.path} holds "
+                        "the measurements")
+        results = writer.path or results
+    reports = None
+    try:
+        reports = write_reports(run_, out, history() if history else None,
+                                **report_args)
+    except Exception as exc:  # whatever broke, the measurements stand
+        problems.append(f"could not write the report: {type(exc).__name__}: {exc}")
+    return Published(results, reports, problems)
+
+
+def _guarded(problems: list[str], what: str, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except Exception as exc:  # reported; the measurements are kept
+        problems.append(f"{what} failed: {type(exc).__name__}: {exc}")
 
 
 def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None) -> RunResult:
@@ -128,21 +171,36 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios] , command)
-    results_path = out / "runs" / f"{run_.run_id}.json"
-    writer = ResultWriter(run_, results_path)
-    writer.flush()
-    run_cases(planned, writer, progress)
     store = BaselineStore(baselines)
-    judge(run_, store, policy)
-    run_pairs(ab_pairs, run_, writer, policy)
-    writer.finish()
-    latest = out / "results.json"
-    writer.path = latest
+    store.check(run_.platform_id, scenarios)
+    writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
-    reports = write_reports(run_, out, baseline_history(run_, store))
-    verdicts = [c.verdict for c in run_.cases] + ab_exit_verdicts(run_.ab)
-    return RunOutcome(run_, latest, reports.html, exit_code(verdicts, policy.fail_on(fail_on)),
-                      reports)
+    problems: list[str] = []
+    interrupted = _measure(problems, lambda: (run_cases(planned, writer, progress),
+                                              run_pairs(ab_pairs, run_, writer, policy)))
+    measured_all = interrupted is None and not problems
+    _guarded(problems, "judging against the baselines", lambda: judge(run_, store, policy))
+    _guarded(problems, "writing the run file", writer.finish if measured_all else writer.flush)
+    done = publish(run_, writer, out, "results.json", lambda: baseline_history(run_, store),
+                   problems)
+    if interrupted is not None:
+        raise Interrupted(done.results) from interrupted
+    verdicts = [c.verdict for c in run_.cases if c.verdict] + ab_exit_verdicts(run_.ab)
+    code = exit_code(verdicts, policy.fail_on(fail_on))
+    return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
+                      max(code, 1) if done.problems else code, done.reports, done.problems)
+
+
+def _measure(problems: list[str], step: Callable[[], object]) -> KeyboardInterrupt | None:
+    """Run the measuring ``step``; Ctrl-C or a failure (a full disk) ends it, and what was
+    measured until then is published all the same."""
+    try:
+        step()
+    except KeyboardInterrupt as exc:
+        return exc
+    except Exception as exc:  # reported; the measurements are kept
+        problems.append(f"measuring stopped: {type(exc).__name__}: {exc}")
+    return None
 
 
 def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT_POLICY) -> None:
@@ -285,13 +343,17 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
     run_ = new_run([{"name": s} for s in scenarios], command)
     writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
-    run_pairs(pairs, run_, writer, policy)
-    writer.finish()
-    writer.path = out / "ab-results.json"
-    writer.flush()
-    reports = write_reports(run_, out, html_name="ab.html", title=f"A/B {run_.run_id}")
-    return RunOutcome(run_, writer.path, reports.html,
-                      exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on)), reports)
+    problems: list[str] = []
+    interrupted = _measure(problems, lambda: run_pairs(pairs, run_, writer, policy))
+    measured_all = interrupted is None and not problems
+    _guarded(problems, "writing the run file", writer.finish if measured_all else writer.flush)
+    done = publish(run_, writer, out, "ab-results.json", None, problems, html_name="ab.html",
+                   title=f"A/B {run_.run_id}")
+    if interrupted is not None:
+        raise Interrupted(done.results) from interrupted
+    code = exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on))
+    return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
+                      max(code, 1) if done.problems else code, done.reports, done.problems)
 
 
 def selftest(quick: bool = False, trials: int = 10, json_path: str | Path | None = None

@@ -51,7 +51,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     if outcome.reports:
         print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
+    _problems(outcome)
     return outcome.exit_code
+
+
+def _problems(outcome: object) -> None:
+    for text in getattr(outcome, "problems", ()):
+        print(f"error: {text}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -176,6 +182,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         v = r.get("verdict") or {}
         print(f"{r['id']}: {v.get('status')} — {v.get('reason')}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    _problems(outcome)
     return outcome.exit_code
 
 
@@ -386,8 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: partial results were kept", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        where = getattr(exc, "results", None)
+        print("interrupted: " + (f"the partial run (complete=false) and its report are in "
+                                 f"{where}" if where else "partial results were kept"),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

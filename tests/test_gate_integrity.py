@@ -124,3 +124,57 @@ def test_deeply_nested_arrays_and_huge_matrices_are_clear_errors(write_toml, cap
                       "huge.toml")
     assert main(["validate", str(huge)]) == 2
     assert "more than 10000 cases" in capsys.readouterr().err
+
+
+# -- 3. nothing measured is lost ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"[1,2,3]", b"\xff\xfe\x00garbage",
+                                     b'{"schema": "trt-harness/baseline/1"}', b"{" * 10000])
+def test_damaged_baseline_refused_before_measuring(content, tiny_scenario, tmp_path, capsys):
+    from harness.platform import platform_id
+
+    store = tmp_path / "b"
+    damaged = store / platform_id() / "tiny.json"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(content)
+    out = tmp_path / "r"
+    assert main(["run", str(tiny_scenario), "--out", str(out), "--baselines", str(store),
+                 "-q"]) == 2
+    assert str(damaged) in capsys.readouterr().err
+    assert not out.exists()          # refused before the first case was measured
+
+
+def test_report_failure_keeps_the_measurements(tiny_scenario, tmp_path, monkeypatch, capsys):
+    import json
+
+    from harness import api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr(api, "write_reports", broken)
+    out = tmp_path / "r"
+    code = main(["run", str(tiny_scenario), "--out", str(out), "--baselines",
+                 str(tmp_path / "b"), "-q"])
+    assert code != 0
+    assert "template exploded" in capsys.readouterr().err
+    data = json.loads((out / "results.json").read_text())
+    assert data["complete"] and data["cases"][0]["stats_ms"]["n"] >= 10
+
+
+@pytest.mark.parametrize("content", [b"[1,2,3]", b"\xff\xfe", b'{"schema": 1}',
+                                     b'{"schema": "trt-harness/results/1", "cases": 3}',
+                                     b'{"schema": "trt-harness/results/1", "run_id": "x", '
+                                     b'"started": "s", "platform": {}, "platform_id": "p", '
+                                     b'"cases": [{"id": "a", "status": "ok", "case": {}}]}'])
+@pytest.mark.parametrize("command", [["report"], ["export", "-o", "x.json"],
+                                     ["baseline", "accept"]])
+def test_malformed_results_files_exit_2(content, command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "results.json"
+    bad.write_bytes(content)
+    argv = [*command[:1], *(command[1:2] if command[0] == "baseline" else []), str(bad),
+            *([] if command[0] == "baseline" else command[1:])]
+    assert main(argv) == 2
+    assert str(bad) in capsys.readouterr().err
