@@ -129,7 +129,7 @@ def publish(run_: RunResult, writer: ResultWriter, out: Path, results_name: str,
     results = out / results_name
     try:
         atomic_write_json(results, run_.to_json())
-    except OSError as exc:
+    except (OSError, ConfigError) as exc:
         problems.append(f"could not write {results}: {exc}; the run file {writer.path} holds "
                         "the measurements")
         results = writer.path or results
@@ -299,10 +299,12 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
                input_range: dict[str, tuple[float, float]] | None = None) -> Case:
     """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
     from harness.backends import best_installed
+    from harness.models.source import check_source
     from harness.scenario.schema import StopRule, Warmup
     from harness.scenario.shapes import Profile, parse_shapes
     from harness.units import parse_duration
 
+    check_source(model)
     backend = backend or best_installed()
     try:
         profile = Profile.static(parse_shapes(shapes)) if shapes else None
@@ -324,6 +326,7 @@ def bench(case: Case, json_out: str | Path | None = None,
           command: list[str] | None = None) -> RunResult:
     run_ = new_run([{"name": "bench"}], command)
     writer = ResultWriter(run_, json_out)
+    writer.flush()          # an unusable --json path is refused before measuring
     run_cases([PlannedCase(case, str(Path.cwd()))], writer)
     for c in run_.cases:
         c.verdict = compare_case({"status": c.status, "error": c.error}, [], 0.0) \

@@ -178,3 +178,60 @@ def test_malformed_results_files_exit_2(content, command, tmp_path, capsys, monk
             *([] if command[0] == "baseline" else command[1:])]
     assert main(argv) == 2
     assert str(bad) in capsys.readouterr().err
+
+
+# -- 4. confinement: nothing written outside its folder ---------------------------------------
+
+
+def _results_file(path, platform_id="p", scenario="s", **case):
+    import json
+
+    from harness.results import SCHEMA
+
+    c = {"id": f"{scenario}/m/onnxruntime/fp32/b1", "status": "ok",
+         "case": {"scenario": scenario, "precision": "fp32"}, "samples_ms": [1.0] * 20,
+         "stats_ms": {"median": 1.0, "n": 20}, **case}
+    path.write_text(json.dumps({"schema": SCHEMA, "run_id": "r1", "started": "2026-01-01",
+                                "platform": {}, "platform_id": platform_id, "complete": True,
+                                "cases": [c]}))
+    return path
+
+
+@pytest.mark.parametrize("names", [{"platform_id": "../../escaped"},
+                                   {"scenario": "../../escaped"},
+                                   {"platform_id": "/tmp/escaped-abs"}, {"scenario": ".."}])
+def test_accept_cannot_write_outside_the_store(names, tmp_path, capsys):
+    results = _results_file(tmp_path / "r.json", **names)
+    store = tmp_path / "a" / "b" / "store"
+    assert main(["baseline", "accept", str(results), "--baselines", str(store)]) == 2
+    assert "cannot name a file" in capsys.readouterr().err
+    assert not (tmp_path / "a" / "escaped").exists() and not (tmp_path / "a").exists()
+    assert not list(tmp_path.rglob("*escaped*"))
+
+
+def test_lock_files_are_never_followed(tmp_path):
+    from harness.fsutil import file_lock
+
+    victim = tmp_path / "victim"
+    (tmp_path / "x.json.lock").symlink_to(victim)
+    with pytest.raises(ConfigError, match="symbolic link"), file_lock(tmp_path / "x.json"):
+        pass
+    assert not victim.exists()
+
+
+def test_outputs_under_a_file_are_clear_errors(tiny_scenario, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    results = _results_file(tmp_path / "r.json")
+    for argv in (["export", str(results), "-o", "afile/x.json"],
+                 ["report", str(results), "--out", "afile/report"],
+                 ["run", str(tiny_scenario), "--out", "afile/out", "-q"],
+                 ["baseline", "accept", str(results), "--baselines", "afile"],
+                 ["bench", "zoo:transformer", "--duration", "0.05s", "--json", "afile/b.json"]):
+        assert main(argv) == 2, argv
+        assert "afile" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2                        # a folder
+    assert "folder" in capsys.readouterr().err
+    assert main(["bench", "nosuch.onnx"]) == 2
+    assert "not found" in capsys.readouterr().err

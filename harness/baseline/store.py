@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.baseline.verdict import TIMING_METRICS, estimate
 from harness.errors import ConfigError
-from harness.fsutil import atomic_write_json, file_lock
+from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
 from harness.results import CaseResult, RunResult, now_iso, read_json
 
@@ -60,7 +60,9 @@ class BaselineStore:
         self._read: dict[Path, tuple[tuple[int, int], dict[str, Any] | None]] = {}
 
     def path(self, platform_id: str, scenario: str) -> Path:
-        return self.root / platform_id / f"{scenario}.json"
+        # Both names come from results files: confined, so '../../x' cannot leave the store.
+        return confined(self.root, platform_id, f"{scenario}.json",
+                        what="platform id or scenario")
 
     def load(self, platform_id: str, scenario: str) -> dict[str, Any] | None:
         path = self.path(platform_id, scenario)
@@ -89,7 +91,8 @@ class BaselineStore:
             self._load_cached(platform_id, scenario)
 
     def scenarios(self, platform_id: str) -> list[str]:
-        return sorted(p.stem for p in (self.root / platform_id).glob("*.json"))
+        return sorted(p.stem for p in confined(self.root, platform_id, what="platform id"
+                                               ).glob("*.json"))
 
     def platforms(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir()) \
