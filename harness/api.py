@@ -234,8 +234,11 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
 
 def accept(results: str | Path | list[str | Path], baselines: str | Path = "baselines",
            cases: list[str] | None = None, keep: int | None = None,
-           replace: bool = False) -> list[Path]:
-    """Accept one or several result files (oldest first by start time) as baselines."""
+           replace: bool = False, force: bool = False) -> list[Path]:
+    """Accept one or several result files (oldest first by start time) as baselines.
+
+    Refused unless ``force``: a run with failed cases or an injected delay (a deliberate
+    slowdown must never become the reference)."""
     from harness.baseline.store import DEFAULT_KEEP
 
     paths = results if isinstance(results, list) else [results]
@@ -244,6 +247,10 @@ def accept(results: str | Path | list[str | Path], baselines: str | Path = "base
         if not r.complete and not cases:
             raise ConfigError(f"{p}: the run did not complete; accept a complete run "
                               "(or name its measured cases with --case)")
+        why = [] if force else _not_acceptable(r, cases)
+        if why:
+            raise ConfigError(f"{p}: not accepted as a baseline: {'; '.join(why)} (accept "
+                              "with --force if this is meant)")
     store = BaselineStore(baselines)
     written: list[Path] = []
     for i, r in enumerate(sorted(runs, key=lambda r: r.started)):
@@ -251,6 +258,17 @@ def accept(results: str | Path | list[str | Path], baselines: str | Path = "base
         written += [p for p in store.accept(r, keep or DEFAULT_KEEP, cases,
                                             replace=replace and i == 0) if p not in written]
     return written
+
+
+def _not_acceptable(run_: RunResult, cases: list[str] | None) -> list[str]:
+    chosen = [c for c in run_.cases
+              if cases is None or any(fnmatch.fnmatchcase(c.id, g) for g in cases)]
+    failed = [c.id for c in chosen if c.status in ("failed", "interrupted")]
+    delayed = [c.id for c in chosen if (c.case.get("inject_delay") or 0) > 0
+               or ((c.timing or {}).get("inject_delay_s") or 0) > 0]
+    return ([f"{len(failed)} case(s) failed ({', '.join(failed[:3])})"] if failed else []) + \
+        ([f"{len(delayed)} case(s) ran with an injected delay ({', '.join(delayed[:3])})"]
+         if delayed else [])
 
 
 def list_cases(paths: list[str | Path], select: list[str] | None = None) -> list[Case]:

@@ -14,9 +14,11 @@ from harness.errors import HarnessError
 
 def _table(rows: list[dict], title: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
+    # Ids and error texts are data, not markup: 'int64[batchxseq]' must print as it is.
+    table = Table(title=escape(title), show_lines=False)
     for col, justify in (("case", "left"), ("median ms", "right"), ("95% CI", "right"),
                          ("p99 ms", "right"), ("items/s", "right"), ("n", "right"),
                          ("verdict", "left"), ("reason", "left")):
@@ -26,8 +28,8 @@ def _table(rows: list[dict], title: str) -> None:
         ci = (f"{r['ci_ms'][0]:.4g}–{r['ci_ms'][1]:.4g}" if r["ci_ms"][0] is not None else "–")
         p99 = f"{r['p99_ms']:.4g}" if r["p99_ms"] is not None else "–"
         thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
-        table.add_row(r["case"], med, ci, p99, thr, str(r["n"] or 0), r["verdict"] or r["status"],
-                      r["reason"] or "")
+        table.add_row(*map(escape, (r["case"], med, ci, p99, thr, str(r["n"] or 0),
+                                    r["verdict"] or r["status"], r["reason"] or "")))
     console = Console()
     # Off a terminal (CI logs, pipes) rich assumes 80 columns and folds every id: use 160.
     Console(width=console.width if console.is_terminal else 160).print(table)
@@ -113,7 +115,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_baseline_accept(args: argparse.Namespace) -> int:
     from harness import api
 
-    for path in api.accept(args.results, args.baselines, args.case, args.keep, args.replace):
+    for path in api.accept(args.results, args.baselines, args.case, args.keep, args.replace,
+                           args.force):
         print(f"accepted into {path}")
     return 0
 
@@ -215,8 +218,10 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     table = Table(title=f"trt-harness selftest on {report['gpu']['name']}")
     for col in ("what", "figure", "target"):
         table.add_column(col, overflow="fold")
+    from rich.markup import escape
+
     for row in table_rows(report):
-        table.add_row(*row)
+        table.add_row(*map(escape, map(str, row)))
     Console(width=max(120, Console().width)).print(table)
     if args.json:
         print(f"json: {args.json}")
@@ -296,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="entries kept per case (default 10)")
     acc.add_argument("--replace", action="store_true",
                      help="start a new history where backend version or precision changed")
+    acc.add_argument("--force", action="store_true",
+                     help="accept runs with failed cases or injected delays too")
     acc.set_defaults(func=cmd_baseline_accept)
     for name, func, text in (("show", cmd_baseline_show, "summarise the stored baselines"),
                              ("history", cmd_baseline_history, "the last N accepted runs per "

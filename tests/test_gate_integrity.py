@@ -235,3 +235,74 @@ def test_outputs_under_a_file_are_clear_errors(tiny_scenario, tmp_path, capsys, 
     assert "folder" in capsys.readouterr().err
     assert main(["bench", "nosuch.onnx"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+# -- 5. honest outcomes -------------------------------------------------------------------------
+
+
+def test_all_nan_outputs_fail_the_case(write_toml, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from harness import api
+
+    # y = x * NaN: fast, and useless
+    nan = helper.make_tensor("nan", TensorProto.FLOAT, [1], [float("nan")])
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "nan"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+                              [nan])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "nan.onnx")
+    path = write_toml("""
+        name = "n"
+        [defaults]
+        warmup = { min_time = "5ms", max_time = "50ms" }
+        stop = { rel_ci = "50%", min_samples = 5, min_time = "5ms", max_time = "50ms" }
+        [[model]]
+        id = "nan"
+        source = "nan.onnx"
+    """)
+    outcome = api.run([path], out_dir=tmp_path / "r", baselines=tmp_path / "b")
+    [case] = outcome.run.cases
+    assert case.status == "failed" and "'y'" in case.error and "NaN" in case.error
+    assert case.stats_ms["n"] >= 5           # the timing is kept
+    assert outcome.exit_code == 1
+
+
+def test_damaged_engine_cache_is_a_case_warning():
+    from harness.backends.base import BuildInfo
+    from harness.results import CaseResult
+    from harness.runner import _record_build
+
+    class E:
+        build = BuildInfo(warnings=["engine cache entry k was damaged (sha): rebuilt"])
+
+    result = CaseResult(id="x", status="ok", case={})
+    _record_build(E(), result)
+    assert result.warnings == ["engine cache entry k was damaged (sha): rebuilt"]
+
+
+@pytest.mark.parametrize("case", [{"status": "failed", "error": "boom"},
+                                  {"case": {"scenario": "s", "inject_delay": 0.002}},
+                                  {"timing": {"inject_delay_s": 0.002}}])
+def test_accept_refuses_failed_or_delayed_runs_unless_forced(case, tmp_path, capsys):
+    results = _results_file(tmp_path / "r.json", **case)
+    store = tmp_path / "store"
+    assert main(["baseline", "accept", str(results), "--baselines", str(store)]) == 2
+    assert "--force" in capsys.readouterr().err and not store.exists()
+    assert main(["baseline", "accept", str(results), "--baselines", str(store),
+                 "--force"]) == 0
+
+
+def test_console_text_is_not_markup(capsys):
+    from harness.cli import _table
+
+    reason = "input_ids: int64[batchxseq] [/bold] [link=x]"
+    _table([{"case": "s/[red]m[/red]/b1", "status": "failed", "median_ms": None,
+             "ci_ms": (None, None), "p99_ms": None, "throughput": None, "n": 0,
+             "verdict": "failed", "reason": reason}], "run [x]")
+    out = capsys.readouterr().out.replace("\n", "")
+    assert "int64[batchxseq]" in out.replace(" ", "") or "int64[batchxse" in out
+    assert "[red]" in out

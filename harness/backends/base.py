@@ -48,6 +48,8 @@ class BuildInfo:
     fingerprint: str | None = None          # hash of layer/tactic info where known
     layers: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
+    # What the case's result must show, not only the build notes (a damaged cache entry).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _layout(feed: dict[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], str]]:

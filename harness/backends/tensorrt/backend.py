@@ -182,7 +182,6 @@ class TensorRTBackend(Backend):
                     record = engines.store(key, data, record)
             else:
                 data, record = hit.data, hit.record
-        notes += engines.notes
         prepared: Engine
         if plan.build_only:
             prepared = BuildOnlyEngine(inputs, outputs)
@@ -197,6 +196,7 @@ class TensorRTBackend(Backend):
         b.layers = record["layers"]
         b.fingerprint = record["fingerprint"]
         b.notes = notes + list(record.get("build_notes", [])) + [f"engine cache key {key}"]
+        b.warnings += engines.notes       # a damaged entry was rebuilt: say so on the case
         return prepared
 
     def _steps(self, trt: Any, plan: Plan, feeds: Any, calib_id: str | None) -> list:
