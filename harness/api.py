@@ -162,8 +162,11 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         policy: VerdictPolicy = DEFAULT_POLICY, quick: bool = False) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
     from harness.ab.plan import ab_exit_verdicts, run_pairs, scenario_pairs
+    from harness.consent import check_case
 
     planned = apply_injections(plan(paths, select), inject or [])
+    for p in planned:       # code a scenario names runs only with consent (harness.consent)
+        check_case(p.case, p.base_dir)
     if quick:
         planned = apply_quick(planned)
     ab_pairs = [p for p in scenario_pairs(paths) if not select or any(

@@ -36,7 +36,10 @@ def _table(rows: list[dict], title: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness import api
+    from harness import api, consent
+
+    if args.allow_code:
+        consent.allow_code()
     from harness.baseline.verdict import VerdictPolicy
     from harness.progress import make_progress
 
@@ -261,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     r.add_argument("--quick", action="store_true",
                    help="CI-sized: cap warm-up and measuring to a fraction of a second per case")
+    r.add_argument("--allow-code", action="store_true",
+                   help="run code the scenarios name (steps, model factories, plugin "
+                        "libraries) from outside their folders (or TRT_HARNESS_ALLOW_CODE=1)")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="show the expanded cases without running them")

@@ -306,3 +306,38 @@ def test_console_text_is_not_markup(capsys):
     out = capsys.readouterr().out.replace("\n", "")
     assert "int64[batchxseq]" in out.replace(" ", "") or "int64[batchxse" in out
     assert "[red]" in out
+
+
+# -- 6. consent for code ------------------------------------------------------------------------
+
+
+def test_code_from_outside_the_scenario_needs_consent(write_toml, tmp_path, monkeypatch, capsys):
+    from harness import consent
+
+    monkeypatch.delenv(consent.ENV, raising=False)
+    path = write_toml("""
+        name = "c"
+        [[model]]
+        id = "m"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        post = { step = "json:dumps" }
+    """)
+    out = tmp_path / "r"
+    assert main(["run", str(path), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "json:dumps" in err and "--allow-code" in err and not out.exists()
+    # the harness's own steps and modules in the scenario's folder need no consent
+    (tmp_path / "mysteps.py").write_text("def post(x, **kw):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from harness.scenario.expand import expand
+    from harness.scenario.load import load_scenario
+
+    for step in ("harness.pipeline.ops:softmax_topk", "mysteps:post"):
+        [case] = expand(load_scenario(write_toml(path.read_text().replace("json:dumps", step),
+                                                 "ok.toml")))
+        consent.check_case(case, str(tmp_path))
+    with pytest.raises(ConfigError, match="plugin library"):
+        consent.check_file("/usr/lib/libevil.so", str(tmp_path), "plugin library")
+    monkeypatch.setenv(consent.ENV, "1")
+    consent.check_module("json:dumps", str(tmp_path), "post step")

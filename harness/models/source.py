@@ -15,6 +15,11 @@ _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
+def is_factory(text: str) -> bool:
+    """``module:callable`` (Python code), not a zoo name or a model file."""
+    return not text.startswith("zoo:") and bool(_FACTORY.match(text))
+
+
 def model_digest(source: ModelSource) -> str | None:
     """SHA-256 of the model file the source resolved to (None for factories): what tells
     whether a baseline's model is still at hand. Cached per path, mtime and size."""
