@@ -182,6 +182,7 @@ class TensorRTBackend(Backend):
                     record = engines.store(key, data, record)
             else:
                 data, record = hit.data, hit.record
+        notes += engines.notes
         prepared: Engine
         if plan.build_only:
             prepared = BuildOnlyEngine(inputs, outputs)
