@@ -22,10 +22,12 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
                input_range: dict[str, tuple[float, float]] | None = None) -> Case:
     """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
     from harness.backends import best_installed
+    from harness.models.source import check_source
     from harness.scenario.schema import StopRule, Warmup
     from harness.scenario.shapes import Profile, parse_shapes
     from harness.units import parse_duration
 
+    check_source(model)
     backend = backend or best_installed()
     try:
         profile = Profile.static(parse_shapes(shapes)) if shapes else None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from harness.baseline.verdict import (
     verdict,
 )
 from harness.commit import commit_info
-from harness.errors import ConfigError
+from harness.errors import ConfigError, Interrupted
+from harness.fsutil import atomic_write_json
 from harness.metrics import METRICS
 from harness.pipeline.gates import apply_gates, case_gates
 from harness.platform import fingerprint, platform_id
@@ -34,7 +36,7 @@ from harness.scenario.load import load_scenario
 def plan(paths: list[str | Path], select: list[str] | None = None) -> list[PlannedCase]:
     """Load, validate and expand scenario files (all checked before anything runs)."""
     planned: list[PlannedCase] = []
-    errors: list[str] = []
+    errors: list[ConfigError] = []
     names: dict[str, str] = {}
     for p in paths:
         try:
@@ -46,13 +48,20 @@ def plan(paths: list[str | Path], select: list[str] | None = None) -> list[Plann
             base = case_base_dir(p)
             planned.extend(PlannedCase(c, base) for c in expand(scenario, str(p)))
         except ConfigError as exc:
-            errors.append(str(exc))
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]     # keeps its file and key for callers
     if errors:
-        raise ConfigError("\n".join(errors))
+        raise ConfigError("\n".join(map(str, errors)))
     if select:
+        ids = [p.case.id for p in planned]
+        # A glob that selects nothing is a typo that would silently shrink the gate.
+        unmatched = [s for s in select if not fnmatch.filter(ids, s)]
+        if unmatched:
+            raise ConfigError(f"no case matches {', '.join(map(repr, unmatched))}",
+                              key="--case", expected="globs over case ids (see "
+                              "'trt-harness list')")
         planned = [p for p in planned if any(fnmatch.fnmatchcase(p.case.id, s) for s in select)]
-        if not planned:
-            raise ConfigError(f"no case matches {select}")
     return planned
 
 
@@ -68,6 +77,10 @@ def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[
             rules.append((pattern or "*", parse_duration(delay)))
         except ValueError as exc:
             raise ConfigError(f"--inject-delay {text!r}: {exc}") from None
+        if not any(fnmatch.fnmatchcase(p.case.id, rules[-1][0]) for p in planned):
+            raise ConfigError(f"{text!r}: the glob {rules[-1][0]!r} matches no case",
+                              key="--inject-delay", expected="[GLOB=]DELAY with a glob over "
+                              "case ids (see 'trt-harness list')")
     out = []
     for p in planned:
         for pattern, delay in rules:
@@ -96,6 +109,47 @@ class RunOutcome:
     report_path: Path | None
     exit_code: int
     reports: ReportPaths | None = None
+    # What went wrong after measuring (judging, writing the report): the measurements were
+    # kept and written first; the exit code is then non-zero.
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Published:
+    """Where a run's outputs went, and what could not be written."""
+
+    results: Path
+    reports: ReportPaths | None
+    problems: list[str]
+
+
+def publish(run_: RunResult, writer: ResultWriter, out: Path, results_name: str,
+            history: Callable[[], dict[str, list[dict[str, Any]]]] | None = None,
+            problems: list[str] | None = None, **report_args: Any) -> Published:
+    """Write what was measured: the results file first (it is what CI accepts), then the
+    report, summary and JUnit. A failure in one never discards the other; it is reported."""
+    problems = list(problems or [])
+    results = out / results_name
+    try:
+        atomic_write_json(results, run_.to_json())
+    except (OSError, ConfigError) as exc:
+        problems.append(f"could not write {results}: {exc}; the run file {writer.path} holds "
+                        "the measurements")
+        results = writer.path or results
+    reports = None
+    try:
+        reports = write_reports(run_, out, history() if history else None,
+                                **report_args)
+    except Exception as exc:  # whatever broke, the measurements stand
+        problems.append(f"could not write the report: {type(exc).__name__}: {exc}")
+    return Published(results, reports, problems)
+
+
+def _guarded(problems: list[str], what: str, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except Exception as exc:  # reported; the measurements are kept
+        problems.append(f"{what} failed: {type(exc).__name__}: {exc}")
 
 
 def new_run(scenario_files: list[dict[str, str]], command: list[str] | None = None,
@@ -114,8 +168,11 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         policy: VerdictPolicy = DEFAULT_POLICY, quick: bool = False) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report."""
     from harness.ab.plan import ab_exit_verdicts, run_pairs, scenario_pairs
+    from harness.consent import check_case
 
     planned = apply_injections(plan(paths, select), inject or [])
+    for p in planned:       # code a scenario names runs only with consent (harness.consent)
+        check_case(p.case, p.base_dir)
     if quick:
         planned = apply_quick(planned)
     ab_pairs = [p for p in scenario_pairs(paths) if not select or any(
@@ -123,22 +180,36 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios], command, where=paths[0] if paths else None)
-    results_path = out / "runs" / f"{run_.run_id}.json"
-    writer = ResultWriter(run_, results_path)
-    writer.flush()
-    run_cases(planned, writer, progress)
     store = BaselineStore(baselines)
-    judge(run_, store, policy)
-    run_pairs(ab_pairs, run_, writer, policy)
-    writer.finish()
-    latest = out / "results.json"
-    writer.path = latest
+    store.check(run_.platform_id, scenarios)
+    writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
-    reports = write_reports(run_, out, baseline_history(run_, store))
-    verdicts = [c.verdict for c in run_.cases] + ab_exit_verdicts(run_.ab)
-    return RunOutcome(run_, latest, reports.html,
-                      exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided),
-                      reports)
+    problems: list[str] = []
+    interrupted = _measure(problems, lambda: (run_cases(planned, writer, progress),
+                                              run_pairs(ab_pairs, run_, writer, policy)))
+    measured_all = interrupted is None and not problems
+    _guarded(problems, "judging against the baselines", lambda: judge(run_, store, policy))
+    _guarded(problems, "writing the run file", writer.finish if measured_all else writer.flush)
+    done = publish(run_, writer, out, "results.json", lambda: baseline_history(run_, store),
+                   problems)
+    if interrupted is not None:
+        raise Interrupted(done.results) from interrupted
+    verdicts = [c.verdict for c in run_.cases if c.verdict] + ab_exit_verdicts(run_.ab)
+    code = exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided)
+    return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
+                      max(code, 1) if done.problems else code, done.reports, done.problems)
+
+
+def _measure(problems: list[str], step: Callable[[], object]) -> KeyboardInterrupt | None:
+    """Run the measuring ``step``; Ctrl-C or a failure (a full disk) ends it, and what was
+    measured until then is published all the same."""
+    try:
+        step()
+    except KeyboardInterrupt as exc:
+        return exc
+    except Exception as exc:  # reported; the measurements are kept
+        problems.append(f"measuring stopped: {type(exc).__name__}: {exc}")
+    return None
 
 
 def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT_POLICY) -> None:
@@ -172,8 +243,11 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
 
 def accept(results: str | Path | list[str | Path], baselines: str | Path = "baselines",
            cases: list[str] | None = None, keep: int | None = None,
-           replace: bool = False) -> list[Path]:
-    """Accept one or several result files (oldest first by start time) as baselines."""
+           replace: bool = False, force: bool = False) -> list[Path]:
+    """Accept one or several result files (oldest first by start time) as baselines.
+
+    Refused unless ``force``: a run with failed cases or an injected delay (a deliberate
+    slowdown must never become the reference)."""
     from harness.baseline.store import DEFAULT_KEEP
 
     paths = results if isinstance(results, list) else [results]
@@ -182,6 +256,10 @@ def accept(results: str | Path | list[str | Path], baselines: str | Path = "base
         if not r.complete and not cases:
             raise ConfigError(f"{p}: the run did not complete; accept a complete run "
                               "(or name its measured cases with --case)")
+        why = [] if force else _not_acceptable(r, cases)
+        if why:
+            raise ConfigError(f"{p}: not accepted as a baseline: {'; '.join(why)} (accept "
+                              "with --force if this is meant)")
     store = BaselineStore(baselines)
     written: list[Path] = []
     for i, r in enumerate(sorted(runs, key=lambda r: r.started)):
@@ -189,6 +267,17 @@ def accept(results: str | Path | list[str | Path], baselines: str | Path = "base
         written += [p for p in store.accept(r, keep or DEFAULT_KEEP, cases,
                                             replace=replace and i == 0) if p not in written]
     return written
+
+
+def _not_acceptable(run_: RunResult, cases: list[str] | None) -> list[str]:
+    chosen = [c for c in run_.cases
+              if cases is None or any(fnmatch.fnmatchcase(c.id, g) for g in cases)]
+    failed = [c.id for c in chosen if c.status in ("failed", "interrupted")]
+    delayed = [c.id for c in chosen if (c.case.get("inject_delay") or 0) > 0
+               or ((c.timing or {}).get("inject_delay_s") or 0) > 0]
+    return ([f"{len(failed)} case(s) failed ({', '.join(failed[:3])})"] if failed else []) + \
+        ([f"{len(delayed)} case(s) ran with an injected delay ({', '.join(delayed[:3])})"]
+         if delayed else [])
 
 
 def list_cases(paths: list[str | Path], select: list[str] | None = None) -> list[Case]:
@@ -272,6 +361,7 @@ def bench(case: Case, json_out: str | Path | None = None,
           command: list[str] | None = None) -> RunResult:
     run_ = new_run([{"name": "bench"}], command)
     writer = ResultWriter(run_, json_out)
+    writer.flush()          # an unusable --json path is refused before measuring
     run_cases([PlannedCase(case, str(Path.cwd()))], writer)
     for c in run_.cases:
         c.verdict = compare_case({"status": c.status, "error": c.error}, [], 0.0) \
@@ -291,14 +381,18 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
     run_ = new_run([{"name": s} for s in scenarios], command)
     writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
-    run_pairs(pairs, run_, writer, policy)
-    writer.finish()
-    writer.path = out / "ab-results.json"
-    writer.flush()
-    reports = write_reports(run_, out, html_name="ab.html", title=f"A/B {run_.run_id}")
-    return RunOutcome(run_, writer.path, reports.html,
-                      exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on),
-                                policy.allow_undecided), reports)
+    problems: list[str] = []
+    interrupted = _measure(problems, lambda: run_pairs(pairs, run_, writer, policy))
+    measured_all = interrupted is None and not problems
+    _guarded(problems, "writing the run file", writer.finish if measured_all else writer.flush)
+    done = publish(run_, writer, out, "ab-results.json", None, problems, html_name="ab.html",
+                   title=f"A/B {run_.run_id}")
+    if interrupted is not None:
+        raise Interrupted(done.results) from interrupted
+    code = exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on),
+                     policy.allow_undecided)
+    return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
+                      max(code, 1) if done.problems else code, done.reports, done.problems)
 
 
 def selftest(quick: bool = False, trials: int = 10, json_path: str | Path | None = None

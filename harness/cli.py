@@ -8,15 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import __version__
+from harness import __version__, arguments
 from harness.errors import HarnessError
 
 
 def _table(rows: list[dict], title: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
+    # Ids and error texts are data, not markup: 'int64[batchxseq]' must print as it is.
+    table = Table(title=escape(title), show_lines=False)
     for col, justify in (("case", "left"), ("median ms", "right"), ("95% CI", "right"),
                          ("p99 ms", "right"), ("items/s", "right"), ("n", "right"),
                          ("verdict", "left"), ("reason", "left")):
@@ -26,8 +28,8 @@ def _table(rows: list[dict], title: str) -> None:
         ci = (f"{r['ci_ms'][0]:.4g}–{r['ci_ms'][1]:.4g}" if r["ci_ms"][0] is not None else "–")
         p99 = f"{r['p99_ms']:.4g}" if r["p99_ms"] is not None else "–"
         thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
-        table.add_row(r["case"], med, ci, p99, thr, str(r["n"] or 0), r["verdict"] or r["status"],
-                      r["reason"] or "")
+        table.add_row(*map(escape, (r["case"], med, ci, p99, thr, str(r["n"] or 0),
+                                    r["verdict"] or r["status"], r["reason"] or "")))
     console = Console()
     # Off a terminal (CI logs, pipes) rich assumes 80 columns and folds every id: use 160.
     Console(width=console.width if console.is_terminal else 160).print(table)
@@ -43,17 +45,19 @@ def _say_undecided(code: int) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness import api
+    from harness import api, consent
+
+    if args.allow_code:
+        consent.allow_code()
     from harness.baseline.verdict import VerdictPolicy
     from harness.progress import make_progress
 
-    fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
     policy = VerdictPolicy(alpha=args.alpha, correction=args.correction,
                            unstable_fails=args.unstable_fails,
                            allow_undecided=args.allow_undecided)
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
-                      progress=make_progress(not args.quiet), fail_on=fail_on,
+                      progress=make_progress(not args.quiet), fail_on=args.fail_on,
                       command=sys.argv, policy=policy, quick=args.quick)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     from harness.pipeline.summary import print_study_table
@@ -62,8 +66,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     if outcome.reports:
         print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
+    _problems(outcome)
     _say_undecided(outcome.exit_code)
     return outcome.exit_code
+
+
+def _problems(outcome: object) -> None:
+    for text in getattr(outcome, "problems", ()):
+        print(f"error: {text}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -119,7 +129,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_baseline_accept(args: argparse.Namespace) -> int:
     from harness import api
 
-    for path in api.accept(args.results, args.baselines, args.case, args.keep, args.replace):
+    for path in api.accept(args.results, args.baselines, args.case, args.keep, args.replace,
+                           args.force):
         print(f"accepted into {path}")
     return 0
 
@@ -149,13 +160,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from harness import api
     from harness.ab import plan
     from harness.baseline.verdict import VerdictPolicy
-    from harness.units import parse_duration, parse_fraction
 
-    tol = {**plan.AB_TOLERANCE, "median": parse_fraction(args.tolerance),
-           "throughput": parse_fraction(args.tolerance)}
-    settings = plan.ABSettings(duration_s=parse_duration(args.duration),
-                               block_s=parse_duration(args.block),
-                               rewarm_s=parse_duration(args.rewarm), seed=args.seed,
+    tol = {**plan.AB_TOLERANCE, "median": args.tolerance, "throughput": args.tolerance}
+    settings = plan.ABSettings(duration_s=args.duration, block_s=args.block,
+                               rewarm_s=args.rewarm, seed=args.seed,
                                instances=args.instances or plan.DEFAULT_INSTANCES,
                                layout_seed=args.layout_seed, tolerance=tol)
     if args.ref_tree:
@@ -187,12 +195,13 @@ def cmd_ab(args: argparse.Namespace) -> int:
         raise HarnessError("the scenario files have no [[ab]] tables")
     policy = VerdictPolicy(alpha=args.alpha, unstable_fails=args.unstable_fails,
                            allow_undecided=args.allow_undecided)
-    fail_on = tuple(s.strip() for s in args.fail_on.split(",") if s.strip())
-    outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=fail_on, command=sys.argv)
+    outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=args.fail_on,
+                     command=sys.argv)
     for r in outcome.run.ab:
         v = r.get("verdict") or {}
         print(f"{r['id']}: {v.get('status')} — {v.get('reason')}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    _problems(outcome)
     _say_undecided(outcome.exit_code)
     return outcome.exit_code
 
@@ -237,8 +246,10 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     table = Table(title=f"trt-harness selftest on {report['gpu']['name']}")
     for col in ("what", "figure", "target"):
         table.add_column(col, overflow="fold")
+    from rich.markup import escape
+
     for row in table_rows(report):
-        table.add_row(*row)
+        table.add_row(*map(escape, map(str, row)))
     Console(width=max(120, Console().width)).print(table)
     if args.json:
         print(f"json: {args.json}")
@@ -273,19 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--case", action="append", help="only cases whose id matches this glob")
     r.add_argument("--inject-delay", action="append", default=[], metavar="[GLOB=]DELAY",
                    help="add a busy-wait inside the timed region (e.g. '*/resnet/*=2ms')")
-    r.add_argument("--fail-on", default="regression,failed",
+    r.add_argument("--fail-on", default="regression,failed", type=arguments.verdict_names,
                    help="verdicts that make the exit code 1 (default: regression,failed)")
     r.add_argument("--unstable-fails", action="store_true",
                    help="an 'unstable' verdict (throttled, noisy, too few samples) exits 1, "
                         "like a regression")
     r.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
-    r.add_argument("--alpha", type=float, default=0.01,
+    r.add_argument("--alpha", type=arguments.alpha, default=0.01,
                    help="false-alarm budget of the whole run for regressions (default 0.01)")
     r.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
                    help="multiple-comparison correction across cases (default holm)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     r.add_argument("--quick", action="store_true",
                    help="CI-sized: cap warm-up and measuring to a fraction of a second per case")
+    r.add_argument("--allow-code", action="store_true",
+                   help="run code the scenarios name (steps, model factories, plugin "
+                        "libraries) from outside their folders (or TRT_HARNESS_ALLOW_CODE=1)")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="show the expanded cases without running them")
@@ -305,10 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--inputs", help="real input data: .npz (one array per input) or .npy")
     b.add_argument("--input-range", action="append", metavar="NAME=LO..HI",
                    help="values for a generated input, e.g. sr=16000 or input_ids=0..30521")
-    b.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default 1)")
-    b.add_argument("--warmup", default="200ms")
-    b.add_argument("--duration", default="3s", help="measuring time cap")
-    b.add_argument("--rel-ci", default="0.5%", help="stop when the median's CI is this tight")
+    b.add_argument("--threads", type=arguments.integer_at_least(1),
+                   help="onnxruntime intra-op threads (default 1)")
+    b.add_argument("--warmup", default="200ms", type=arguments.positive_duration)
+    b.add_argument("--duration", default="3s", type=arguments.positive_duration,
+                   help="measuring time cap")
+    b.add_argument("--rel-ci", default="0.5%", type=arguments.positive_fraction,
+                   help="stop when the median's CI is this tight")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", help="write the result (same format as a run) here")
     b.set_defaults(func=cmd_bench)
@@ -319,9 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("results", nargs="+", help="results JSON files (reports/results.json)")
     acc.add_argument("--baselines", default="baselines")
     acc.add_argument("--case", action="append", help="accept only case ids matching this glob")
-    acc.add_argument("--keep", type=int, help="entries kept per case (default 10)")
+    acc.add_argument("--keep", type=arguments.integer_at_least(1),
+                     help="entries kept per case (default 10)")
     acc.add_argument("--replace", action="store_true",
                      help="start a new history where backend version or precision changed")
+    acc.add_argument("--force", action="store_true",
+                     help="accept runs with failed cases or injected delays too")
     acc.set_defaults(func=cmd_baseline_accept)
     for name, func, text in (("show", cmd_baseline_show, "summarise the stored baselines"),
                              ("history", cmd_baseline_history, "the last N accepted runs per "
@@ -332,9 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--platform", help="platform id (default: this machine's)")
         sp.add_argument("--case", help="case id glob (default: all)")
         if name == "history":
-            sp.add_argument("--last", type=int, default=5)
+            sp.add_argument("--last", type=arguments.integer_at_least(1), default=5)
         if name == "prune":
-            sp.add_argument("--keep", type=int, required=True)
+            sp.add_argument("--keep", type=arguments.integer_at_least(0), required=True,
+                            help="entries kept per case (0 removes the cases)")
         sp.set_defaults(func=func)
 
     ab = sub.add_parser("ab", help="measure two engines interleaved (paired A/B verdict)")
@@ -357,22 +378,27 @@ def build_parser() -> argparse.ArgumentParser:
         ab.add_argument(f"--option{suffix}", action="append", metavar="KEY=VALUE",
                         help=f"backend option for {who}")
         ab.add_argument(f"--inject-delay{suffix}", help=f"busy-wait added to {who} (testing)")
-    ab.add_argument("--duration", default="10s", help="measuring time of the pair (default 10s)")
-    ab.add_argument("--block", default="250ms", help="block length (default 250ms)")
-    ab.add_argument("--rewarm", default="50ms", help="re-warm before each block (default 50ms)")
-    ab.add_argument("--warmup", default="500ms", help="initial warm-up per side")
-    ab.add_argument("--tolerance", default="0.2%", help="median/throughput tolerance")
+    ab.add_argument("--duration", default="10s", type=arguments.positive_duration,
+                    help="measuring time of the pair (default 10s)")
+    ab.add_argument("--block", default="250ms", type=arguments.positive_duration,
+                    help="block length (default 250ms)")
+    ab.add_argument("--rewarm", default="50ms", type=arguments.positive_duration,
+                    help="re-warm before each block (default 50ms)")
+    ab.add_argument("--warmup", default="500ms", type=arguments.positive_duration,
+                    help="initial warm-up per side")
+    ab.add_argument("--tolerance", default="0.2%", type=arguments.fraction,
+                    help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
     ab.add_argument("--layout-seed", type=int, default=None,
                     help="replay the memory layouts of an earlier comparison (its record's "
                          "layout_seed); default: new random layouts")
-    ab.add_argument("--instances", type=int, default=None,
+    ab.add_argument("--instances", type=arguments.integer_at_least(1), default=None,
                     help=f"preparations (random memory layouts) of each side, in ABBA order "
                          f"(default {DEFAULT_INSTANCES}): two preparations of one engine can "
                          "differ by 0.1-2 %%")
-    ab.add_argument("--alpha", type=float, default=0.01)
+    ab.add_argument("--alpha", type=arguments.alpha, default=0.01)
     ab.add_argument("--out", default="reports")
-    ab.add_argument("--fail-on", default="regression,failed")
+    ab.add_argument("--fail-on", default="regression,failed", type=arguments.verdict_names)
     ab.add_argument("--unstable-fails", action="store_true")
     ab.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
     ab.set_defaults(func=cmd_ab)
@@ -390,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "host overhead, timing error vs in-kernel time, noise, NVML/NVTX cost")
     st.add_argument("--json", help="write the full figures here")
     st.add_argument("--quick", action="store_true", help="fewer samples (about 4x faster)")
-    st.add_argument("--trials", type=int, default=10, help="trials for the noise figures")
+    st.add_argument("--trials", type=arguments.integer_at_least(1), default=10,
+                    help="trials for the noise figures")
     st.set_defaults(func=cmd_selftest)
 
     pr = sub.add_parser("profile", help="run scenarios under Nsight Systems (nsys, NVTX "
@@ -419,8 +446,11 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: partial results were kept", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        where = getattr(exc, "results", None)
+        print("interrupted: " + (f"the partial run (complete=false) and its report are in "
+                                 f"{where}" if where else "partial results were kept"),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -32,3 +32,12 @@ class BackendUnavailable(HarnessError):
 
 class CaseSkipped(HarnessError):
     """A case cannot run on this machine; recorded as 'skipped' with the reason."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, after what was measured so far was written (``complete`` false)
+    to ``results``: the CLI says where."""
+
+    def __init__(self, results: object) -> None:
+        super().__init__(str(results))
+        self.results = results

@@ -33,10 +33,10 @@ class CaseResult:
     shapes: dict[str, list[int]] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)      # timer, warm-up, stop reason...
     samples_ms: list[float] = field(default_factory=list)     # raw, in the order taken
-    stats_ms: dict[str, float] = field(default_factory=dict)
+    stats_ms: dict[str, float | None] = field(default_factory=dict)   # None: not defined
     throughput: float | None = None                           # items/s at the median
     build: dict[str, Any] = field(default_factory=dict)
-    memory: dict[str, int] = field(default_factory=dict)
+    memory: dict[str, int | None] = field(default_factory=dict)
     stages: dict[str, Any] = field(default_factory=dict)      # stage -> stats_ms (+ samples)
     layers: list[dict[str, Any]] | None = None                # per-layer info / timing
     telemetry: dict[str, Any] | None = None
@@ -72,16 +72,32 @@ class RunResult:
         return _finite(dataclasses.asdict(self))
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunResult:
-        if data.get("schema") != SCHEMA:
-            raise ConfigError(f"not a trt-harness results file (schema {data.get('schema')!r})",
-                              expected=SCHEMA)
-        fields = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in fields}
-        kwargs["cases"] = [CaseResult(**{k: v for k, v in c.items()
-                                         if k in {f.name for f in dataclasses.fields(CaseResult)}})
-                           for c in data.get("cases", [])]
-        return cls(**kwargs)
+    def from_json(cls, data: Any, source: str | None = None) -> RunResult:
+        """The run a results file holds, checked against these records' types (the one typed
+        schema of the file); :class:`ConfigError` naming ``source`` and the first bad keys.
+        Keys this version does not know are ignored (newer files stay readable)."""
+        from pydantic import TypeAdapter, ValidationError
+
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ConfigError(f"not a trt-harness results file (schema {found!r})",
+                              file=source, expected=SCHEMA)
+        try:
+            run = TypeAdapter(cls).validate_python(data)
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError("damaged results file: " + "; ".join(problems[:5])
+                              + (f" (and {len(problems) - 5} more)" if len(problems) > 5
+                                 else ""), file=source) from None
+        except RecursionError:
+            raise ConfigError("damaged results file: values nested too deeply",
+                              file=source) from None
+        for i, c in enumerate(run.cases):
+            # What every reader keys on: the status and the scenario (store file, grouping).
+            if c.status not in STATUSES or not isinstance(c.case.get("scenario"), str):
+                raise ConfigError(f"damaged results file: cases.{i} ({c.id!r}) needs a status "
+                                  f"in {STATUSES} and case.scenario", file=source)
+        return run
 
     def case(self, case_id: str) -> CaseResult | None:
         return next((c for c in self.cases if c.id == case_id), None)
@@ -128,10 +144,23 @@ class ResultWriter:
 
 
 def load_results(path: str | Path) -> RunResult:
+    data = read_json(path, "results file")
+    return RunResult.from_json(data, str(path))
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """A JSON file the harness reads back (results, baselines): every way it can be unusable
+    (missing, a folder, not UTF-8, not JSON, too deep) is a :class:`ConfigError` naming it."""
     try:
-        data = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"results file {str(path)!r} not found") from None
+        raise ConfigError(f"{what} {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} expected, found a folder", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what}: {exc}", file=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
-    return RunResult.from_json(data)
+        raise ConfigError(f"{what} is not valid JSON ({exc})", file=str(path)) from None
+    except (RecursionError, ValueError) as exc:
+        raise ConfigError(f"{what} is not usable JSON ({type(exc).__name__})",
+                          file=str(path)) from None

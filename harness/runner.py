@@ -240,6 +240,7 @@ def _record_build(engine: Engine, result: CaseResult) -> None:
                     "layer_count": len(b.layers) if b.layers is not None else None}
     if b.layers is not None:
         result.layers = b.layers
+    result.warnings += [w for w in b.warnings if w not in result.warnings]
     result.timing = {"build_only": True}
 
 
@@ -264,7 +265,15 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     if not m.stop_reason.startswith("converged"):
         result.warnings.append(f"stopped by {m.stop_reason} before the median's CI reached "
                                f"±{case.stop.rel_ci:.2%} (got ±{stats['rel_ci']:.2%})")
-    bad = [k for k, v in outputs.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    floats = {k: v for k, v in outputs.items() if v.dtype.kind in "fc" and v.size}
+    useless = [k for k, v in floats.items() if not np.isfinite(v).any()]
+    if useless:
+        # A model that computes only NaN/inf is broken however fast it is: the timing is
+        # kept, the case fails.
+        result.status = "failed"
+        result.error = (f"every value of output(s) {', '.join(map(repr, useless))} is NaN or "
+                        "infinite")
+    bad = [k for k, v in floats.items() if k not in useless and not np.isfinite(v).all()]
     if bad:
         result.warnings.append(f"non-finite values in outputs {bad}")
 

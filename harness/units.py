@@ -13,8 +13,8 @@ def parse_duration(value: str | float | int) -> float:
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"duration must be >= 0, got {value}")
+        if not 0 <= value < float("inf"):      # also refuses NaN: a stop that never comes
+            raise ValueError(f"duration must be finite and >= 0, got {value}")
         return float(value)
     m = _DURATION.match(str(value))
     if not m:
@@ -27,6 +27,8 @@ def parse_fraction(value: str | float | int) -> float:
     if isinstance(value, bool):
         raise ValueError(f"not a fraction: {value!r}")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"not a finite fraction: {value!r}")
         return float(value)
     text = str(value).strip()
     try:

@@ -168,11 +168,13 @@ def test_torch_injected_slowdown_is_gpu_time(write_toml, tmp_path):
     assert any("torch.cuda._sleep" in n for n in slow.build["notes"])
 
 
-def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path):
+def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path, monkeypatch):
     """Issue 22: a case's gated memory must not depend on what ran before it, and an injected
     slowdown must not move it (it changes only time)."""
     pytest.importorskip("torch")
-    from harness import api
+    from harness import api, consent
+
+    monkeypatch.setenv(consent.ENV, "1")         # torchvision factories: code from outside
 
     shapes = 'shapes = "x:{batch}x3x224x224"\n'
     models = {"small": 'source = "torchvision.models:mobilenet_v3_small"\n' + shapes,

@@ -360,10 +360,15 @@ def test_torch_slowdown_option_is_checked_before_anything_loads(write_toml):
         precisions = ["fp16"]
         options = { torch = { slowdown = "fast" } }
     """)
-    [case] = api.list_cases([path])
+    # Since issue 14 the scenario is refused when it is loaded (validate, list), not only
+    # when the case runs; a case built in Python is still checked by prepare.
     with pytest.raises(ConfigError, match="not a fraction") as err:
-        TorchBackend().prepare(case, None)
+        api.list_cases([path])
+    assert "options.torch.slowdown" in str(err.value)
+    [case] = api.list_cases([write_toml(path.read_text().replace('"fast"', '"1%"'), "ok.toml")])
+    with pytest.raises(ConfigError, match="not a fraction") as err:
+        TorchBackend().prepare(replace(case, options={**case.options, "slowdown": "fast"}), None)
     assert "options.torch.slowdown" in str(err.value)
     neg = replace(case, options={**case.options, "slowdown": "-1%"})
-    with pytest.raises(ConfigError, match=">= 0"):
+    with pytest.raises(ConfigError, match="greater than or equal to 0"):
         TorchBackend().prepare(neg, None)

@@ -32,7 +32,8 @@ def test_sigint_keeps_finished_cases(write_toml, tmp_path):
     out = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out",
                              str(out), "--baselines", str(tmp_path / "b"), "-q"],
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     run_file = None
     while time.monotonic() < deadline:
@@ -47,6 +48,12 @@ def test_sigint_keeps_finished_cases(write_toml, tmp_path):
     time.sleep(0.3)                      # the long case is now measuring
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
+    # issue 14: results.json (what CI accepts) is the partial run, marked incomplete, with
+    # its report, and the message says where; never the previous run's file.
+    latest = json.loads((out / "results.json").read_text())
+    assert latest["complete"] is False and len(latest["cases"]) == 2
+    assert (out / "index.html").exists() and (out / "junit.xml").exists()
+    assert str(out / "results.json") in proc.stderr.read()
     data = json.loads(Path(run_file).read_text())
     assert data["complete"] is False
     statuses = [c["status"] for c in data["cases"]]

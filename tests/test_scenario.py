@@ -69,7 +69,7 @@ def test_shape_axis_gets_labels(write_toml):
      "defaults.batchs", 3, "unknown key"),
     ('name = "x"\n[[model]]\nid = "m"\n', "model[0].source", 2, "required"),
     ('name = "x"\n[defaults]\nbatch = [0]\n[[model]]\nid="m"\nsource="zoo:resnet"\n',
-     "defaults.batch", 3, "positive"),
+     "defaults.batch[0]", 3, "greater than or equal to 1"),
     ('name = "x"\n[defaults]\nwarmup = { min_time = "fast" }\n[[model]]\nid="m"\n'
      'source="zoo:resnet"\n', "defaults.warmup.min_time", 3, "not a duration"),
     ('name = "x"\n[[model]]\nid="m"\nsource="zoo:resnet"\n[[model]]\nid="n"\n'

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.ab import RUN_VERDICTS
 from harness.ab.measure import AB_TOLERANCE, DEFAULT_INSTANCES, ABSettings, measure_ab
 from harness.ab.verdict import judge as judge_ab
 from harness.adhoc import bench_case
@@ -148,8 +149,7 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
 
 def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A/B verdicts in the run's vocabulary (slower = regression) for the exit code."""
-    names = {"slower": "regression", "faster": "improvement", "same": "pass"}  # else as is
-    return [{"status": names.get((r.get("verdict") or {}).get("status", "failed"),
+    return [{"status": RUN_VERDICTS.get((r.get("verdict") or {}).get("status", "failed"),
                                  (r.get("verdict") or {}).get("status", "failed"))}
             for r in records]
 

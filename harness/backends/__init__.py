@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-from harness.backends.base import Backend, Engine, TensorSpec
+from pydantic import ConfigDict
+
+from harness.backends.base import Backend, BackendOptions, Engine, TensorSpec
 from harness.errors import ConfigError
 
 # name -> "module:class"; imported on first use.
@@ -37,8 +39,15 @@ def backend_class(name: str) -> type[Backend]:
         raise
 
 
+class _UncheckedOptions(BackendOptions):
+    # A backend left out of this build cannot say what its options are: they pass unchecked.
+    model_config = ConfigDict(extra="allow")
+
+
 def _missing(name: str, reason: str) -> type[Backend]:
     class Missing(Backend):
+        options_model = _UncheckedOptions
+
         @classmethod
         def unavailable_reason(cls) -> str | None:
             return reason

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.layout import Layout
 from harness.tensors import TensorSpec  # also re-exported: backends take it from here
 
@@ -31,6 +32,8 @@ class BuildInfo:
     fingerprint: str | None = None          # hash of layer/tactic info where known
     layers: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
+    # What the case's result must show, not only the build notes (a damaged cache entry).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _layout(feed: dict[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -169,6 +172,13 @@ class Engine(abc.ABC):
     def fetch_outputs_impl(self) -> dict[str, np.ndarray]: ...
 
 
+class BackendOptions(BaseModel):
+    """Base of each backend's ``options.<backend>`` model: unknown keys are errors and values
+    are not coerced ("fastest" is not an optimisation level, "4" is not a thread count)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
 class Backend(abc.ABC):
     """A runtime that turns a case into an engine."""
 
@@ -176,6 +186,9 @@ class Backend(abc.ABC):
     #: True when the backend places its device memory at the offsets of ``layout`` (a
     #: :class:`harness.layout.Layout` set before ``prepare``); others ignore the layout.
     randomizes_layout: bool = False
+    #: The typed model of this backend's ``options.<name>`` table. Checked when a scenario is
+    #: loaded (``validate``, ``list``), not only when a case runs.
+    options_model: type[BackendOptions] = BackendOptions
 
     def __init__(self) -> None:
         self.layout: Layout | None = None
@@ -185,6 +198,30 @@ class Backend(abc.ABC):
         """Process-wide initialisation (imports, the CUDA context, libraries the cases' model
         factories import), done once per run before the first case so that no case's load
         time carries it. The runner times it and reports it as the run's start-up."""
+
+    @classmethod
+    def parse_options(cls, raw: dict[str, Any], where: str = "") -> Any:
+        """``raw`` as this backend's options model; :class:`ConfigError` naming every key
+        that is wrong (``where``: the case, for errors at run time)."""
+        try:
+            return cls.options_model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(cls.describe_problems(exc), key=where or None) from None
+
+    @classmethod
+    def describe_problems(cls, exc: ValidationError) -> str:
+        """The options model's errors in the scenario's words (unknown keys listed first)."""
+        table = f"options.{cls.name}"
+        unknown = [".".join(map(str, e["loc"])) for e in exc.errors()
+                   if e["type"] == "extra_forbidden"]
+        problems = [f"{'.'.join((table, *map(str, e['loc'])))}: "
+                    + e["msg"].removeprefix("Value error, ")
+                    + (f" (got {e['input']!r})" if not isinstance(e["input"], dict) else "")
+                    for e in exc.errors() if e["type"] != "extra_forbidden"]
+        if unknown:
+            problems.insert(0, f"{table}: unknown {cls.name} options {unknown}; expected some "
+                            f"of {sorted(cls.options_model.model_fields)}")
+        return "; ".join(problems)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -20,17 +20,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from statistics import median
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BeforeValidator, Field
 
 from harness import gpu
-from harness.backends.base import Backend, Engine
-from harness.errors import CaseSkipped, ConfigError
+from harness.backends.base import Backend, BackendOptions, Engine
+from harness.errors import CaseSkipped
 from harness.units import parse_fraction
 
 RING_CAPACITY = 1 << 17
-_OPTIONS = {"kernel_us", "slowdown", "kernels_per_run", "blocks", "clock_mhz"}
+
+
+class CalibrationOptions(BackendOptions):
+    """``options.calibration`` (module docstring); a slowdown of -100 % would be no kernel."""
+
+    kernel_us: float = Field(default=100.0, gt=0, allow_inf_nan=False)
+    slowdown: Annotated[float, BeforeValidator(parse_fraction), Field(gt=-1)] = 0.0
+    kernels_per_run: int = Field(default=1, ge=1, le=1 << 20)
+    blocks: int = Field(default=1, ge=1, le=1 << 16)
+    clock_mhz: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)
@@ -42,23 +52,8 @@ class SpinConfig:
     clock_mhz: float | None = None
 
     @classmethod
-    def from_options(cls, opts: dict[str, Any], where: str = "options.calibration") -> SpinConfig:
-        unknown = set(opts) - _OPTIONS
-        if unknown:
-            raise ConfigError(f"unknown calibration options {sorted(unknown)}; expected some of "
-                              f"{sorted(_OPTIONS)}", key=where)
-        try:
-            cfg = cls(kernel_us=float(opts.get("kernel_us", 100.0)),
-                      slowdown=parse_fraction(opts.get("slowdown", 0.0)),
-                      kernels_per_run=int(opts.get("kernels_per_run", 1)),
-                      blocks=int(opts.get("blocks", 1)),
-                      clock_mhz=float(opts["clock_mhz"]) if "clock_mhz" in opts else None)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(str(exc), key=where) from None
-        if cfg.kernel_us <= 0 or cfg.kernels_per_run < 1 or cfg.blocks < 1 or cfg.slowdown <= -1:
-            raise ConfigError("kernel_us > 0, kernels_per_run >= 1, blocks >= 1 and "
-                              "slowdown > -100% are required", key=where)
-        return cfg
+    def from_options(cls, opts: dict[str, Any], where: str = "") -> SpinConfig:
+        return cls(**CalibrationBackend.parse_options(opts, where).model_dump())
 
 
 def reference_clock_mhz() -> float:
@@ -156,6 +151,7 @@ class CalibrationEngine(Engine):
 
 class CalibrationBackend(Backend):
     name = "calibration"
+    options_model = CalibrationOptions
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -174,7 +170,7 @@ class CalibrationBackend(Backend):
     def prepare(self, case: Any, model_path: str | None) -> CalibrationEngine:
         if case.precision != "fp32":
             raise CaseSkipped("calibration kernels have no precision: run them as fp32")
-        config = SpinConfig.from_options(dict(case.options), f"{case.id}: options.calibration")
+        config = SpinConfig.from_options(dict(case.options), case.id)
         gpu.ensure_current()
         engine = CalibrationEngine(config)
         engine.build.notes.append(f"spin {config.kernel_us:g} us x {config.kernels_per_run} "

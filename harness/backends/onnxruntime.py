@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from harness.backends.base import Backend, Engine, TensorSpec
-from harness.errors import CaseSkipped, ConfigError
+from harness.backends.base import Backend, BackendOptions, Engine, TensorSpec
+from harness.errors import CaseSkipped
 
 _ORT_DTYPES = {
     "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
@@ -21,8 +22,17 @@ _ORT_DTYPES = {
     "tensor(uint32)": "uint32", "tensor(int64)": "int64", "tensor(uint64)": "uint64",
     "tensor(bool)": "bool", "tensor(string)": "str",
 }
-_OPT_LEVELS = ("disable", "basic", "extended", "all")
-_OPTIONS = {"threads", "inter_op_threads", "opt_level", "execution_mode", "providers"}
+
+
+class OnnxRuntimeOptions(BackendOptions):
+    """``options.onnxruntime``. A fixed thread count by default: ORT's default (all cores)
+    makes figures depend on whatever else the machine is doing."""
+
+    threads: int = Field(default=1, ge=1, le=1024)
+    inter_op_threads: int = Field(default=1, ge=1, le=1024)
+    opt_level: Literal["disable", "basic", "extended", "all"] = "all"
+    execution_mode: Literal["sequential", "parallel"] = "sequential"
+    providers: list[str] = Field(default=["CPUExecutionProvider"], min_length=1)
 
 
 def _specs(nodes: list[Any]) -> list[TensorSpec]:
@@ -57,6 +67,7 @@ class OrtEngine(Engine):
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
+    options_model = OnnxRuntimeOptions
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -80,30 +91,21 @@ class OnnxRuntimeBackend(Backend):
                               f"{case.precision!r} needs another backend")
         if model_path is None:
             raise CaseSkipped(f"onnxruntime needs an ONNX model; {case.source!r} is not one")
-        opts = dict(case.options)
-        unknown = set(opts) - _OPTIONS
-        if unknown:
-            raise ConfigError(f"unknown onnxruntime options {sorted(unknown)}; expected some of "
-                              f"{sorted(_OPTIONS)}", key=f"{case.id}: options.onnxruntime")
+        opts = self.parse_options(case.options, case.id)
         so = ort.SessionOptions()
-        # A fixed thread count by default: ORT's default (all cores) makes figures depend on
-        # whatever else the machine is doing, which defeats regression tracking.
-        so.intra_op_num_threads = int(opts.get("threads", 1))
-        so.inter_op_num_threads = int(opts.get("inter_op_threads", 1))
-        level = opts.get("opt_level", "all")
-        if level not in _OPT_LEVELS:
-            raise ConfigError(f"opt_level must be one of {_OPT_LEVELS}, got {level!r}",
-                              key=f"{case.id}: options.onnxruntime.opt_level")
+        so.intra_op_num_threads = opts.threads
+        so.inter_op_num_threads = opts.inter_op_threads
+        level = opts.opt_level
         so.graph_optimization_level = {
             "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
             "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
         }[level]
-        if opts.get("execution_mode", "sequential") == "parallel":
+        if opts.execution_mode == "parallel":
             so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
         so.log_severity_level = 3
-        providers = opts.get("providers", ["CPUExecutionProvider"])
+        providers = opts.providers
         t0 = time.perf_counter()
         session = ort.InferenceSession(model_path, sess_options=so, providers=providers)
         engine = OrtEngine(session)

@@ -32,20 +32,32 @@ import contextlib
 import gc
 import importlib
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import BeforeValidator, Field
 
 from harness import gpu
-from harness.backends.base import Backend, Engine, TensorSpec
+from harness.backends.base import Backend, BackendOptions, Engine, TensorSpec
 from harness.errors import CaseSkipped, ConfigError
 from harness.layout import Layout
 from harness.models.onnx_io import onnx_input_specs
 from harness.timing.analysis import rotation_sets
 from harness.units import parse_fraction
 
-MODES = ("eager", "graph", "compile")
-_OPTIONS = {"mode", "compile_mode", "cudnn_benchmark", "channels_last", "slowdown"}
+
+class TorchOptions(BackendOptions):
+    """``options.torch`` (module docstring)."""
+
+    mode: Literal["eager", "graph", "compile"] = "eager"
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune",
+                          "max-autotune-no-cudagraphs"] = "default"
+    cudnn_benchmark: bool = False      # deterministic algorithm choice for gating
+    channels_last: bool = False
+    slowdown: Annotated[float, BeforeValidator(parse_fraction),
+                        Field(ge=0, allow_inf_nan=False)] = 0.0
+
+
 _DTYPES = {"fp32": "float32", "tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 GRAPH_WARMUP = 3      # eager runs on a side stream before capture, as torch's docs ask
 SIZING_RUNS = 30      # inferences timed to size an injected slowdown
@@ -295,6 +307,7 @@ class TorchBackend(Backend):
             if sep and not str(case.source).startswith("zoo:"):
                 with contextlib.suppress(ImportError):   # the case says why, when it runs
                     importlib.import_module(mod_name)
+    options_model = TorchOptions
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -315,29 +328,15 @@ class TorchBackend(Backend):
         return tuple(_DTYPES)
 
     def prepare(self, case: Any, model_path: str | None) -> TorchEngine:
-        opts = dict(case.options)
-        where = f"{case.id}: options.torch"
-        unknown = set(opts) - _OPTIONS
-        if unknown:
-            raise ConfigError(f"unknown torch options {sorted(unknown)}; expected some of "
-                              f"{sorted(_OPTIONS)}", key=where)
-        mode = opts.get("mode", "eager")
-        if mode not in MODES:
-            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}", key=where)
-        try:
-            opts["slowdown"] = parse_fraction(opts.get("slowdown", 0.0))
-        except ValueError as exc:
-            raise ConfigError(str(exc), key=f"{where}.slowdown") from None
-        if opts["slowdown"] < 0:
-            raise ConfigError(f"slowdown must be >= 0, got {opts['slowdown']}",
-                              key=f"{where}.slowdown")
+        opts = self.parse_options(case.options, case.id).model_dump()
+        mode = opts["mode"]
         torch = _torch()
         if case.precision not in _DTYPES:
             raise CaseSkipped(f"the torch backend runs {', '.join(_DTYPES)}; "
                               f"{case.precision} needs TensorRT")
         gpu.ensure_current()
         torch.manual_seed(case.seed)
-        torch.backends.cudnn.benchmark = bool(opts.get("cudnn_benchmark", False))
+        torch.backends.cudnn.benchmark = bool(opts["cudnn_benchmark"])
         tf32 = case.precision == "tf32"
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32

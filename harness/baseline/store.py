@@ -11,21 +11,45 @@ refused with what differs; a case whose backend version or precision changed nee
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.baseline.verdict import TIMING_METRICS, estimate
 from harness.errors import ConfigError
-from harness.fsutil import atomic_write_json, file_lock
+from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
-from harness.results import CaseResult, RunResult, now_iso
+from harness.results import CaseResult, RunResult, now_iso, read_json
 
 SCHEMA = "trt-harness/baseline/1"
 DEFAULT_KEEP = 10
 MAX_STORED_SAMPLES = 5000
 ESTIMATE_BLOCKS = 10
+
+
+class _Entry(BaseModel):
+    """What judging and reporting read from an accepted entry (the rest is kept as is)."""
+
+    model_config = ConfigDict(extra="allow")
+    run_id: str
+    stats_ms: dict[str, float | None] = {}
+    samples_ms: list[float] = []
+    backend: dict[str, Any] = {}
+    case: dict[str, Any] = {}
+    estimates: dict[str, dict[str, Any]] = {}
+
+
+class BaselineFile(BaseModel):
+    """The typed schema a baseline file is checked against when it is read."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_: Literal["trt-harness/baseline/1"] = Field(alias="schema")
+    platform_id: str
+    scenario: str
+    platform: dict[str, Any]
+    cases: dict[str, list[_Entry]]
 
 
 class BaselineStore:
@@ -36,23 +60,39 @@ class BaselineStore:
         self._read: dict[Path, tuple[tuple[int, int], dict[str, Any] | None]] = {}
 
     def path(self, platform_id: str, scenario: str) -> Path:
-        return self.root / platform_id / f"{scenario}.json"
+        # Both names come from results files: confined, so '../../x' cannot leave the store.
+        return confined(self.root, platform_id, f"{scenario}.json",
+                        what="platform id or scenario")
 
     def load(self, platform_id: str, scenario: str) -> dict[str, Any] | None:
         path = self.path(platform_id, scenario)
         if not path.exists():
             return None
+        data = read_json(path, "baseline file")
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ConfigError(f"not a baseline file (schema {found!r})", file=str(path),
+                              expected=SCHEMA)
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"baseline file is not valid JSON: {exc}", file=str(path)) from None
-        if data.get("schema") != SCHEMA:
-            raise ConfigError(f"not a baseline file (schema {data.get('schema')!r})",
-                              file=str(path), expected=SCHEMA)
+            BaselineFile.model_validate(data)
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError("damaged baseline file: " + "; ".join(problems[:5]),
+                              file=str(path)) from None
+        except RecursionError:
+            raise ConfigError("damaged baseline file: nested too deeply", file=str(path)) \
+                from None
         return data
 
+    def check(self, platform_id: str, scenarios: list[str]) -> None:
+        """Read every baseline file a run will judge against, before anything is measured: a
+        damaged one is an error now (exit 2), not after the whole matrix has run."""
+        for scenario in scenarios:
+            self._load_cached(platform_id, scenario)
+
     def scenarios(self, platform_id: str) -> list[str]:
-        return sorted(p.stem for p in (self.root / platform_id).glob("*.json"))
+        return sorted(p.stem for p in confined(self.root, platform_id, what="platform id"
+                                               ).glob("*.json"))
 
     def platforms(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir()) \

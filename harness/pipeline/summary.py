@@ -44,6 +44,7 @@ def print_study_table(run: RunResult) -> None:
     if not rows:
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     cols = ["case", *(f"{k} ms" for k in STAGE_COLUMNS), "fps", "rel L2", "cosine", "recall",
@@ -55,7 +56,7 @@ def print_study_table(run: RunResult) -> None:
     keys = ["case", *STAGE_COLUMNS, "fps", "rel_l2", "cosine", "recall", "precision",
             "model_mb", "device_mb", "rss_peak_mb", "gates"]
     for r in rows:
-        table.add_row(*(_fmt(r[k]) for k in keys))
+        table.add_row(*(escape(_fmt(r[k])) for k in keys))    # case ids are not markup
     Console(width=max(240, Console().width)).print(table)
 
 

@@ -26,6 +26,9 @@ from harness.scenario.schema import (
 from harness.scenario.shapes import Profile, parse_shapes
 
 DEFAULT_AXES = {"backends": ["onnxruntime"], "precisions": ["fp32"], "batch": [1]}
+# More cases than anyone measures in one run: a file past this is a mistake (a few KiB of
+# axes can multiply into millions of cases), refused before expanding.
+MAX_CASES = 10_000
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,9 @@ def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
     """
     cases: list[Case] = []
     seen: set[str] = set()
+    count_cases(scenario, path)
     for index, model in enumerate(scenario.model):
-        axes = {k: getattr(model, k) or getattr(scenario.defaults, k) or v
-                for k, v in DEFAULT_AXES.items()}
+        axes = _axes(scenario, model)
         shape_values = _shape_axis(model.shapes)
         for backend in axes["backends"]:
             for precision in axes["precisions"]:
@@ -129,7 +132,32 @@ def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
                         except ValueError as exc:
                             raise ConfigError(f"{case_id}: {exc}", file=path,
                                               key=f"model[{index}].shapes") from None
+    for index, override in enumerate(scenario.case):
+        # An override that matches nothing (a typo) would silently leave cases unchanged.
+        if not fnmatch.filter(seen, override.match):
+            raise ConfigError(f"{override.match!r} matches no case of this scenario",
+                              file=path, key=f"case[{index}].match",
+                              expected=f"a glob over case ids such as {cases[0].id!r}")
     return cases
+
+
+def _axes(scenario: ScenarioFile, model: Any) -> dict[str, list[Any]]:
+    return {k: getattr(model, k) or getattr(scenario.defaults, k) or v
+            for k, v in DEFAULT_AXES.items()}
+
+
+def count_cases(scenario: ScenarioFile, path: str | None = None) -> int:
+    """The number of cases the axes multiply into; :class:`ConfigError` past ``MAX_CASES``."""
+    total = 0
+    for index, model in enumerate(scenario.model):
+        axes = _axes(scenario, model)
+        total += (len(axes["backends"]) * len(axes["precisions"]) * len(axes["batch"])
+                  * len(_shape_axis(model.shapes)))
+        if total > MAX_CASES:
+            raise ConfigError(f"the axes expand to more than {MAX_CASES} cases (at model "
+                              f"{model.id!r}); split the scenario or shorten its axes",
+                              file=path, key=f"model[{index}]")
+    return total
 
 
 def _shape_axis(shapes: Any) -> list[tuple[str, Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from harness.errors import ConfigError
+from harness.scenario.resolve import Problem, problems
 from harness.scenario.schema import ScenarioFile
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -30,10 +31,22 @@ def load_scenario(path: str | Path) -> ScenarioFile:
         m = _TOML_LINE.search(str(exc))
         raise ConfigError(f"not valid TOML: {exc}", file=str(path),
                           line=int(m.group(1)) if m else None) from None
+    except ValueError as exc:        # an integer beyond Python's digit limit
+        raise ConfigError(f"not a usable TOML file: {exc}", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError("not a usable TOML file: arrays or tables nested too deeply",
+                          file=str(path)) from None
     try:
-        return ScenarioFile.model_validate(data)
+        scenario = ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(path, text, exc) from None
+        raise _config_error(path, text, [(tuple(p for p in e["loc"] if not _is_union_tag(p)),
+                                          _message(e)) for e in exc.errors()]) from None
+    except RecursionError:
+        raise ConfigError("values nested too deeply", file=str(path)) from None
+    found = problems(scenario)
+    if found:
+        raise _config_error(path, text, found)
+    return scenario
 
 
 def load_scenarios(paths: list[str | Path]) -> list[ScenarioFile]:
@@ -53,20 +66,19 @@ def load_scenarios(paths: list[str | Path]) -> list[ScenarioFile]:
     return loaded
 
 
-def _config_error(path: Path, text: str, exc: ValidationError) -> ConfigError:
+def _config_error(path: Path, text: str, found: list[Problem]) -> ConfigError:
+    """One error listing every problem with its file, line and key path."""
     lines = []
     first_line = None
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+    for loc, msg in found:
         key = _key_path(loc)
         line = find_line(text, loc)
         first_line = first_line or line
-        msg = _message(err)
         where = f"{path}:{line}" if line else str(path)
         lines.append(f"{where}: key '{key}': {msg}")
     if len(lines) == 1:
         err = ConfigError(lines[0])
-        err.file, err.line = str(path), first_line
+        err.file, err.line, err.key = str(path), first_line, _key_path(found[0][0])
         return err
     err = ConfigError(f"{len(lines)} problems in {path}:\n  " + "\n  ".join(lines))
     err.file, err.line = str(path), first_line

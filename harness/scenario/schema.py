@@ -8,13 +8,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from harness.scenario.shapes import parse_shapes
 from harness.units import parse_duration, parse_fraction
 
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
-Fraction = Annotated[float, BeforeValidator(parse_fraction), Field(ge=0)]
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, BeforeValidator(parse_fraction), Field(ge=0, allow_inf_nan=False)]
+# Bounds on counts keep a typo (or a 5000-digit number) from becoming a run that never ends.
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+BatchSize = Annotated[int, Field(ge=1, le=65_536)]
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+def _pair(value: Any) -> Any:
+    # TOML has arrays, not tuples; strict validation would refuse [lo, hi] otherwise.
+    return tuple(value) if isinstance(value, list) else value
+
+
+ValueRange = Annotated[tuple[float, float], BeforeValidator(_pair)]
 
 BACKENDS = ("onnxruntime", "tensorrt", "torch", "calibration")
 # A backend axis value may name a variant, ``torch:graph``: it sets that backend's option
@@ -30,7 +50,9 @@ PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "4" is not a batch size and "yes" is not true; a coerced value would run a
+    # matrix the author did not write.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Warmup(Strict):
@@ -38,19 +60,26 @@ class Warmup(Strict):
 
     min_time: Seconds = 0.2
     max_time: Seconds = 2.0
-    min_iterations: int = Field(default=5, ge=0)
+    min_iterations: Count = 5
 
 
 class StopRule(Strict):
     """Measure until the CI of the median is within ``rel_ci`` of the median (relative width,
     half-width over median) with at least ``min_samples`` and ``min_time``, or a cap is hit."""
 
-    rel_ci: Fraction = 0.005
+    rel_ci: Annotated[Fraction, Field(gt=0)] = 0.005     # 0 is never reached
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
-    min_samples: int = Field(default=20, ge=3)
-    max_samples: int = Field(default=100_000, ge=3)
+    min_samples: Annotated[Count, Field(ge=3)] = 20
+    max_samples: Annotated[Count, Field(ge=3)] = 100_000
     min_time: Seconds = 0.2
     max_time: Seconds = 3.0
+
+    @model_validator(mode="after")
+    def _terminates(self) -> StopRule:
+        if self.min_samples > self.max_samples:
+            raise ValueError(f"min_samples ({self.min_samples}) > max_samples "
+                             f"({self.max_samples}): the rule could never stop")
+        return self
 
 
 class Timing(Strict):
@@ -60,7 +89,7 @@ class Timing(Strict):
 
     timer: Literal["auto", "host", "cuda-event"] = "auto"
     mode: Literal["per-iteration", "batched"] = "per-iteration"
-    batch_iterations: int = Field(default=10, ge=1)     # enqueues between two events (batched)
+    batch_iterations: Annotated[Count, Field(ge=1)] = 10   # enqueues between two events
     cuda_graph: bool = False
     transfers: bool = False                            # H2D/D2H inside the timed region
     sync: Literal["blocking", "spin"] = "blocking"
@@ -161,15 +190,16 @@ class CaseSettings(Strict):
     tolerance: Tolerance | None = None
     inject_delay: Seconds | None = None    # busy-wait inside the timed region (testing verdicts)
     options: dict[str, dict[str, Any]] | None = None   # per-backend options, e.g. onnxruntime
-    seed: int | None = None
+    seed: Seed | None = None
     slo: Slo | None = None
     reference: Reference | None = None
 
 
 class Axes(Strict):
-    backends: list[str] | None = None
-    precisions: list[str] | None = None
-    batch: list[int] | None = None
+    # An empty axis would silently fall back to the defaults: refused.
+    backends: list[str] | None = Field(default=None, min_length=1)
+    precisions: list[str] | None = Field(default=None, min_length=1)
+    batch: list[BatchSize] | None = Field(default=None, min_length=1)
 
     @field_validator("backends")
     @classmethod
@@ -195,13 +225,6 @@ class Axes(Strict):
                                  f"{', '.join(PRECISIONS)}")
         return v
 
-    @field_validator("batch")
-    @classmethod
-    def _positive(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (not v or any(b <= 0 for b in v)):
-            raise ValueError("batch sizes must be a non-empty list of positive integers")
-        return v
-
 
 class Defaults(Axes, CaseSettings):
     pass
@@ -209,10 +232,10 @@ class Defaults(Axes, CaseSettings):
 
 class ModelSpec(Axes, CaseSettings):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    source: str
-    shapes: ShapesValue | list[ShapesValue] | None = None
+    source: str = Field(min_length=1)
+    shapes: ShapesValue | Annotated[list[ShapesValue], Field(min_length=1)] | None = None
     inputs: str | None = None                       # .npy/.npz with real input data
-    input_range: dict[str, tuple[float, float]] | None = None
+    input_range: dict[str, ValueRange] | None = None
     pre: StepValue | None = None
     post: StepValue | None = None
     # Source frames fed to ``pre``: "HxW" (seeded uint8 HxWx3 camera frames, as a camera
@@ -235,8 +258,8 @@ class ABSpec(Strict):
     duration: Seconds = 10.0
     block: Seconds = 0.25
     rewarm: Seconds = 0.05
-    seed: int = 0
-    instances: int | None = Field(None, ge=1)   # None: the A/B default
+    seed: Seed = 0
+    instances: Annotated[Count, Field(ge=1)] | None = None   # None: the A/B default
     tolerance: dict[str, Fraction] | None = None
 
 

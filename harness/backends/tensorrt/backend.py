@@ -19,7 +19,7 @@ from harness.backends.tensorrt.caches import EngineCache, TimingCache, cache_key
 from harness.backends.tensorrt.calibration import calibration_feeds, entropy_calibrator_trt10
 from harness.backends.tensorrt.introspect import fingerprint, network_layers
 from harness.backends.tensorrt.logger import make_logger
-from harness.backends.tensorrt.options import TARGETS, TensorRTOptions, parse_options
+from harness.backends.tensorrt.options import TARGETS, TensorRTOptions
 from harness.backends.tensorrt.precision import to_half
 from harness.backends.tensorrt.quantize import quantize
 from harness.backends.tensorrt.runtime import TrtEngine
@@ -72,6 +72,7 @@ class Plan:
 
 class TensorRTBackend(Backend):
     name = "tensorrt"
+    options_model = TensorRTOptions
 
     def __init__(self, trt: Any = None, cuda_factory: Any = None,
                  gpu: dict[str, Any] | bool | None = False,
@@ -114,7 +115,7 @@ class TensorRTBackend(Backend):
     # -- planning --------------------------------------------------------------------
     def plan(self, case: Any) -> Plan:
         flavour = flavour_of(self.trt)
-        opts = parse_options(case.options, case.id)
+        opts = self.parse_options(case.options, case.id)
         if case.precision not in PRECISIONS:
             raise ConfigError(f"precision {case.precision!r} is not one TensorRT builds",
                               expected=", ".join(PRECISIONS))
@@ -197,6 +198,7 @@ class TensorRTBackend(Backend):
         b.layers = record["layers"]
         b.fingerprint = record["fingerprint"]
         b.notes = notes + list(record.get("build_notes", [])) + [f"engine cache key {key}"]
+        b.warnings += engines.notes       # a damaged entry was rebuilt: say so on the case
         return prepared
 
     def _steps(self, trt: Any, plan: Plan, feeds: Any, calib_id: str | None) -> list:

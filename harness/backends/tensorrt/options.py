@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, field_validator
 
-from harness.errors import ConfigError
+from harness.backends.base import BackendOptions
 from harness.scenario.schema import ProfileSpec
 
 # Compute capabilities TensorRT-RTX builds for without the GPU (``CURRENT`` needs one).
@@ -32,11 +32,10 @@ def parse_size(value: Any) -> int:
 Bytes = Annotated[int, BeforeValidator(parse_size)]
 
 
-class NmsOptions(BaseModel):
+class NmsOptions(BackendOptions):
     """Add an EfficientNMS_TRT plugin after a detector's box and score outputs (graph surgery,
     as in the YuNet article): NMS then runs inside the engine instead of in Python."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     boxes: str                           # output [N, anchors, 4] (or [N, 4, anchors])
     scores: str                          # output [N, anchors, classes] (or transposed)
     transpose: bool = False              # outputs are channel-first (YOLO's N x C x anchors)
@@ -46,44 +45,46 @@ class NmsOptions(BaseModel):
     box_coding: int = Field(default=0, ge=0, le=1)    # 0: x1y1x2y2 corners, 1: cx,cy,w,h
 
 
-class TensorRTOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+MEMORY_POOLS = ("workspace", "tactic_shared_memory", "tactic_dram")
 
+
+class TensorRTOptions(BackendOptions):
     target: str | None = None            # build-only for this compute capability (TensorRT-RTX)
     workspace: Bytes | None = None
-    memory_pools: dict[str, Bytes] = {}   # tactic_shared_memory, tactic_dram
+    # tactic_shared_memory, tactic_dram
+    memory_pools: dict[str, Bytes] = Field(default_factory=dict)
     builder_optimization_level: int | None = Field(default=None, ge=0, le=5)
     strongly_typed: bool | None = None    # TensorRT 10: precision by ONNX transform, not flags
-    profiles: list[ProfileSpec] = []      # profiles after the case's own (profile 0)
-    plugins: list[str] = []               # plugin libraries to load before parse/deserialise
+    profiles: list[ProfileSpec] = Field(default_factory=list)  # after the case's own (0)
+    plugins: list[str] = Field(default_factory=list)  # libraries loaded before parse/load
     nms: NmsOptions | None = None
     calibration: str | None = None        # .npz of representative inputs (INT8/FP8)
     calibration_batches: int = Field(default=8, ge=1)
-    keep_fp32_ops: list[str] = []         # ONNX op types the FP16/BF16 transform leaves alone
+    # ONNX op types the FP16/BF16 transform leaves alone
+    keep_fp32_ops: list[str] = Field(default_factory=list)
     timing_cache: bool = True
     engine_cache: bool = True
     profile_layers: bool = True           # a separate IProfiler pass after the timed run
     profile_iterations: int = Field(default=10, ge=1)
     shape_switch: bool = True             # measure switching between profile shapes
 
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, v: str | None) -> str | None:
+        if v is not None and v.lower() not in TARGETS:
+            raise ValueError(f"unknown target {v!r}; expected one of {', '.join(TARGETS)}")
+        return v
+
+    @field_validator("memory_pools")
+    @classmethod
+    def _known_pools(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(MEMORY_POOLS))
+        if unknown:
+            raise ValueError(f"unknown memory pools {unknown}; expected some of "
+                             f"{', '.join(MEMORY_POOLS)}")
+        return v
+
     def key(self) -> dict[str, Any]:
         """The options that change the engine (cache key); run-time-only ones left out."""
         return self.model_dump(exclude={"engine_cache", "timing_cache", "profile_layers",
                                         "profile_iterations", "shape_switch"}, mode="json")
-
-
-def parse_options(raw: dict[str, Any], where: str) -> TensorRTOptions:
-    try:
-        opts = TensorRTOptions(**raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(problems, key=f"{where}: options.tensorrt") from None
-    if opts.target is not None and opts.target.lower() not in TARGETS:
-        raise ConfigError(f"unknown target {opts.target!r}", expected=", ".join(TARGETS),
-                          key=f"{where}: options.tensorrt.target")
-    unknown_pools = set(opts.memory_pools) - {"workspace", "tactic_shared_memory", "tactic_dram"}
-    if unknown_pools:
-        raise ConfigError(f"unknown memory pools {sorted(unknown_pools)}",
-                          key=f"{where}: options.tensorrt.memory_pools",
-                          expected="workspace, tactic_shared_memory, tactic_dram")
-    return opts
