@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="re-warm before each block (default 50ms)")
     ab.add_argument("--warmup", default="500ms", type=arguments.positive_duration,
                     help="initial warm-up per side")
-    ab.add_argument("--tolerance", default="0.2%", type=arguments.fraction,
+    ab.add_argument("--tolerance", default="0.5%", type=arguments.fraction,
                     help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
     ab.add_argument("--layout-seed", type=int, default=None,

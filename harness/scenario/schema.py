@@ -251,7 +251,7 @@ class CaseOverride(CaseSettings):
 class ABSpec(Strict):
     """``[[ab]]``: two cases of this scenario (ids with or without the scenario's name in
     front) measured interleaved in one run (harness.ab); ``tolerance`` as in ``[defaults]``
-    (A/B defaults: median 0.2 %, p99 2 %, throughput 0.2 %)."""
+    (A/B defaults: median 0.5 %, p99 2 %, throughput 0.5 %)."""
 
     a: str
     b: str
