@@ -37,6 +37,8 @@ MEMORY_LABELS = {"model_bytes": "model weights", "engine_bytes": "engine",
                  "harness_input_sets_bytes": "harness: rotated input sets (cold runs)",
                  "process_reserved_bytes": "process: allocator reserved (context)",
                  "process_peak_bytes": "process: allocator peak (context)",
+                 "process_library_workspace_bytes":
+                     "process: cuBLAS/cuDNN workspaces first allocated here (context)",
                  "host_rss_peak_bytes": "host RSS peak"}
 
 

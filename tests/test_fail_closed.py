@@ -1,0 +1,113 @@
+"""Issue 22: a gate that fails closed. Outcomes that could not judge have their own exit code
+and are never green in summary.md or JUnit; gated sizes and memory belong to the case, so the
+order of a scenario's cases moves none of them (CPU, ONNX Runtime; the torch version of the
+memory check is in tests/test_gpu_device.py)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import api
+from harness.ab.plan import ab_exit_verdicts
+from harness.baseline.verdict import EXIT_UNDECIDED, exit_code
+from harness.report.junit import render_junit
+from harness.report.markdown import render_markdown
+from harness.results import CaseResult, RunResult
+
+
+def _run(cases=(), ab=()):
+    return RunResult(run_id="r1", started="2026-12-02T00:00:00+00:00", platform={},
+                     platform_id="cpu-test", cases=list(cases), ab=list(ab))
+
+
+def _case(status):
+    return CaseResult(id=f"s/m/onnxruntime/fp32/b1-{status}", status="ok",
+                      case={"scenario": "s", "model": "m"},
+                      verdict={"status": status, "reason": f"{status}: because"})
+
+
+def _ab(status):
+    return {"id": "A:x vs B:x", "status": "ok", "blocks": [], "layout_seed": 7,
+            "verdict": {"status": status, "reason": f"{status}: median +0.1% [-1.2%, +1.4%]",
+                        "change": 0.001, "ci": [-0.012, 0.014], "metrics": {}}}
+
+
+@pytest.mark.parametrize(("statuses", "allow", "code"), [
+    (["pass", "new"], False, 0),
+    (["pass", "unstable"], False, EXIT_UNDECIDED),
+    (["pass", "undecided"], False, EXIT_UNDECIDED),
+    (["pass", "undecided"], True, 0),
+    (["regression", "undecided"], False, 1),        # a regression is never hidden
+    (["failed", "unstable"], True, 1),
+])
+def test_exit_codes(statuses, allow, code):
+    assert exit_code([{"status": s} for s in statuses], allow_undecided=allow) == code
+
+
+def test_ab_outcomes_map_to_exit_codes():
+    records = [_ab("same"), _ab("undecided")]
+    assert [v["status"] for v in ab_exit_verdicts(records)] == ["pass", "undecided"]
+    assert exit_code(ab_exit_verdicts(records)) == EXIT_UNDECIDED
+    assert exit_code(ab_exit_verdicts([_ab("slower"), _ab("undecided")])) == 1
+
+
+def test_summary_is_never_green_when_a_verdict_was_not_reached():
+    green = render_markdown(_run([_case("pass")]))
+    assert green.startswith("## ✅")
+    for run_ in (_run([_case("pass"), _case("unstable")]),
+                 _run([_case("pass")], [_ab("undecided")])):
+        text = render_markdown(run_)
+        assert text.startswith("## ⚠️ trt-harness: not judged"), text.splitlines()[0]
+        assert "--allow-undecided" in text
+    text = render_markdown(_run([], [_ab("slower")]))
+    assert text.startswith("## ❌") and "A/B comparisons" in text and "A:x vs B:x" in text
+
+
+def test_junit_fails_undecided_and_lists_ab():
+    root = ET.fromstring(render_junit(_run([_case("pass"), _case("unstable")],
+                                           [_ab("undecided"), _ab("same")])))
+    assert root.get("tests") == "4" and root.get("failures") == "2"
+    failures = root.findall(".//failure")
+    assert {f.get("type") for f in failures} == {"undecided"}
+    ab_suite = next(s for s in root if s.get("name") == "ab")
+    assert [tc.get("name") for tc in ab_suite] == ["A:x vs B:x"] * 2
+
+
+ORDER = """
+name = "order"
+[defaults]
+backends = ["onnxruntime"]
+batch = [1]
+warmup = {{ min_time = "10ms", max_time = "50ms" }}
+stop = {{ rel_ci = "20%", min_samples = 20, min_time = "20ms", max_time = "100ms" }}
+options = {{ onnxruntime = {{ threads = 1 }} }}
+{models}
+"""
+MODELS = {
+    "resnet": '[[model]]\nid = "resnet"\nsource = "zoo:resnet"\n',
+    "yunet": '[[model]]\nid = "yunet"\nsource = "zoo:yunet"\n',
+    "tf": '[[model]]\nid = "tf"\nsource = "zoo:transformer"\nshapes = "input_ids:{batch}x16"\n',
+}
+
+
+def test_case_order_moves_no_size_or_memory_verdict(write_toml, tmp_path):
+    """harness/baseline/gates.py: sizes and memory are the case's own, so three orders of one
+    scenario, A/A, give no size or memory verdict (timing is judged elsewhere)."""
+    gated = ("engine_bytes", "model_bytes", "device_bytes")
+    store = tmp_path / "baselines"
+    for i, order in enumerate((("resnet", "yunet", "tf"), ("tf", "resnet", "yunet"),
+                               ("yunet", "tf", "resnet"))):
+        path = write_toml(ORDER.format(models="".join(MODELS[m] for m in order)))
+        out = api.run([path], out_dir=tmp_path / f"out{i}", baselines=store)
+        assert all(c.status == "ok" for c in out.run.cases), [c.error for c in out.run.cases]
+        if i == 0:
+            api.accept(out.results_path, store)
+            continue
+        for c in out.run.cases:
+            metrics = c.verdict.get("metrics") or {}
+            assert any(m in metrics for m in gated), c.verdict    # something was gated
+            moved = {m: metrics[m]["reason"] for m in gated
+                     if m in metrics and metrics[m]["status"] != "pass"}
+            assert not moved, (order, c.id, moved)
