@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from harness.backends import backend_class
-from harness.backends.base import Engine
+from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped
 from harness.inputs import (
     generated_int_note,
@@ -25,6 +25,7 @@ from harness.inputs import (
     resolve_run_shapes,
     value_ranges_from_model,
 )
+from harness.layout import Layout, random_seed
 from harness.markers import nvtx_range
 from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
@@ -117,18 +118,22 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         with nvtx_range("case"), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
             result.case["model_sha256"] = model_digest(source)
+            layouts = case_layouts(case)
+            timed = per_layout(case, len(layouts))
             with nvtx_range("build"):
                 t0 = time.perf_counter()
-                engine = cls().prepare(case, source.onnx_path)
+                engine = laid_out(cls, layouts[0]).prepare(case, source.onnx_path)
                 load_s = time.perf_counter() - t0
             with engine:
                 if engine.build_only:
                     _record_build(engine, result)
                     record_memory(result, source, None)
                 else:
-                    feed, outputs = _measure_engine(case, engine, source, result)
+                    feed, outputs = _measure_engine(timed, engine, source, result)
                     finish_case(case, engine, source, feed, outputs, result, load_s, base_dir,
                                 rss)
+            if len(layouts) > 1 and not engine.build_only:
+                _measure_layouts(timed, cls, source, layouts, result)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -137,6 +142,58 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         result.warnings.append("".join(traceback.format_exception_only(exc)).strip()
                                if not str(exc) else _where(exc))
     return result
+
+
+def case_layouts(case: Case) -> list[Layout | None]:
+    """The layouts a case is measured in: ``[None]`` (as allocated) unless ``timing.layouts``
+    asks for several, each then a fresh random draw (seeds recorded with the result)."""
+    n = case.timing.layouts
+    if n <= 1:
+        return [None]
+    first = random_seed()
+    return [Layout(first + i) for i in range(n)]
+
+
+def per_layout(case: Case, n: int) -> Case:
+    """The stop rule of one layout's share: the case's time split between its layouts."""
+    if n <= 1:
+        return case
+    stop = case.stop.model_copy(update={"min_time": case.stop.min_time / n,
+                                        "max_time": case.stop.max_time / n})
+    return dataclasses.replace(case, stop=stop)
+
+
+def laid_out(cls: type[Backend], layout: Layout | None) -> Backend:
+    backend = cls()
+    if layout is not None and cls.randomizes_layout:
+        backend.layout = layout
+    return backend
+
+
+def _measure_layouts(case: Case, cls: type[Backend], source: Any,
+                     layouts: list[Layout | None], result: CaseResult) -> None:
+    """Prepare and time the case again in each further layout; the result's samples become
+    all layouts' samples in order, and ``timing.layout_figures`` holds each layout's figures."""
+    per = [_layout_figures(layouts[0], result.samples_ms, cls)]
+    samples = list(result.samples_ms)
+    for layout in layouts[1:]:
+        again = CaseResult(id=case.id, status="ok", case=result.case)
+        with nvtx_range("layout"), laid_out(cls, layout).prepare(case, source.onnx_path) as eng:
+            _measure_engine(case, eng, source, again)
+        per.append(_layout_figures(layout, again.samples_ms, cls))
+        samples += again.samples_ms
+    result.samples_ms = samples
+    result.stats_ms = summarize(samples, case.stop.confidence)
+    result.throughput = throughput(case.batch, result.stats_ms["median"] / 1e3)
+    result.timing["layout_figures"] = per
+
+
+def _layout_figures(layout: Layout | None, samples_ms: list[float],
+                    cls: type[Backend]) -> dict[str, Any]:
+    x = np.asarray(samples_ms, dtype=float)
+    return {"seed": layout.seed if layout else None, "applied": bool(cls.randomizes_layout),
+            "n": len(x), "median_ms": float(np.median(x)),
+            "p99_ms": float(np.percentile(x, 99))}
 
 
 def _where(exc: BaseException) -> str:

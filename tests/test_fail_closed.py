@@ -111,3 +111,26 @@ def test_case_order_moves_no_size_or_memory_verdict(write_toml, tmp_path):
             moved = {m: metrics[m]["reason"] for m in gated
                      if m in metrics and metrics[m]["status"] != "pass"}
             assert not moved, (order, c.id, moved)
+
+
+def test_layouts_in_a_stored_run_are_its_replicates(write_toml, tmp_path):
+    """``timing.layouts = 3``: the case is prepared and timed three times (each a fresh random
+    layout where the backend places memory itself), the samples are all of them, and the
+    verdict's estimate takes the layouts as replicates (their spread is its error)."""
+    from harness.baseline.verdict import estimate
+
+    path = write_toml(ORDER.format(models=MODELS["tf"]).replace(
+        "[defaults]", "[defaults]\ntiming = { layouts = 3 }"))
+    out = api.run([path], out_dir=tmp_path / "o", baselines=tmp_path / "b")
+    [c] = out.run.cases
+    assert c.status == "ok", c.error
+    layouts = c.timing["layout_figures"]
+    assert len(layouts) == 3 and sum(x["n"] for x in layouts) == len(c.samples_ms)
+    assert len({x["seed"] for x in layouts}) == 3
+    est = estimate(out.run.to_json()["cases"][0], "median", 10)
+    assert est.blocks == 3 and est.within_se > 0
+    api.accept(out.results_path, tmp_path / "b")
+    again = api.run([path], out_dir=tmp_path / "o2", baselines=tmp_path / "b")
+    v = again.run.cases[0].verdict
+    assert v["status"] in ("pass", "unstable", "improvement", "regression")
+    assert v["metrics"]["median"]["replicates"] == 1

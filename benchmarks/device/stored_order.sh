@@ -7,6 +7,7 @@ set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 O=${OUT:-/tmp}/stored-order; B=/tmp/stored-order-baselines; mkdir -p $O; rm -rf $B
 NEW=${NEW_MODEL:-shufflenet_v2_x1_0}
+LAYOUTS=${LAYOUTS:-1}     # timing.layouts: preparations in random memory layouts per case
 scenario() {   # $1: file, $2...: models before the judged one, "slow" adds +2 % to it
   local f=$1; shift; local slow=""
   { echo 'name = "order"'
@@ -16,6 +17,7 @@ scenario() {   # $1: file, $2...: models before the judged one, "slow" adds +2 %
     echo 'batch = [8]'
     echo 'warmup = { min_time = "300ms", max_time = "2s" }'
     echo 'stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "3s" }'
+    echo "timing = { layouts = $LAYOUTS }"
     for m in "$@"; do
       if [[ $m == slow ]]; then slow='options = { torch = { slowdown = "2%" } }'; continue; fi
       printf '[[model]]\nid = "%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m $m

@@ -161,7 +161,7 @@ class _Side:
 
 def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
              layout: Layout | None = None) -> None:
-    from harness.runner import make_feed
+    from harness.runner import laid_out, make_feed
 
     cls = backend_class(side.case.backend)
     reason = cls.unavailable_reason()
@@ -169,12 +169,9 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
         raise CaseSkipped(f"side {side.label} ({side.case.id}): {reason}")
     side.info["backend"] = {"name": side.case.backend, "version": cls.version()}
     source = resolve_source(side.case.source, base_dir, side.case.seed)
-    backend = cls()
-    if cls.randomizes_layout and layout is not None:
-        backend.layout = layout
-        side.info["layout"] = f"random (seed {layout.seed})"
-    else:
-        side.info["layout"] = "as allocated (the backend does not randomise its layout)"
+    backend = laid_out(cls, layout)
+    side.info["layout"] = (f"random (seed {layout.seed})" if backend.layout is not None else
+                           "as allocated (the backend does not randomise its layout)")
     with nvtx_range(f"build {side.label}"):
         side.engine = stack.enter_context(backend.prepare(side.case, source.onnx_path))
     if side.engine.build_only:

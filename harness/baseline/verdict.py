@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from harness.baseline.engine_diff import engine_identity
 from harness.baseline.gates import GATES, judge_gate
 from harness.comparison import (
@@ -110,6 +112,15 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
     stored = (result.get("estimates") or {}).get(metric)
     if stored:
         return RunEstimate.from_json(stored)
+    figures = (result.get("timing") or {}).get("layout_figures") or []
+    layouts = [x.get(f"{metric}_ms") for x in figures]
+    if len(layouts) >= 2 and all(v and v > 0 for v in layouts):
+        # Several layouts: a layout's bias is one draw, so the layouts are the replicates
+        # (their spread includes the within-layout noise), not the samples.
+        logs = np.log(np.asarray(layouts, dtype=float))
+        n = sum(int(x.get("n") or 0) for x in figures)
+        return RunEstimate(float(logs.mean()), float(logs.std(ddof=1) / math.sqrt(len(logs))),
+                           len(logs), n)
     samples = result.get("samples_ms") or []
     if len(samples) >= 2:
         return run_estimate(samples, metric, blocks)

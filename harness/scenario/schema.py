@@ -98,6 +98,10 @@ class Timing(Strict):
     # Block the stream while each chunk of timed work is enqueued, so it runs back to back
     # at GPU speed and host launch latency stays out of per-iteration figures (nvbench).
     hold_stream: bool = False
+    # Preparations of the case, each in its own random memory layout (harness.layout), timed
+    # one after the other within the stop rule's time: the run's estimate is then the mean
+    # over layouts with their spread as its error (docs/verdicts.md, "Layouts in stored runs").
+    layouts: Annotated[Count, Field(ge=1, le=64)] = 1
 
 
 class TelemetrySettings(Strict):
