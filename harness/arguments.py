@@ -69,6 +69,13 @@ def positive_duration(text: str) -> float:
     return value
 
 
+def duration_or_zero(text: str) -> float:
+    """A finite duration >= 0 (0 switches the thing off: ``ab --max-duration 0``)."""
+    if text.strip() in ("0", "0s"):
+        return 0.0
+    return positive_duration(text)
+
+
 def fraction(text: str) -> float:
     """A tolerance such as ``"0.5%"`` or ``0.005``: finite and >= 0."""
     try:

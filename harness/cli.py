@@ -165,7 +165,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
     settings = plan.ABSettings(duration_s=args.duration, block_s=args.block,
                                rewarm_s=args.rewarm, seed=args.seed,
                                instances=args.instances or plan.DEFAULT_INSTANCES,
-                               layout_seed=args.layout_seed, tolerance=tol)
+                               layout_seed=args.layout_seed, tolerance=tol,
+                               max_duration_s=args.max_duration)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -389,6 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--tolerance", default="0.5%", type=arguments.fraction,
                     help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
+    ab.add_argument("--max-duration", default="30s", type=arguments.duration_or_zero,
+                    help="an undecided comparison prepares more layouts and measures on "
+                         "until it is decided or its measuring time reaches this "
+                         "(default 30s; 0 never extends)")
     ab.add_argument("--layout-seed", type=int, default=None,
                     help="replay the memory layouts of an earlier comparison (its record's "
                          "layout_seed); default: new random layouts")

@@ -134,3 +134,29 @@ def test_layouts_in_a_stored_run_are_its_replicates(write_toml, tmp_path):
     v = again.run.cases[0].verdict
     assert v["status"] in ("pass", "unstable", "improvement", "regression")
     assert v["metrics"]["median"]["replicates"] == 1
+
+
+def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
+    """``ab --max-duration``: an undecided comparison prepares more layouts of both sides and
+    measures on, round after round, within the measuring budget; every look is paid for
+    (the false-alarm budget is split over the looks)."""
+    from harness.ab.measure import ABSettings
+    from harness.ab.plan import ABPair, run_pairs, side_case
+    from harness.adhoc import bench_case
+
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
+    # a tolerance nothing on a shared CPU can show: the first round is undecided
+    settings = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2, max_duration_s=1.2,
+                          tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6})
+    pair = ABPair(side_case(case, "A"), side_case(case, "B"), settings, None, None)
+    [rec] = run_pairs([pair], _run())
+    assert rec["status"] == "ok", rec["error"]
+    assert rec.get("extensions"), rec["verdict"]
+    k = rec["settings"]["instances"]
+    assert k == 2 + sum(x["instances_added"] for x in rec["extensions"]) > 2
+    assert {b["instance"] for b in rec["blocks"]} == set(range(k))
+    spent = sum(b["t_end_s"] - b["t_s"] for b in rec["blocks"])
+    assert spent <= 1.2 * 1.5                     # within the budget (a round's rounding)
+    med = rec["verdict"]["metrics"]["median"]
+    assert med["looks"] == 1 + len(rec["extensions"])
+    assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")

@@ -69,6 +69,9 @@ class ABSettings:
     instances: int = DEFAULT_INSTANCES
     seed: int = 0
     layout_seed: int | None = None     # None: drawn at random per run (and recorded)
+    # An undecided comparison prepares more layouts and measures on while its measuring time
+    # stays within this (0: never extend).
+    max_duration_s: float = 0.0
     tolerance: dict[str, float] = field(default_factory=lambda: dict(AB_TOLERANCE))
 
     @property
@@ -189,19 +192,29 @@ def _same_specs(a: Engine, b: Engine) -> bool:
 
 
 def measure_ab(case_a: Case, case_b: Case, settings: ABSettings | None = None,
-               base_dir_a: str | None = None, base_dir_b: str | None = None) -> dict[str, Any]:
+               base_dir_a: str | None = None, base_dir_b: str | None = None,
+               extend: Extend | None = None) -> dict[str, Any]:
     """Prepare both cases, measure them interleaved, and return the A/B record (without
     its verdict: :func:`harness.ab.verdict.judge` adds it)."""
     return measure_ab_series(case_a, case_b, [settings or ABSettings()], base_dir_a,
-                             base_dir_b)[0]
+                             base_dir_b, extend)[0]
+
+
+# Asked after each round of an extensible comparison: how many more preparations per side
+# would settle it (0: it is settled, or more cannot help). harness.ab.plan gives the verdict's.
+Extend = Callable[[dict[str, Any]], int]
 
 
 def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
-                      base_dir_a: str | None = None, base_dir_b: str | None = None
-                      ) -> list[dict[str, Any]]:
+                      base_dir_a: str | None = None, base_dir_b: str | None = None,
+                      extend: Extend | None = None) -> list[dict[str, Any]]:
     """Prepare, bind and capture both cases once, then one interleaved comparison per
     settings in ``series`` (each warms up and alternates its blocks afresh): repeated
-    comparisons of the same two engines, as the false-alarm and detection experiments need."""
+    comparisons of the same two engines, as the false-alarm and detection experiments need.
+
+    With ``extend`` and a settings' ``max_duration_s``, a comparison that ``extend`` finds
+    unsettled gets more preparations (new layouts) of both sides and more block pairs on
+    them, round after round, while its measuring time stays within ``max_duration_s``."""
     k = max((st.instances for st in series), default=1)
     sides = [_Side(label, case_a if label == "A" else case_b, i)
              for label, i in preparation_order(k, series[0].seed if series else 0)]
@@ -214,27 +227,25 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
         "a": {"id": case_a.id, "case": case_a.to_json()},
         "b": {"id": case_b.id, "case": case_b.to_json()}, "telemetry": None, "warnings": []}
         for settings in series]
+    bases = {"A": base_dir_a, "B": base_dir_b}
     try:
         with contextlib.ExitStack() as stack, nvtx_range("ab"):
-            for j, side in enumerate(sides):
-                # one layout per preparation; the run's seed replays them all
-                _prepare(side, base_dir_a if side.label == "A" else base_dir_b, stack,
-                         Layout(layout_seed * 4096 + j))
-            a = next(s for s in sides if s.label == "A")
-            b = next(s for s in sides if s.label == "B")
-            assert a.engine is not None and b.engine is not None
-            same = _same_specs(a.engine, b.engine)
-            for side in sides:                       # the very same arrays everywhere
-                side.info["feed"] = (a if same or side.label == "A" else b).info["feed"]
-            for side in sides:
-                side.bind()
+            same = _prepare_all(sides, [], bases, stack, layout_seed)
             for record, settings in zip(records, series, strict=True):
                 if not same:
                     record["warnings"].append("A and B take different input tensors: each "
                                               "gets its own seeded inputs")
                 record["started"] = now_iso()
-                record["preparation_order"] = [f"{s.label}{s.instance}" for s in sides]
                 _interleave(sides, settings, record)
+                while extend is not None and (more := _more(record, settings, extend)):
+                    new = [_Side(label, case_a if label == "A" else case_b, len(sides) // 2 + i)
+                           for label, i in preparation_order(more, settings.seed + len(sides))]
+                    _prepare_all(new, sides, bases, stack, layout_seed)
+                    record.setdefault("extensions", []).append(
+                        {"instances_added": more, "after_measure_s": record["timing"]["measure_s"]})
+                    sides += new
+                    _interleave(sides, settings, record, only=[s.instance for s in new])
+                record["preparation_order"] = [f"{s.label}{s.instance}" for s in sides]
                 record["finished"] = now_iso()
     except CaseSkipped as exc:
         for record in records:
@@ -250,6 +261,37 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     for record in records:
         record.setdefault("finished", now_iso())
     return records
+
+
+def _prepare_all(new: list[_Side], old: list[_Side], bases: dict[str, str | None],
+                 stack: contextlib.ExitStack, layout_seed: int) -> bool:
+    """Prepare and bind ``new`` preparations (each in its own layout; ``old`` ones already
+    bound), all on the very same input arrays where A and B take the same tensors."""
+    for j, side in enumerate(new, start=len(old)):
+        # one layout per preparation; the comparison's seed replays them all
+        _prepare(side, bases[side.label], stack, Layout(layout_seed * 4096 + j))
+    every = old + new
+    a = next(s for s in every if s.label == "A")
+    b = next(s for s in every if s.label == "B")
+    assert a.engine is not None and b.engine is not None
+    same = _same_specs(a.engine, b.engine)
+    for side in new:
+        side.info["feed"] = (a if same or side.label == "A" else b).info["feed"]
+        side.bind()
+    return same
+
+
+def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
+    """Preparations per side to add in the next round: what ``extend`` asks for, at most as
+    many again as there are (the estimate of "how many" is rough), and only while the
+    round's measuring time (in proportion) fits within ``max_duration_s``."""
+    if not settings.max_duration_s or record.get("status") != "ok":
+        return 0
+    k = settings.instances + sum(x["instances_added"] for x in record.get("extensions", []))
+    spent = sum(b["t_end_s"] - b["t_s"] for b in record["blocks"])
+    per_instance = spent / max(k, 1)
+    room = int((settings.max_duration_s - spent) / max(per_instance, 1e-9))
+    return max(0, min(extend(record), k, room))
 
 
 def preparation_order(instances: int, seed: int = 0) -> list[tuple[str, int]]:
@@ -272,29 +314,42 @@ def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
     return max(min_samples, int(block_s / per_sample))
 
 
-def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]) -> None:
+def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any],
+                only: list[int] | None = None) -> None:
+    """One round of interleaved blocks: pair *p* of the round measures the *p*-th of the
+    round's instances (all of them, or ``only`` the ones an extension just added)."""
     k = 1 + max(s.instance for s in sides)
     record["settings"]["instances"] = k      # what was measured, for the verdict
+    rotation = sorted(set(only)) if only else list(range(k))
+    first_pair = 1 + max((blk["pair"] for blk in record["blocks"]), default=-1)
     for side in sides:
         assert side.warm is not None
+        if side.instance not in rotation:
+            continue
         warm_s, warm_n, _ = warm_up(side.warm, side.case.warmup)
         side.per_call_s = warm_s / max(warm_n, 1)
         if side.instance == 0:
             record[side.label.lower()]["warmup_s"] = warm_s
-    count = max(block_sample_count(settings.effective_block_s, s.per_call_s,
-                                   getattr(s.timer, "runs_per_sample", 1),
-                                   settings.min_block_samples) for s in sides)
-    order = block_order(settings.pairs, settings.seed)
-    record["order"] = order_text(order)
+    count = record["settings"].get("block_samples") or max(
+        block_sample_count(settings.effective_block_s, s.per_call_s,
+                           getattr(s.timer, "runs_per_sample", 1),
+                           settings.min_block_samples) for s in sides)
+    # a round's pairs in proportion to its instances, never fewer than two per instance
+    share = len(rotation) / settings.instances
+    pairs = (settings.pairs if only is None
+             else max(2 * len(rotation), round(settings.pairs * share)))
+    order = block_order(pairs, settings.seed + first_pair)
+    record["order"] += order_text(order)
     record["settings"]["block_samples"] = count
     rewarm = Warmup(min_time=settings.rewarm_s, max_time=max(settings.rewarm_s * 4, 0.01),
                     min_iterations=2)
     by_label = {(s.label, s.instance): s for s in sides}
-    start = time.perf_counter()
+    start = time.perf_counter() - record.get("timing", {}).get("measure_s", 0.0)
     with _Telemetry(sides[0].case, [s.engine for s in sides if s.engine]) as tele:
-        for pair, labels in enumerate(order):
+        for i, labels in enumerate(order):
+            pair = first_pair + i
             for label in labels:
-                side = by_label[(label, pair % k)]
+                side = by_label[(label, rotation[i % len(rotation)])]
                 assert side.warm is not None and side.step is not None and side.timer
                 warm_up(side.warm, rewarm)
                 tele.mark(f"{label}{pair}")
@@ -303,7 +358,10 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                     samples_ms = np.asarray(side.timer.sample(side.step, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
                                                samples_ms, side.instance))
-    record["telemetry"] = tele.result()
+    if only is None:
+        record["telemetry"] = tele.result()
+    else:                                    # an extension round's own window
+        record.setdefault("telemetry_extensions", []).append(tele.result())
     record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
                         "measure_s": time.perf_counter() - start}
     for side in sides:

@@ -22,6 +22,7 @@ from typing import Any
 from harness.ab import RUN_VERDICTS
 from harness.ab.measure import AB_TOLERANCE, DEFAULT_INSTANCES, ABSettings, measure_ab
 from harness.ab.verdict import judge as judge_ab
+from harness.ab.verdict import preparations_needed
 from harness.adhoc import bench_case
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 from harness.errors import ConfigError
@@ -65,6 +66,7 @@ def scenario_pairs(paths: list[str | Path]) -> list[ABPair]:
             settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
                                   rewarm_s=spec.rewarm, seed=spec.seed,
                                   instances=spec.instances or DEFAULT_INSTANCES,
+                                  max_duration_s=spec.max_duration,
                                   tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
             out.append(ABPair(a, b, settings, base, base))
     return out
@@ -138,13 +140,26 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
     """Measure every pair (the record is flushed after each) and judge them together."""
     records = []
     for pair in pairs:
-        record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b)
+        record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b,
+                            extend=lambda r: settle(r, policy))
         records.append(record)
         run.ab.append(record)
         if writer is not None:
             writer.flush()
     judge_ab(records, policy)
     return records
+
+
+def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> int:
+    """Preparations per side to add to an undecided comparison (0: it is decided, or more
+    cannot settle it). Judged alone here; the run judges all its comparisons together."""
+    judge_ab([record], policy)
+    v = record.get("verdict") or {}
+    if v.get("status") != "undecided":
+        return 0
+    med = (v.get("metrics") or {}).get("median") or {}
+    need = preparations_needed(med)
+    return max(0, need - int(med.get("instances") or 1)) if need else 0
 
 
 def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

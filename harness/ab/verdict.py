@@ -73,6 +73,10 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         return {"status": record["status"], "reason": record.get("error") or "a side failed",
                 "metrics": {}}
     inst = pair_instances(record)
+    # Each extension round looked at the data once more before measuring on: the false-alarm
+    # budget is split over the looks (Bonferroni), so extending cannot inflate it.
+    looks = 1 + len(record.get("extensions") or [])
+    alpha = policy.alpha / looks
     metrics: dict[str, Any] = {}
     for metric, key in METRICS.items():
         a, b = pair_values(record, key)
@@ -83,14 +87,14 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         # as a floor; their measured spread where larger (compare_preparations)
         scale = policy.p99_noise if metric == "p99" else 1.0
         inst_var = 2 * (cv * scale) ** 2 / k
-        comp = compare_preparations(d, inst, policy.alpha, policy.power, instance_var=inst_var)
+        comp = compare_preparations(d, inst, alpha, policy.power, instance_var=inst_var)
         means = instance_means(d, inst, k)
         metrics[metric] = {"status": "pending", "tolerance": tol[metric],
                            "direction": "lower is better",
                            # geometric means: their ratio is exactly the reported change
                            "a_ms": float(np.exp(np.log(a).mean())),
                            "b_ms": float(np.exp(np.log(b).mean())), "pairs": len(a),
-                           "instances": k, "instance_cv": cv * scale,
+                           "instances": k, "instance_cv": cv * scale, "looks": looks,
                            "instance_spread": float(means.std(ddof=1)) if len(means) > 1
                            else None,
                            "instance_spread_allowed": spread_allowed(d, inst, means,
@@ -128,24 +132,35 @@ def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
     return 4 * float(np.sqrt(2 * cv ** 2 + within * len(means) / len(d)))
 
 
-def more_needed(m: dict[str, Any]) -> str:
-    """How much more measuring would settle an undecided metric: the interval must shrink
-    to the gap between the estimate and the nearest boundary that decides it (inside
-    ±tolerance for "same", clear of zero for "slower"/"faster"). The half-width falls as
-    1/sqrt(replicates), so the replicates needed grow as (half-width / gap)^2."""
+def _growth(m: dict[str, Any]) -> float | None:
+    """How many times the replicates would have to grow to settle an undecided metric: the
+    interval must shrink to the gap between the estimate and the nearest boundary that
+    decides it (inside ±tolerance for "same", clear of zero for "slower"/"faster"); its
+    half-width falls as 1/sqrt(replicates). None: the estimate sits at the tolerance."""
     lo, hi = m["ci"]
     c, tol = m["change"], m["tolerance"]
-    half = (hi - lo) / 2
     gap = tol - abs(c) if abs(c) < tol else abs(c)
     if abs(abs(c) - tol) < 0.1 * tol or gap <= 0:
+        return None
+    return ((hi - lo) / 2 / gap) ** 2
+
+
+def preparations_needed(m: dict[str, Any]) -> int | None:
+    """Preparations per side that would settle an undecided metric (None: none would)."""
+    factor = _growth(m)
+    return None if factor is None else math.ceil(int(m.get("instances") or 1) * factor)
+
+
+def more_needed(m: dict[str, Any]) -> str:
+    """The undecided reason's advice: more preparations when the preparations' spread set
+    the interval, else more measuring time."""
+    factor = _growth(m)
+    if factor is None:
         return ("the estimate sits at the tolerance: no amount of measuring settles it; "
                 "choose the tolerance you care about")
-    factor = (half / gap) ** 2
-    by_preparations = str(m.get("method", "")).startswith("random-effects")
-    if by_preparations:
-        k = int(m.get("instances") or 1)
-        return (f"about {math.ceil(k * factor)} preparations per side "
-                f"(--instances {math.ceil(k * factor)}) would settle it")
+    if str(m.get("method", "")).startswith("random-effects"):
+        n = preparations_needed(m)
+        return f"about {n} preparations per side (--instances {n}) would settle it"
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
 
 
@@ -153,7 +168,7 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
     pending = [m for v in verdicts if v["status"] == "pending" for m in v["metrics"].values()]
     adjust_pvalues(pending, policy)
     for m in pending:
-        m["status"] = decide_metric(m, policy.alpha, LABELS)
+        m["status"] = decide_metric(m, policy.alpha / m.get("looks", 1), LABELS)
         lo, hi = m["ci"]
         m["equivalent"] = bool(-m["tolerance"] <= lo and hi <= m["tolerance"])
         if m["status"] == "same" and not m["equivalent"]:

@@ -264,6 +264,7 @@ class ABSpec(Strict):
     rewarm: Seconds = 0.05
     seed: Seed = 0
     instances: Annotated[Count, Field(ge=1)] | None = None   # None: the A/B default
+    max_duration: Seconds = 30.0      # an undecided pair measures on up to this (0: never)
     tolerance: dict[str, Fraction] | None = None
 
 
