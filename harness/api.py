@@ -195,9 +195,19 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     if interrupted is not None:
         raise Interrupted(done.results) from interrupted
     verdicts = [c.verdict for c in run_.cases if c.verdict] + ab_exit_verdicts(run_.ab)
+    if nothing_measured(run_):
+        # e.g. a GPU scenario on a runner without a GPU: every case skipped is not a pass
+        verdicts.append({"status": "undecided", "reason": "nothing was measured"})
     code = exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided)
     return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
                       max(code, 1) if done.problems else code, done.reports, done.problems)
+
+
+def nothing_measured(run_: RunResult) -> bool:
+    """True when the run has cases or comparisons and not one of them was measured or built
+    (all skipped): CI must not read that as a pass."""
+    items = [c.status for c in run_.cases] + [r.get("status") for r in run_.ab]
+    return bool(items) and all(s == "skipped" for s in items)
 
 
 def _measure(problems: list[str], step: Callable[[], object]) -> KeyboardInterrupt | None:

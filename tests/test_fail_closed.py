@@ -160,3 +160,18 @@ def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
     med = rec["verdict"]["metrics"]["median"]
     assert med["looks"] == 1 + len(rec["extensions"])
     assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")
+
+
+def test_a_run_that_measured_nothing_is_not_green(write_toml, tmp_path):
+    """Issue 14: a scenario whose every case is skipped (a GPU scenario on a CPU runner) exits
+    3 with an amber summary, unless --allow-undecided."""
+    from harness.cli import main
+
+    path = write_toml(ORDER.format(models=MODELS["tf"])
+                      + '[[case]]\nmatch = "order/*"\nskip = "no such runtime here"\n')
+    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "o"),
+                 "--baselines", str(tmp_path / "b")]) == EXIT_UNDECIDED
+    summary = (tmp_path / "o" / "summary.md").read_text()
+    assert summary.startswith("## ⚠️ trt-harness: nothing was measured")
+    assert main(["run", str(path), "--quiet", "--allow-undecided", "--out",
+                 str(tmp_path / "o2"), "--baselines", str(tmp_path / "b")]) == 0

@@ -69,6 +69,8 @@ def headline(counts: dict[str, int]) -> tuple[str, str]:
         return "❌", words
     if any(counts.get(s) for s in UNDECIDED):
         return "⚠️", f"not judged — {words}"
+    if counts and set(counts) == {"skipped"}:
+        return "⚠️", f"nothing was measured — {words}"
     return "✅", words
 
 
@@ -86,8 +88,8 @@ def render_markdown(run: RunResult, report_link: str | None = None) -> str:
              f"harness {md_escape(run.harness_version)}"
              + (f" · [full report]({report_link})" if report_link else ""), ""]
     if icon == "⚠️":
-        lines += ["Some verdicts could not be reached (see their reasons): the run exits 3 "
-                  "unless `--allow-undecided` is given.", ""]
+        lines += ["Some verdicts could not be reached, or nothing was measured (see the "
+                  "reasons): the run exits 3 unless `--allow-undecided` is given.", ""]
     attention = [c for c in cases if verdict_of(c)["status"] in ATTENTION]
     if attention:
         lines += ["### Needs attention", "", HEADER, *map(_row, attention), ""]
