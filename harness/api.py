@@ -385,7 +385,12 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
     """Measure A/B pairs (:mod:`harness.ab.plan`) interleaved; write ``ab-results.json`` and
     ``ab.html`` in ``out_dir``. Exit code as for :func:`run` (B slower = regression)."""
     from harness.ab.plan import ab_exit_verdicts, run_pairs
+    from harness.consent import check_case
 
+    for p in pairs:         # a scenario's [[ab]] cases load code only with consent, as in run
+        for case, base in ((p.a, p.base_a), (p.b, p.base_b)):
+            if not getattr(p, "typed", False):
+                check_case(case, base)
     out = Path(out_dir)
     scenarios = sorted({p.b.scenario for p in pairs})
     run_ = new_run([{"name": s} for s in scenarios], command)

@@ -157,9 +157,12 @@ def cmd_baseline_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_ab(args: argparse.Namespace) -> int:
-    from harness import api
+    from harness import api, consent
     from harness.ab import plan
     from harness.baseline.verdict import VerdictPolicy
+
+    if args.allow_code:
+        consent.allow_code()
 
     tol = {**plan.AB_TOLERANCE, "median": args.tolerance, "throughput": args.tolerance}
     settings = plan.ABSettings(duration_s=args.duration, block_s=args.block,
@@ -406,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--fail-on", default="regression,failed", type=arguments.verdict_names)
     ab.add_argument("--unstable-fails", action="store_true")
     ab.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
+    ab.add_argument("--allow-code", action="store_true",
+                    help="let scenario files load code from outside their folder (model "
+                         "factories, steps, plugins)")
     ab.set_defaults(func=cmd_ab)
 
     ex = sub.add_parser("export", help="write results in pytest-benchmark's JSON format "

@@ -341,3 +341,28 @@ def test_code_from_outside_the_scenario_needs_consent(write_toml, tmp_path, monk
         consent.check_file("/usr/lib/libevil.so", str(tmp_path), "plugin library")
     monkeypatch.setenv(consent.ENV, "1")
     consent.check_module("json:dumps", str(tmp_path), "post step")
+
+
+def test_ab_scenarios_need_consent_for_code_too(write_toml, tmp_path, monkeypatch, capsys):
+    """``ab SCENARIO.toml`` loads its [[ab]] cases' code under the same rule as ``run``."""
+    from harness import consent
+
+    monkeypatch.delenv(consent.ENV, raising=False)
+    path = write_toml("""
+        name = "c"
+        [[model]]
+        id = "m"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        post = { step = "json:dumps" }
+        [[model]]
+        id = "n"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        [[ab]]
+        a = "m/onnxruntime/fp32/b1"
+        b = "n/onnxruntime/fp32/b1"
+    """)
+    out = tmp_path / "r"
+    assert main(["ab", str(path), "--out", str(out)]) == 2
+    assert "--allow-code" in capsys.readouterr().err and not out.exists()

@@ -39,6 +39,8 @@ class ABPair:
     settings: ABSettings
     base_a: str | None = None
     base_b: str | None = None
+    # typed on the command line (ab A B): the user named the code, which is consent
+    typed: bool = False
 
 
 def _cases_by_id(path: str | Path) -> tuple[Any, dict[str, Case]]:
@@ -189,4 +191,4 @@ def adhoc_pair(sources: tuple[str, str], sides: tuple[dict[str, Any], dict[str, 
     cases = [side_case(bench_case(src, **kw), label)
              for label, src, kw in zip("AB", sources, sides, strict=True)]
     cwd = str(Path.cwd())
-    return ABPair(cases[0], cases[1], settings, cwd, cwd)
+    return ABPair(cases[0], cases[1], settings, cwd, cwd, typed=True)
