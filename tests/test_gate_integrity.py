@@ -311,18 +311,22 @@ def test_console_text_is_not_markup(capsys):
 # -- 6. consent for code ------------------------------------------------------------------------
 
 
-def test_code_from_outside_the_scenario_needs_consent(write_toml, tmp_path, monkeypatch, capsys):
-    from harness import consent
-
-    monkeypatch.delenv(consent.ENV, raising=False)
-    path = write_toml("""
+# A scenario whose post step is code from outside its folder (the standard library's json).
+CODE_SCENARIO = """
         name = "c"
         [[model]]
         id = "m"
         source = "zoo:transformer"
         shapes = "input_ids:1x8"
         post = { step = "json:dumps" }
-    """)
+"""
+
+
+def test_code_from_outside_the_scenario_needs_consent(write_toml, tmp_path, monkeypatch, capsys):
+    from harness import consent
+
+    monkeypatch.delenv(consent.ENV, raising=False)
+    path = write_toml(CODE_SCENARIO)
     out = tmp_path / "r"
     assert main(["run", str(path), "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err
@@ -348,13 +352,7 @@ def test_ab_scenarios_need_consent_for_code_too(write_toml, tmp_path, monkeypatc
     from harness import consent
 
     monkeypatch.delenv(consent.ENV, raising=False)
-    path = write_toml("""
-        name = "c"
-        [[model]]
-        id = "m"
-        source = "zoo:transformer"
-        shapes = "input_ids:1x8"
-        post = { step = "json:dumps" }
+    path = write_toml(CODE_SCENARIO + """
         [[model]]
         id = "n"
         source = "zoo:transformer"
