@@ -43,6 +43,10 @@ class CaseResult:
     accuracy: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     verdict: dict[str, Any] | None = None
+    # Set only where the case ran on another platform than the run's (a Dask worker on another
+    # GPU or host, a merge of several platforms): it is judged against that platform's baseline.
+    platform_id: str | None = None
+    platform: dict[str, Any] | None = None
 
     @property
     def precision(self) -> str:
@@ -67,6 +71,8 @@ class RunResult:
     # once before the first case so that no case's load time carries it
     startup_s: dict[str, float] = field(default_factory=dict)
     commit: dict[str, Any] | None = None      # what was measured (harness.commit); None: no git
+    shard: dict[str, Any] | None = None       # index, count, case_ids (harness.scale.shard)
+    merged_from: list[dict[str, Any]] = field(default_factory=list)   # harness.scale.merge
 
     def to_json(self) -> dict[str, Any]:
         return _finite(dataclasses.asdict(self))
