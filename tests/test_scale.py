@@ -23,7 +23,9 @@ name = "tiny"
 batch = [1, 2, 4]
 warmup = { min_time = "20ms", max_time = "100ms" }
 stop = { rel_ci = "5%", min_samples = 10, min_time = "50ms", max_time = "200ms" }
-tolerance = { median = "10%" }
+# Wide enough that a shared 2-core runner's noise never decides a verdict here; the injected
+# 20 ms on a well-under-1 ms case is far above it.
+tolerance = { median = "300%", p99 = "1000%", throughput = "300%", memory = "1000%", build_time = "1000%" }
 [[model]]
 id = "transformer"
 source = "zoo:transformer"
