@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.adhoc import bench_case as bench_case  # part of the API: the case `bench` runs
 from harness.baseline.store import BaselineStore
@@ -29,8 +31,13 @@ from harness.platform import fingerprint, platform_id
 from harness.report.outputs import ReportPaths, baseline_history, write_reports
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
 from harness.runner import PlannedCase, Progress, case_base_dir, run_cases
+from harness.scale.platforms import history_by_platform, split_by_platform
 from harness.scenario.expand import Case, expand
 from harness.scenario.load import load_scenario
+
+if TYPE_CHECKING:
+    from harness.scale.dask_executor import DaskExecutor as Executor
+    from harness.scale.shard import Shard
 
 
 def plan(paths: list[str | Path], select: list[str] | None = None) -> list[PlannedCase]:
@@ -128,8 +135,17 @@ def publish(run_: RunResult, writer: ResultWriter, out: Path, results_name: str,
             problems: list[str] | None = None, **report_args: Any) -> Published:
     """Write what was measured: the results file first (it is what CI accepts), then the
     report, summary and JUnit. A failure in one never discards the other; it is reported."""
+    from harness.scale.platforms import labelled
+
     problems = list(problems or [])
     results = out / results_name
+    newer = _newer_run_in(results, run_)
+    if newer and writer.path is not None:
+        # Two runs into one folder: results.json (and the report) stay the newest run's;
+        # this one's outputs go beside its run file, runs/<run id>.json.
+        print(f"note: {results} holds a newer run ({newer}); this run's report goes to "
+              f"{writer.path.with_suffix('')}/", file=sys.stderr)
+        out, results = writer.path.with_suffix(""), writer.path
     try:
         atomic_write_json(results, run_.to_json())
     except (OSError, ConfigError) as exc:
@@ -138,11 +154,22 @@ def publish(run_: RunResult, writer: ResultWriter, out: Path, results_name: str,
         results = writer.path or results
     reports = None
     try:
-        reports = write_reports(run_, out, history() if history else None,
-                                **report_args)
+        shown, shown_history = labelled(run_, history() if history else None)
+        reports = write_reports(shown, out, shown_history, **report_args)
     except Exception as exc:  # whatever broke, the measurements stand
         problems.append(f"could not write the report: {type(exc).__name__}: {exc}")
     return Published(results, reports, problems)
+
+
+def _newer_run_in(path: Path, run_: RunResult) -> str | None:
+    """The run id in an existing results file when that run started after ``run_``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        other, started = data.get("run_id"), data.get("started")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return other if isinstance(started, str) and other != run_.run_id and \
+        started > run_.started else None
 
 
 def _guarded(problems: list[str], what: str, step: Callable[[], object]) -> None:
@@ -165,8 +192,13 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         baselines: str | Path = "baselines", select: list[str] | None = None,
         inject: list[str] | None = None, progress: Progress | None = None,
         fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
-        policy: VerdictPolicy = DEFAULT_POLICY, quick: bool = False) -> RunOutcome:
-    """Run scenario files end to end: measure, judge against baselines, write the report."""
+        policy: VerdictPolicy = DEFAULT_POLICY, quick: bool = False,
+        shard: Shard | None = None, executor: Executor | None = None) -> RunOutcome:
+    """Run scenario files end to end: measure, judge against baselines, write the report.
+
+    ``shard`` runs only that part of the matrix (:mod:`harness.scale.shard`); ``executor``
+    runs the cases elsewhere (:class:`harness.scale.dask_executor.DaskExecutor`); default: one
+    at a time in this process."""
     from harness.ab.plan import ab_exit_verdicts, run_pairs, scenario_pairs
     from harness.consent import check_case
 
@@ -182,15 +214,21 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     run_ = new_run([{"name": s} for s in scenarios], command, where=paths[0] if paths else None)
     store = BaselineStore(baselines)
     store.check(run_.platform_id, scenarios)
+    if shard is not None:
+        from harness.scale.shard import select_shard
+
+        planned, ab_pairs, run_.shard = select_shard(planned, ab_pairs, shard, store,
+                                                     run_.platform_id)
     writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
     problems: list[str] = []
-    interrupted = _measure(problems, lambda: (run_cases(planned, writer, progress),
+    measure_cases = executor.run_cases if executor is not None else run_cases
+    interrupted = _measure(problems, lambda: (measure_cases(planned, writer, progress),
                                               run_pairs(ab_pairs, run_, writer, policy)))
     measured_all = interrupted is None and not problems
     _guarded(problems, "judging against the baselines", lambda: judge(run_, store, policy))
     _guarded(problems, "writing the run file", writer.finish if measured_all else writer.flush)
-    done = publish(run_, writer, out, "results.json", lambda: baseline_history(run_, store),
+    done = publish(run_, writer, out, "results.json", lambda: history_by_platform(run_, store),
                    problems)
     if interrupted is not None:
         raise Interrupted(done.results) from interrupted
@@ -224,9 +262,15 @@ def _measure(problems: list[str], step: Callable[[], object]) -> KeyboardInterru
 
 def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT_POLICY) -> None:
     """Attach a verdict to every case of ``run_``; the false-alarm budget is shared by the
-    whole matrix (docs/verdicts.md)."""
+    whole matrix (docs/verdicts.md). Cases measured on another platform than the run's
+    (``CaseResult.platform_id``) are judged per platform, each against its own baselines."""
     import dataclasses
 
+    parts = split_by_platform(run_)
+    if len(parts) > 1:
+        for part in parts:
+            judge(part, store, policy)
+        return
     tolerances = []
     for c in run_.cases:
         entries, diffs = store.entries(run_, c)

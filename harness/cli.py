@@ -55,14 +55,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     policy = VerdictPolicy(alpha=args.alpha, correction=args.correction,
                            unstable_fails=args.unstable_fails,
                            allow_undecided=args.allow_undecided)
+    executor = None
+    if args.executor != "inprocess":
+        from harness.scale.dask_executor import DaskExecutor
+
+        executor = DaskExecutor.from_option(args.executor, args.workers, args.exclusive)
+    elif args.workers is not None:
+        from harness.errors import ConfigError
+
+        raise ConfigError("--workers needs --executor dask", key="--workers")
     outcome = api.run(args.scenarios, out_dir=args.out, baselines=args.baselines,
                       select=args.case, inject=args.inject_delay,
                       progress=make_progress(not args.quiet), fail_on=args.fail_on,
-                      command=sys.argv, policy=policy, quick=args.quick)
+                      command=sys.argv, policy=policy, quick=args.quick, shard=args.shard,
+                      executor=executor)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     from harness.pipeline.summary import print_study_table
 
     print_study_table(outcome.run)
+    print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    if outcome.reports:
+        print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
+    _problems(outcome)
+    _say_undecided(outcome.exit_code)
+    return outcome.exit_code
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.baseline.verdict import VerdictPolicy
+    from harness.scale.merge import merge
+
+    policy = VerdictPolicy(alpha=args.alpha, correction=args.correction,
+                           unstable_fails=args.unstable_fails,
+                           allow_undecided=args.allow_undecided)
+    outcome = merge(args.results, args.out, args.baselines, policy=policy,
+                    fail_on=args.fail_on, allow_mixed=args.allow_mixed, command=sys.argv)
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
+    from harness import api
+
+    for part in api.split_by_platform(outcome.run):
+        _table(api.summary_rows(part), f"merged run {outcome.run.run_id} on {part.platform_id}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     if outcome.reports:
         print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
@@ -270,6 +303,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def _shard(text: str) -> object:
+    from harness.scale.shard import Shard
+
+    return Shard.parse(text)
+
+
 ALLOW_UNDECIDED_HELP = ("exit 0 instead of 3 when a verdict could not be reached "
                         "('unstable', 'undecided'); by default such a run is not green")
 
@@ -304,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--allow-code", action="store_true",
                    help="run code the scenarios name (steps, model factories, plugin "
                         "libraries) from outside their folders (or TRT_HARNESS_ALLOW_CODE=1)")
+    r.add_argument("--shard", type=_shard, metavar="i/N",
+                   help="run only shard i of N: a deterministic part of the matrix balanced "
+                        "by each case's last known time (A/B pairs stay together)")
+    r.add_argument("--executor", default="inprocess", metavar="inprocess|dask|dask://HOST:PORT",
+                   help="where cases run: here, one at a time (default); a local Dask cluster "
+                        "(one worker per GPU, or --workers CPU processes); a running scheduler")
+    r.add_argument("--workers", type=arguments.integer_at_least(1),
+                   help="with --executor dask: workers of the local cluster")
+    r.add_argument("--exclusive", action="store_true",
+                   help="with a Dask executor: every case runs alone on the cluster (no "
+                        "interference from cases beside it)")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="show the expanded cases without running them")
@@ -439,6 +489,20 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--run-args", nargs=argparse.REMAINDER,
                     help="arguments for 'trt-harness run' (e.g. --case GLOB --out DIR)")
     pr.set_defaults(func=cmd_profile)
+
+    mg = sub.add_parser("merge", help="merge results (shards, platforms) into one run, judge "
+                        "each platform's cases against its baselines, write one report")
+    mg.add_argument("results", nargs="+", help="results JSON files (one per shard or host)")
+    mg.add_argument("--out", default="reports", help="report folder (default: reports)")
+    mg.add_argument("--baselines", default="baselines")
+    mg.add_argument("--allow-mixed", action="store_true",
+                    help="merge runs of different scenario sets")
+    mg.add_argument("--fail-on", default="regression,failed", type=arguments.verdict_names)
+    mg.add_argument("--unstable-fails", action="store_true")
+    mg.add_argument("--allow-undecided", action="store_true", help=ALLOW_UNDECIDED_HELP)
+    mg.add_argument("--alpha", type=arguments.alpha, default=0.01)
+    mg.add_argument("--correction", choices=("holm", "bh", "none"), default="holm")
+    mg.set_defaults(func=cmd_merge)
 
     rep = sub.add_parser("report", help="render stored results again; with several files, "
                          "compare the last against the earlier ones (A vs B)")
