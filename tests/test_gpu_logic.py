@@ -312,7 +312,13 @@ def test_without_gpu_cases_are_skipped_with_a_reason(write_toml, tmp_path):
     """)
     out = api.run([path], out_dir=tmp_path / "r", baselines=tmp_path / "b")
     [case] = out.run.cases
-    assert case.status == "skipped" and case.error and out.exit_code == 0
+    # nothing measured is not a pass (issue 14): exit 3 unless explicitly allowed
+    assert case.status == "skipped" and case.error and out.exit_code == 3
+    from harness.baseline.verdict import VerdictPolicy
+
+    allowed = api.run([path], out_dir=tmp_path / "r2", baselines=tmp_path / "b",
+                      policy=VerdictPolicy(allow_undecided=True))
+    assert allowed.exit_code == 0
 
 
 def test_selftest_and_profile_refuse_clearly(monkeypatch):
