@@ -261,7 +261,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     from harness import api
 
-    cmd = api.profile_command(args.tool, args.scenarios, args.output, args.run_args or [])
+    cmd = api.profile_command(args.tool, args.scenarios, args.output, args.run_args or [],
+                              capture=args.capture, case_id=args.capture_case)
     print("running: " + " ".join(cmd), file=sys.stderr)
     return subprocess.call(cmd)
 
@@ -420,11 +421,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="trials for the noise figures")
     st.set_defaults(func=cmd_selftest)
 
+    from harness import markers
+
     pr = sub.add_parser("profile", help="run scenarios under Nsight Systems (nsys, NVTX "
                         "capture) or Nsight Compute (ncu, kernels inside the measure ranges)")
     pr.add_argument("scenarios", nargs="+")
     pr.add_argument("--tool", choices=("nsys", "ncu"), default="nsys")
-    pr.add_argument("--output", default="reports/profile", help="report file stem")
+    pr.add_argument("--output", default="reports/profile",
+                    help="report folder; the report is named <scenarios>-<run id>, the id the "
+                         "run's results carry (default: reports/profile)")
+    pr.add_argument("--capture", choices=markers.CAPTURABLE,
+                    help="record only the harness ranges of this kind (nsys: NVTX capture "
+                         "range; ncu: NVTX filter, default measure)")
+    pr.add_argument("--capture-case", metavar="CASE_ID",
+                    help="record only this case (ncu: its measure ranges, or --capture's)")
     pr.add_argument("--run-args", nargs=argparse.REMAINDER,
                     help="arguments for 'trt-harness run' (e.g. --case GLOB --out DIR)")
     pr.set_defaults(func=cmd_profile)

@@ -33,7 +33,7 @@ from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
 from harness.layout import Layout, random_seed
-from harness.markers import nvtx_range
+from harness.markers import case_message, nvtx_range
 from harness.models.source import resolve_source
 from harness.results import now_iso
 from harness.scenario.expand import Case
@@ -175,7 +175,7 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
         side.info["layout"] = f"random (seed {layout.seed})"
     else:
         side.info["layout"] = "as allocated (the backend does not randomise its layout)"
-    with nvtx_range(f"build {side.label}"):
+    with nvtx_range("build", f"build {side.label}"):
         side.engine = stack.enter_context(backend.prepare(side.case, source.onnx_path))
     if side.engine.build_only:
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
@@ -218,7 +218,8 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
         "b": {"id": case_b.id, "case": case_b.to_json()}, "telemetry": None, "warnings": []}
         for settings in series]
     try:
-        with contextlib.ExitStack() as stack, nvtx_range("ab"):
+        pair_name = case_message(f"{case_a.id} vs {case_b.id}")
+        with contextlib.ExitStack() as stack, nvtx_range("ab", pair_name):
             for j, side in enumerate(sides):
                 # one layout per preparation; the run's seed replays them all
                 _prepare(side, base_dir_a if side.label == "A" else base_dir_b, stack,
@@ -302,7 +303,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                 warm_up(side.warm, rewarm)
                 tele.mark(f"{label}{pair}")
                 t0 = time.perf_counter() - start
-                with nvtx_range(f"block {label}"):
+                with nvtx_range("measure", f"block {label}", pair):
                     samples_ms = np.asarray(side.timer.sample(side.step, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
                                                samples_ms, side.instance))

@@ -146,7 +146,7 @@ def measure_pipeline(pipe: Pipeline, warmup: Warmup, stop: StopRule,
     pipe.reset()
     criterion = StoppingCriterion(stop)
     start = time.perf_counter()
-    with nvtx_range("pipeline"):
+    with nvtx_range("measure"):
         while True:
             pipe.frame()
             criterion.add(pipe.samples["total"][-1], time.perf_counter() - start)
