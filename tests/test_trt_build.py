@@ -157,6 +157,9 @@ def test_int8_and_fp8_via_qdq_and_bf16(rtx, tmp_path):
         assert engine.build.engine_bytes > 100_000
         kinds = {ly["type"] for ly in engine.build.layers}
         assert ("QUANTIZE" in kinds) is (precision in ("int8", "fp8")), (precision, kinds)
+        # without calibration data: a warning on the case, not only a build note
+        random = [w for w in engine.build.warnings if "scales from random data" in w]
+        assert bool(random) is (precision in ("int8", "fp8")), engine.build.warnings
 
 
 def test_several_profiles(rtx, tmp_path):

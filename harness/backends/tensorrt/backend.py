@@ -145,15 +145,14 @@ class TensorRTBackend(Backend):
             raise CaseSkipped(f"TensorRT builds from ONNX; {case.source!r} is not an ONNX model")
         trt, plan = self.trt, self.plan(case)
         logger = make_logger(trt)
-        base_dir = str(Path(model_path).parent)
-        libraries = plug.init_plugins(trt, logger, plan.opts.plugins, base_dir)
+        libraries = plug.init_plugins(trt, logger, plan.opts.plugins)
         source_inputs = onnx_input_specs(model_path)
         profiles = _profiles(case, plan.opts, source_inputs)
         shapes = profiles[0].opt
         calib_id, calib_note, feeds = None, None, None
         if plan.precision in ("int8", "fp8"):
             feeds, calib_id, calib_note = calibration_feeds(
-                plan.opts.calibration, base_dir, source_inputs, shapes,
+                plan.opts.calibration, source_inputs, shapes,
                 plan.opts.calibration_batches, case.seed, value_ranges_from_model(model_path))
         steps = self._steps(trt, plan, feeds, calib_id)
         onnx_path, model_hash = prepared_model(model_path, steps, self.cache_root / "onnx")
@@ -199,6 +198,9 @@ class TensorRTBackend(Backend):
         b.fingerprint = record["fingerprint"]
         b.notes = notes + list(record.get("build_notes", [])) + [f"engine cache key {key}"]
         b.warnings += engines.notes       # a damaged entry was rebuilt: say so on the case
+        if calib_id is not None and calib_id.startswith("random:"):
+            b.warnings.append(f"{plan.precision} scales from random data: {calib_note}; the "
+                              "accuracy of this engine says nothing about real inputs")
         return prepared
 
     def _steps(self, trt: Any, plan: Plan, feeds: Any, calib_id: str | None) -> list:
