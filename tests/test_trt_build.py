@@ -228,3 +228,24 @@ def test_tensorrt_missing_says_how_to_install(monkeypatch):
     finally:
         shim.load.cache_clear()
     assert reason and "install trt-harness[tensorrt]" in reason and "tensorrt-rtx" in reason
+
+
+def test_tf32_on_a_strongly_typed_flavour_is_refused_not_built_twice(rtx, tmp_path):
+    from harness.errors import CaseSkipped
+
+    be = backend(tmp_path)
+    with pytest.raises(CaseSkipped, match=r"tf32 on tensorrt-rtx .*strongly typed.*fp32 rung"):
+        be.prepare(make_case(precision="tf32"), str(zoo_model("resnet")))
+    assert not (tmp_path / "trt" / "engines").exists() or not any(
+        (tmp_path / "trt" / "engines").rglob("*.engine"))
+
+
+def test_precision_mix_explains_an_int8_engine(rtx, tmp_path):
+    from harness.report.layers import precision_mix
+
+    be, path = backend(tmp_path), str(zoo_model("resnet"))
+    fp32 = precision_mix(be.prepare(make_case(precision="fp32"), path).build.layers)
+    int8 = precision_mix(be.prepare(make_case(precision="int8"), path).build.layers)
+    assert fp32["qdq_pairs"] == 0 and dict(fp32["by_precision"]).get("fp32")
+    assert int8["qdq_pairs"] > 10 and dict(int8["by_precision"]).get("int8")
+    assert f"{int8['qdq_pairs']} Q/DQ pairs" in int8["text"]

@@ -70,6 +70,15 @@ class Plan:
     build_only: bool
 
 
+
+def tf32_refusal(flavour: str) -> str:
+    """Why a ``tf32`` rung is not built on a strongly typed flavour (rather than caching the
+    fp32 engine a second time under another name)."""
+    return (f"tf32 on {flavour}: a strongly typed network keeps FP32 tensors FP32 and the "
+            "TF32 builder flag does not change its engine (the build is the fp32 rung's, same "
+            "layers and fingerprint), so this rung is not built again: read the fp32 rung; "
+            "TF32 is a rung of its own on TensorRT 10 (weakly typed) and on torch")
+
 class TensorRTBackend(Backend):
     name = "tensorrt"
     options_model = TensorRTOptions
@@ -122,6 +131,8 @@ class TensorRTBackend(Backend):
         if opts.strongly_typed is False and not flavour.weakly_typed:
             raise ConfigError(f"{flavour.label()} builds strongly typed networks only; drop "
                               "strongly_typed = false", key=f"{case.id}: options.tensorrt")
+        if case.precision == "tf32" and not flavour.weakly_typed:
+            raise CaseSkipped(tf32_refusal(flavour.label()))
         gpu = self.gpu()
         target = opts.target.lower() if opts.target else None
         if target and not flavour.builds_for_target:
