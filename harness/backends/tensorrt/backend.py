@@ -71,6 +71,16 @@ class Plan:
 
 
 
+def rtx_nms_refusal(flavour: str, target: str | None) -> str:
+    """Why an engine with NMS inside is not built on TensorRT-RTX (checked with 1.7 for
+    sm80, sm89 and sm120: the builder fails, it does not fall back)."""
+    return (f"NMS inside the engine does not build on {flavour}"
+            f"{f' for {target}' if target else ''}: ONNX NonMaxSuppression imports as "
+            "TensorRT's NMS layer (INMSLayer), for which TensorRT-RTX has no kernel (\"has no "
+            "runners that implement it\"), and TensorRT-RTX ships no EfficientNMS_TRT plugin; "
+            "run NMS after the engine (on the CPU) or build with TensorRT 10/11")
+
+
 def tf32_refusal(flavour: str) -> str:
     """Why a ``tf32`` rung is not built on a strongly typed flavour (rather than caching the
     fp32 engine a second time under another name)."""
@@ -172,6 +182,8 @@ class TensorRTBackend(Backend):
         for i, profile in enumerate(profiles):
             loaders.check_profile(profile, inputs, f"{case.id}: profile {i}")
         layers = network_layers(parsed.network)
+        if plan.flavour.is_rtx and any(ly["type"] == "NMS" for ly in layers):
+            raise CaseSkipped(rtx_nms_refusal(plan.flavour.label(), plan.target))
         key_parts = {
             "model": model_hash, "flavour": plan.flavour.name, "version": plan.flavour.version,
             "device": plan.device, "precision": plan.precision, "weak": plan.weak,
