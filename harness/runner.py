@@ -35,6 +35,7 @@ from harness.scenario.shapes import parse_shapes
 from harness.stats import summarize, throughput
 from harness.timing.host import HostTimer
 from harness.timing.measure import Measurement, measure
+from harness.trtexec import load_raw, raw_input_spec
 
 # trtexec's warning threshold for an unstable measurement.
 CV_WARN = 0.025
@@ -180,7 +181,10 @@ def make_feed(case: Case, engine: Engine, source: Any
         given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
     shapes = resolve_run_shapes(engine.inputs, given, case.batch)
     ranges: dict[str, tuple[float, float]] | None = None
-    if case.inputs:
+    raw = raw_input_spec(case.inputs) if case.inputs else None
+    if raw is not None:         # trtexec's --loadInputs: raw tensor bytes per input
+        feed = load_raw(raw, {t.name: t.dtype for t in engine.inputs}, shapes)
+    elif case.inputs:
         feed = load_inputs(case.inputs, engine.inputs)
     else:
         ranges = value_ranges_from_model(source.onnx_path)
