@@ -46,7 +46,8 @@ def throughput_curves(cases: list[CaseResult]) -> list[dict[str, Any]]:
                               [c.case["batch"] for c in cs], [c.throughput or 0 for c in cs]))
         if lines:
             out.append({"model": model, "plot": Markup(svg.lines(
-                lines, "batch size", "items/s", log_x=True, title=f"{model}: throughput"))})
+                lines, "batch size", "items/s", log_x=True, title=f"{model}: throughput",
+                show_title=True))})
     return out
 
 
