@@ -49,10 +49,13 @@ def named_files(scenario: ScenarioFile) -> Iterator[tuple[Loc, str]]:
             text = getattr(layer, key, None)
             if text and (key == "inputs" or text.endswith(".npy")):
                 yield (*loc, key), text
-        trt = (layer.options or {}).get("tensorrt") or {}
+        trt = (layer.options or {}).get("tensorrt")
+        if not isinstance(trt, dict):       # a wrong type is the options check's to report
+            continue
         if isinstance(trt.get("calibration"), str):
             yield (*loc, "options", "tensorrt", "calibration"), trt["calibration"]
-        for j, lib in enumerate(trt.get("plugins") or ()):
+        plugins = trt.get("plugins")
+        for j, lib in enumerate(plugins if isinstance(plugins, list) else ()):
             if isinstance(lib, str):
                 yield (*loc, "options", "tensorrt", "plugins", j), lib
 
