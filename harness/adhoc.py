@@ -19,19 +19,47 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
                options: dict[str, Any] | None = None, warmup: str | float = 0.2,
                duration: str | float = 3.0, rel_ci: str | float = 0.005, seed: int = 0,
                inject_delay: str | float = 0.0,
-               input_range: dict[str, tuple[float, float]] | None = None) -> Case:
-    """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style."""
+               input_range: dict[str, tuple[float, float]] | None = None,
+               profile_shapes: tuple[str, str, str] | None = None,
+               timing: dict[str, Any] | None = None, min_time: str | float | None = None,
+               iterations: int | None = None) -> Case:
+    """The case ``trt-harness bench`` runs: one model, no scenario file, trtexec-style.
+
+    ``profile_shapes`` (min, opt, max; trtexec's ``--minShapes/--optShapes/--maxShapes``)
+    make a dynamic profile, ``shapes`` then the shape run; ``min_time`` and ``iterations``
+    are the least measuring time and timed inferences (trtexec's ``--duration`` and
+    ``--iterations``); ``backend`` may name a variant (``torch:graph``)."""
     from harness.backends import best_installed
     from harness.models.source import check_source
-    from harness.scenario.schema import StopRule, Warmup
+    from harness.scenario.schema import VARIANTS, StopRule, Timing, Warmup, split_backend
     from harness.scenario.shapes import Profile, parse_shapes
     from harness.units import parse_duration
 
     check_source(model)
-    backend = backend or best_installed()
+    backend, variant = split_backend(backend or best_installed())
+    options = dict(options or {})
+    if variant is not None:
+        if backend not in VARIANTS or variant not in VARIANTS[backend][1]:
+            raise ConfigError(f"backend variant {backend}:{variant} is not one of "
+                              + ", ".join(f"{b}:{v}" for b, (_, vs) in VARIANTS.items()
+                                          for v in vs))
+        options[VARIANTS[backend][0]] = variant
     try:
-        profile = Profile.static(parse_shapes(shapes)) if shapes else None
-        stop = StopRule(rel_ci=rel_ci, max_time=duration)
+        if profile_shapes:
+            lo, opt, hi = (parse_shapes(s) for s in profile_shapes)
+            profile = Profile(min=lo, opt=opt, max=hi, run=parse_shapes(shapes) if shapes
+                              else {})
+        else:
+            profile = Profile.static(parse_shapes(shapes)) if shapes else None
+        floor = parse_duration(min_time) if min_time is not None else None
+        rule: dict[str, Any] = {"rel_ci": rel_ci, "max_time": duration}
+        if floor is not None:
+            rule["min_time"] = floor
+        if iterations:
+            rule["min_samples"] = max(iterations, 3)
+            rule["max_samples"] = max(iterations, 100_000)
+        stop = StopRule(**rule)
+        timing_ = Timing(**(timing or {}))
         warm = Warmup(min_time=warmup, max_time=max(parse_duration(warmup), 2.0))
         delay = parse_duration(inject_delay)
     except ValueError as exc:
@@ -39,7 +67,9 @@ def bench_case(model: str, *, backend: str | None = None, shapes: str | None = N
     batch = next(iter(profile.run.values()))[0] if profile and next(
         iter(profile.run.values())) else 1
     stem = Path(model).stem if model.endswith(".onnx") else model.replace(":", "-")
-    return Case(id=f"bench/{stem}/{backend}/{precision}/b{batch}", scenario="bench",
+    name = f"{backend}:{variant}" if variant else backend
+    return Case(id=f"bench/{stem}/{name}/{precision}/b{batch}", scenario="bench",
                 model=stem, source=model, backend=backend, precision=precision, batch=batch,
-                profile=profile, warmup=warm, stop=stop, options=options or {}, seed=seed,
-                inputs=inputs, inject_delay=delay, input_range=dict(input_range or {}))
+                profile=profile, warmup=warm, stop=stop, timing=timing_, options=options,
+                seed=seed, inputs=inputs, inject_delay=delay,
+                input_range=dict(input_range or {}))

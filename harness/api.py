@@ -476,14 +476,21 @@ NCU_NVTX_FILTER = "harness@measure/"
 
 
 def profile_command(tool: str, scenarios: list[str], output: str | Path,
-                    run_args: list[str]) -> list[str]:
+                    run_args: list[str], capture: str | None = None,
+                    case_id: str | None = None, run_id: str | None = None) -> list[str]:
     """The command line that runs ``trt-harness run`` under ``nsys`` or ``ncu``; a clear
-    error when the tool is not on PATH (nsys is often absent where ncu is present)."""
+    error when the tool is not on PATH (nsys is often absent where ncu is present).
+
+    ``output`` is a folder: the report is named after the run (``<scenarios>-<run id>``; the
+    run records the same id, handed over in ``TRT_HARNESS_RUN_ID``). ``capture`` limits what is
+    recorded to one kind of harness range (``measure``, ``warmup``, ...; nsys: its NVTX capture
+    range; ncu: its NVTX filter, ``measure`` by default) and ``case_id`` to one case's."""
     import shutil
     import sys
 
     from harness import markers
     from harness.errors import BackendUnavailable
+    from harness.results import RUN_ID_ENV
 
     exe = shutil.which(tool)
     if exe is None:
@@ -495,10 +502,38 @@ def profile_command(tool: str, scenarios: list[str], output: str | Path,
     if not markers.available():
         raise BackendUnavailable("the nvtx package is not installed: the profile would have no "
                                  "harness ranges (pip install nvtx)")
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    inner = [sys.executable, "-m", "harness", "run", *scenarios, "--quiet", *run_args]
+    if capture is not None and capture not in markers.CAPTURABLE:
+        raise ConfigError(f"--capture {capture!r}: one of {', '.join(markers.CAPTURABLE)}")
+    run_id = run_id or new_run_id()
+    path = Path(output) / profile_name(scenarios, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inner = [shutil.which("env") or "/usr/bin/env", f"{RUN_ID_ENV}={run_id}", sys.executable,
+             "-m", "harness", "run", *scenarios, "--quiet", *run_args]
     if tool == "nsys":
-        return [exe, "profile", "--trace=cuda,nvtx,osrt", "--force-overwrite=true",
-                "-o", str(output), *inner]
-    return [exe, "--nvtx", "--nvtx-include", NCU_NVTX_FILTER, "--target-processes", "all",
-            "--force-overwrite", "-o", str(output), *inner]
+        limit: list[str] = []
+        if case_id is not None:
+            # nsys matches one range's message, not a nesting: the case's whole range
+            if capture is not None:
+                raise ConfigError("nsys captures either one case (--capture-case) or one kind "
+                                  "of range (--capture), not a range inside a case: use "
+                                  "--tool ncu, or --capture with --run-args --case ID")
+            limit = ["--capture-range=nvtx",
+                     f"--nvtx-capture={markers.nsys_capture(markers.case_message(case_id))}"]
+        elif capture is not None:
+            limit = ["--capture-range=nvtx", f"--nvtx-capture={markers.nsys_capture(capture)}"]
+        if limit:
+            # every matching range, not only the first; messages the nvtx package does not
+            # register must be matched too
+            limit += ["--capture-range-end=repeat",
+                      "--env-var=NSYS_NVTX_PROFILER_REGISTER_ONLY=0"]
+        return [exe, "profile", "--trace=cuda,nvtx,osrt", "--force-overwrite=true", *limit,
+                "-o", str(path), *inner]
+    nvtx_filter = markers.ncu_filter(case_id, capture or "measure")
+    return [exe, "--nvtx", "--nvtx-include", nvtx_filter, "--target-processes", "all",
+            "--force-overwrite", "-o", str(path), *inner]
+
+
+def profile_name(scenarios: list[str], run_id: str) -> str:
+    """``<scenario stems joined by +>-<run id>``: the profile of a run beside its results."""
+    stems = "+".join(Path(s).stem for s in scenarios) or "run"
+    return f"{stems}-{run_id}"

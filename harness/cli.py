@@ -133,18 +133,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness import api
-    from harness.inputs import parse_input_ranges
+    from harness import api, trtexec
 
-    options = {}
-    if args.threads:
-        options["threads"] = args.threads
-    case = api.bench_case(args.model, backend=args.backend, shapes=args.shapes,
-                          precision=args.precision, inputs=args.inputs, options=options,
-                          warmup=args.warmup, duration=args.duration, rel_ci=args.rel_ci,
-                          seed=args.seed, input_range=parse_input_ranges(args.input_range))
+    args.precision_given = args.precision is not None
+    args.precision = args.precision or "fp32"
+    kwargs, notes = trtexec.bench_kwargs(args)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    case = api.bench_case(**kwargs)
     run = api.bench(case, args.json, command=sys.argv)
-    _table(api.summary_rows(run), f"{args.model} on {run.platform_id}")
+    _table(api.summary_rows(run), f"{kwargs['model']} on {run.platform_id}")
+    if args.exportTimes and run.cases and run.cases[0].samples_ms:
+        trtexec.export_times(args.exportTimes, run.cases[0].samples_ms)
+        print(f"times: {args.exportTimes}")
     for c in run.cases:
         for w in c.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -298,7 +299,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     from harness import api
 
-    cmd = api.profile_command(args.tool, args.scenarios, args.output, args.run_args or [])
+    cmd = api.profile_command(args.tool, args.scenarios, args.output, args.run_args or [],
+                              capture=args.capture, case_id=args.capture_case)
     print("running: " + " ".join(cmd), file=sys.stderr)
     return subprocess.call(cmd)
 
@@ -365,23 +367,32 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("scenarios", nargs="+")
     v.set_defaults(func=cmd_validate)
 
-    b = sub.add_parser("bench", help="measure one model, trtexec-style, no scenario file")
-    b.add_argument("model", help="an .onnx file or zoo:NAME")
-    b.add_argument("--backend", help="default: the best installed (tensorrt, else onnxruntime)")
+    from harness import trtexec
+
+    b = sub.add_parser("bench", help="measure one model, trtexec-style, no scenario file "
+                       "(trtexec's spellings are accepted: see harness/trtexec.py)")
+    b.add_argument("model", nargs="?", help="an .onnx file or zoo:NAME (or --onnx=FILE)")
+    b.add_argument("--backend", help="default: the best installed (tensorrt, else onnxruntime); "
+                   "a variant such as torch:graph picks the torch mode")
     b.add_argument("--shapes", help="trtexec syntax, e.g. input:4x3x224x224,mask:4x128")
-    b.add_argument("--precision", default="fp32")
+    b.add_argument("--precision", help="fp32 (default), tf32, fp16, bf16, int8, fp8")
+    b.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="backend option, VALUE read as JSON where it can be (e.g. mode=graph "
+                        "for torch, target=sm89 for TensorRT-RTX)")
     b.add_argument("--inputs", help="real input data: .npz (one array per input) or .npy")
     b.add_argument("--input-range", action="append", metavar="NAME=LO..HI",
                    help="values for a generated input, e.g. sr=16000 or input_ids=0..30521")
     b.add_argument("--threads", type=arguments.integer_at_least(1),
                    help="onnxruntime intra-op threads (default 1)")
     b.add_argument("--warmup", default="200ms", type=arguments.positive_duration)
-    b.add_argument("--duration", default="3s", type=arguments.positive_duration,
-                   help="measuring time cap")
+    b.add_argument("--duration", default="3s", type=trtexec.duration,
+                   help="measuring time cap with a unit ('3s'); a bare number of seconds is "
+                        "trtexec's: measure for at least that long")
     b.add_argument("--rel-ci", default="0.5%", type=arguments.positive_fraction,
                    help="stop when the median's CI is this tight")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", help="write the result (same format as a run) here")
+    trtexec.add_arguments(b)
     b.set_defaults(func=cmd_bench)
 
     bl = sub.add_parser("baseline", help="manage stored baselines")
@@ -481,11 +492,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="trials for the noise figures")
     st.set_defaults(func=cmd_selftest)
 
+    from harness import markers
+
     pr = sub.add_parser("profile", help="run scenarios under Nsight Systems (nsys, NVTX "
                         "capture) or Nsight Compute (ncu, kernels inside the measure ranges)")
     pr.add_argument("scenarios", nargs="+")
     pr.add_argument("--tool", choices=("nsys", "ncu"), default="nsys")
-    pr.add_argument("--output", default="reports/profile", help="report file stem")
+    pr.add_argument("--output", default="reports/profile",
+                    help="report folder; the report is named <scenarios>-<run id>, the id the "
+                         "run's results carry (default: reports/profile)")
+    pr.add_argument("--capture", choices=markers.CAPTURABLE,
+                    help="record only the harness ranges of this kind (nsys: NVTX capture "
+                         "range; ncu: NVTX filter, default measure)")
+    pr.add_argument("--capture-case", metavar="CASE_ID",
+                    help="record only this case (ncu: its measure ranges, or --capture's)")
     pr.add_argument("--run-args", nargs=argparse.REMAINDER,
                     help="arguments for 'trt-harness run' (e.g. --case GLOB --out DIR)")
     pr.set_defaults(func=cmd_profile)

@@ -6,12 +6,12 @@ any code: ``--allow-code`` on the command line or ``TRT_HARNESS_ALLOW_CODE=1``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
+from harness.scenario.paths import scenario_path
 
 if TYPE_CHECKING:
     from harness.scenario.expand import Case
@@ -49,12 +49,10 @@ def check_module(target: str, base_dir: str | Path | None, what: str) -> None:
     imported), so checking runs nothing."""
     if code_allowed():
         return
-    top = target.partition(":")[0].split(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        spec = None
-    origin = Path(spec.origin) if spec and spec.origin and spec.has_location else None
+    from harness.scenario.paths import step_origin
+
+    found = step_origin(target.partition(":")[0], base_dir)
+    origin = Path(found) if found and Path(found).exists() else None
     roots = [_HARNESS] + ([Path(base_dir).resolve()] if base_dir else [])
     if origin is not None and _inside(origin, roots):
         return
@@ -76,5 +74,5 @@ def check_case(case: Case, base_dir: str | None) -> None:
         check_module(case.source, base_dir, "model factory")
     if case.backend == "tensorrt":
         for text in case.options.get("plugins") or ():
-            check_file(Path(base_dir or ".") / Path(text).expanduser(), base_dir,
+            check_file(scenario_path(text, base_dir), base_dir,
                        "plugin library")

@@ -12,6 +12,8 @@ import dataclasses
 import datetime as _dt
 import json
 import math
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +128,16 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
+RUN_ID_ENV = "TRT_HARNESS_RUN_ID"
+_RUN_ID = re.compile(r"\d{8}T\d{12}Z")
+
+
 def new_run_id() -> str:
+    """A UTC time stamp; ``TRT_HARNESS_RUN_ID`` (set by ``trt-harness profile``, so the
+    profile is named after the run it records) when it holds one."""
+    given = os.environ.get(RUN_ID_ENV, "")
+    if _RUN_ID.fullmatch(given):
+        return given
     return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 

@@ -26,7 +26,7 @@ from harness.inputs import (
     value_ranges_from_model,
 )
 from harness.layout import Layout, random_seed
-from harness.markers import nvtx_range
+from harness.markers import case_range, nvtx_range, scenario_range
 from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
 from harness.pipeline.memory import RssPeak
@@ -36,6 +36,7 @@ from harness.scenario.shapes import parse_shapes
 from harness.stats import summarize, throughput
 from harness.timing.host import HostTimer
 from harness.timing.measure import Measurement, measure
+from harness.trtexec import load_raw, raw_input_spec
 
 # trtexec's warning threshold for an unstable measurement.
 CV_WARN = 0.025
@@ -68,18 +69,36 @@ def run_cases(planned: list[PlannedCase], writer: ResultWriter,
     try:
         writer.run.startup_s.update(start_backends([p.case for p in planned]))
         writer.flush()
-        for i, item in enumerate(planned):
-            progress.case_started(i, item.case)
-            try:
-                result = run_case(item.case, item.base_dir)
-            except KeyboardInterrupt:
-                writer.add(CaseResult(id=item.case.id, status="interrupted",
-                                      case=item.case.to_json(), error="interrupted by the user"))
-                raise
-            writer.add(result)
-            progress.case_finished(i, result)
+        for first, group in scenario_groups(planned):
+            with scenario_range(group[0].case.scenario, len(group)):
+                for i, item in enumerate(group, first):
+                    _run_one(i, item, writer, progress)
     finally:
         progress.stop()
+
+
+def scenario_groups(planned: list[PlannedCase]) -> list[tuple[int, list[PlannedCase]]]:
+    """Consecutive cases of one scenario (one NVTX scenario range each), with the run index
+    of each group's first case."""
+    groups: list[tuple[int, list[PlannedCase]]] = []
+    for i, item in enumerate(planned):
+        if groups and groups[-1][1][-1].case.scenario == item.case.scenario:
+            groups[-1][1].append(item)
+        else:
+            groups.append((i, [item]))
+    return groups
+
+
+def _run_one(i: int, item: PlannedCase, writer: ResultWriter, progress: Progress) -> None:
+    progress.case_started(i, item.case)
+    try:
+        result = run_case(item.case, item.base_dir, index=i)
+    except KeyboardInterrupt:
+        writer.add(CaseResult(id=item.case.id, status="interrupted",
+                              case=item.case.to_json(), error="interrupted by the user"))
+        raise
+    writer.add(result)
+    progress.case_finished(i, result)
 
 
 def start_backends(cases: list[Case]) -> dict[str, float]:
@@ -96,7 +115,7 @@ def start_backends(cases: list[Case]) -> dict[str, float]:
             continue
         t0 = time.perf_counter()
         try:
-            with nvtx_range("startup"):
+            with nvtx_range("startup", f"startup {name}"):
                 cls.startup(group)
         except Exception:
             continue
@@ -104,7 +123,8 @@ def start_backends(cases: list[Case]) -> dict[str, float]:
     return seconds
 
 
-def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
+def run_case(case: Case, base_dir: str | None = None, index: int | None = None
+             ) -> CaseResult:
     result = CaseResult(id=case.id, status="ok", case=case.to_json(),
                         backend={"name": case.backend})
     if case.skip:
@@ -115,12 +135,12 @@ def run_case(case: Case, base_dir: str | None = None) -> CaseResult:
         return _skipped(result, reason)
     try:
         result.backend["version"] = cls.version()
-        with nvtx_range("case"), RssPeak() as rss:
+        with case_range(case.id, index), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
             result.case["model_sha256"] = model_digest(source)
             layouts = case_layouts(case)
             timed = per_layout(case, len(layouts))
-            with nvtx_range("build"):
+            with nvtx_range("build", payload=case.batch):
                 t0 = time.perf_counter()
                 engine = laid_out(cls, layouts[0]).prepare(case, source.onnx_path)
                 load_s = time.perf_counter() - t0
@@ -218,7 +238,10 @@ def make_feed(case: Case, engine: Engine, source: Any
         given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
     shapes = resolve_run_shapes(engine.inputs, given, case.batch)
     ranges: dict[str, tuple[float, float]] | None = None
-    if case.inputs:
+    raw = raw_input_spec(case.inputs) if case.inputs else None
+    if raw is not None:         # trtexec's --loadInputs: raw tensor bytes per input
+        feed = load_raw(raw, {t.name: t.dtype for t in engine.inputs}, shapes)
+    elif case.inputs:
         feed = load_inputs(case.inputs, engine.inputs)
     else:
         ranges = value_ranges_from_model(source.onnx_path)

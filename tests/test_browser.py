@@ -137,3 +137,81 @@ def test_every_section_in_the_browser(browser, tmp_path):
     shot = browser.screenshot(ROOT / "reports" / "screenshot-synthetic.png", WIDTH,
                               min(browser.eval("document.documentElement.scrollHeight"), 1500))
     _check_badge_colours(browser, shot)
+
+
+LONG_REASON = ("median 3.2% slower than the baseline, inside the tolerance of 5%; "
+               "the interval of the change spans -0.4% to +6.9% because the CPU was shared "
+               "with another job while measuring: rerun on a quiet machine to decide")
+
+
+def _readability_run():
+    """The synthetic run plus what issue 18's readability items need: a build-only ladder of
+    six precision rungs, a passing SLO, a pipeline's timing record and a long reason."""
+    from harness.results import CaseResult
+
+    run, history = synthetic_run(["yunet"], hostile=False)
+    layers = {"fp32": [{"name": f"conv{i}", "type": "CONVOLUTION", "precision": "float32"}
+                       for i in range(40)]}
+    int8 = [{"name": f"q{i}", "type": "QUANTIZE", "precision": "int8"} for i in range(12)]
+    int8 += [{"name": f"dq{i}", "type": "DEQUANTIZE", "precision": "float32"}
+             for i in range(12)]
+    rungs = [("fp32", 25.0), ("tf32", 25.0), ("bf16", 13.0), ("fp16", 13.0), ("fp8", 28.0),
+             ("int8", 27.5)]
+    for precision, mib in rungs:
+        cid = f"build/resnet/tensorrt/{precision}/b1"
+        run.cases.append(CaseResult(
+            id=cid, status="ok", backend={"name": "tensorrt", "version": "rtx 1.7"},
+            case={"id": cid, "scenario": "build", "model": "resnet", "backend": "tensorrt",
+                  "precision": precision, "batch": 1},
+            timing={"build_only": True},
+            build={"engine_bytes": int(mib * 2**20), "build_time_s": 11.5, "layer_count": 64,
+                   "cache_hit": False},
+            layers=layers["fp32"] + (int8 if precision in ("int8", "fp8") else [])))
+    run.scenarios.append({"name": "build"})
+    c = run.cases[0]
+    c.timing["pipeline"] = {"clock": "host", "sync_per_stage": True, "frames": "480x640",
+                            "stop_reason": "converged", "warmup_s": 0.41}
+    c.verdict = {**(c.verdict or {}), "status": "pass", "reason": LONG_REASON,
+                 "gates": [{"gate": "slo.fps", "status": "pass",
+                            "reason": "total 41.3 fps >= 30 fps (at the median)"}]}
+    return run, history
+
+
+def test_readability_in_the_browser(browser, tmp_path):
+    run, history = _readability_run()
+    paths = write_reports(run, tmp_path, history)
+    browser.open(paths.html.as_uri())
+    ev = browser.eval
+    # throughput charts name their model, above the plot and inside it; y from zero
+    titles = ev("[...document.querySelectorAll('.throughput')].map(d => "
+                "[d.querySelector('strong').textContent, d.querySelector('text.ttl')"
+                ".textContent])")
+    assert titles and all(a == "yunet" and b.startswith("yunet") for a, b in titles), titles
+    assert ev("[...document.querySelectorAll('.throughput svg')].every(s => "
+              "[...s.querySelectorAll('text.tk')].some(t => t.textContent === '0'))")
+    # build-only cases: engine size, build time, layers in the case table
+    cells = ev("[...document.querySelectorAll('#cases tbody tr')].filter(r => "
+               "r.cells[0].textContent.includes('build/resnet')).map(r => "
+               "r.querySelector('td.engine').textContent)")
+    assert len(cells) == 6 and all("MiB" in t and "built in" in t and "64 layers" in t
+                                   for t in cells), cells
+    # the six rungs are compared (size, layers by precision, Q/DQ pairs)
+    ladder = ev("[...document.querySelectorAll('.build-ladder tr')].slice(1).map(r => "
+                "r.textContent)")
+    assert len(ladder) == 6 and any("12 Q/DQ pairs" in r for r in ladder), ladder
+    build_section = ev("[...document.querySelectorAll('section.scenario')].find(s => "
+                       "s.querySelector('h3').textContent.startsWith('build')).textContent")
+    assert "nothing to compare" not in build_section
+    # a passing SLO is shown: in the case table and the case's gates
+    assert "slo.fps" in ev("document.querySelector('#cases .gate-pass').textContent")
+    assert ev("document.querySelectorAll('table.gates .gate-pass').length") >= 1
+    # the pipeline's record is a table, not a Python dict
+    body = ev("document.body.innerText")
+    assert "{'clock'" not in body and ev("document.querySelectorAll('table.sub').length") >= 1
+    # the reason wraps instead of being clipped
+    cell = ev("""(() => { const td = [...document.querySelectorAll('#cases td.reason')]
+        .find(t => t.textContent.includes('quiet machine')); const r = td.getBoundingClientRect();
+        return {sw: td.scrollWidth, cw: td.clientWidth, h: r.height,
+                line: parseFloat(getComputedStyle(td).lineHeight) || 18}; })()""")
+    assert cell["sw"] <= cell["cw"] + 1 and cell["h"] > 2 * cell["line"], cell
+    assert LONG_REASON in body

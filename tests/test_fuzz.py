@@ -54,14 +54,19 @@ def toml_value(v: object) -> str:
 BASE = {"name": "s", "model": [{"id": "m", "source": "zoo:transformer"}]}
 
 
+def _first(value: object) -> object:
+    return value[0] if isinstance(value, list) and value else None
+
+
 @st.composite
 def scenarios(draw):
     doc = json.loads(json.dumps(BASE))
     for _ in range(draw(st.integers(1, 4))):
         where = draw(st.sampled_from(["top", "defaults", "model", "case"]))
         key, value = draw(st.sampled_from(KEYS)), draw(values)
-        tables = {"defaults": doc.get("defaults"), "model": (doc.get("model") or [None])[0],
-                  "case": (doc.get("case") or [None])[0]}
+        # a "top" draw may have replaced the model or case array by any value
+        tables = {"defaults": doc.get("defaults"), "model": _first(doc.get("model")),
+                  "case": _first(doc.get("case"))}
         if where == "defaults" and tables["defaults"] is None:
             tables["defaults"] = doc["defaults"] = {}
         if where == "case" and tables["case"] is None:

@@ -335,8 +335,10 @@ def test_selftest_and_profile_refuse_clearly(monkeypatch):
             api.selftest()
 
 
-def test_profile_command_lines(monkeypatch):
+def test_profile_command_lines(monkeypatch, tmp_path):
     import shutil
+
+    monkeypatch.chdir(tmp_path)
 
     from harness import api, markers
 

@@ -157,6 +157,9 @@ def test_int8_and_fp8_via_qdq_and_bf16(rtx, tmp_path):
         assert engine.build.engine_bytes > 100_000
         kinds = {ly["type"] for ly in engine.build.layers}
         assert ("QUANTIZE" in kinds) is (precision in ("int8", "fp8")), (precision, kinds)
+        # without calibration data: a warning on the case, not only a build note
+        random = [w for w in engine.build.warnings if "scales from random data" in w]
+        assert bool(random) is (precision in ("int8", "fp8")), engine.build.warnings
 
 
 def test_several_profiles(rtx, tmp_path):
@@ -173,7 +176,7 @@ def test_several_profiles(rtx, tmp_path):
 def test_nms_surgery(rtx, tmp_path):
     import onnx
 
-    from harness.backends.tensorrt.errors import BuildError
+    from harness.backends.tensorrt import plugins as plug
     from harness.backends.tensorrt.options import NmsOptions
     from harness.backends.tensorrt.plugins import add_nms
 
@@ -185,11 +188,41 @@ def test_nms_surgery(rtx, tmp_path):
     nms = plugin.graph.node[-1]
     assert nms.op_type == "EfficientNMS_TRT" and len(nms.input) == 2
     onnx.checker.check_model(add_nms(model, opts, use_plugin=False))
-    # TensorRT-RTX has neither EfficientNMS nor an NMS kernel: the build says so clearly.
+    # TensorRT-RTX has neither EfficientNMS nor an NMS kernel: the case is skipped with the
+    # reason, before a build that would fail.
+    from harness.errors import CaseSkipped
+
+    assert not plug.has_creator(rtx, plug.EFFICIENT_NMS)
     case = make_case(model="yolo", source="zoo:yolo-8400", profile=None,
                      options={"target": "sm89", "nms": opts.model_dump()})
-    with pytest.raises(BuildError, match="NonMaxSuppression"):
+    with pytest.raises(CaseSkipped, match=r"NMS inside the engine does not build on "
+                                          r"tensorrt-rtx .* for sm89: .*INMSLayer"):
         backend(tmp_path).prepare(case, str(zoo_model("yolo-8400")))
+
+
+def test_yunet_nms_scenario_skips_the_tensorrt_rung_with_the_reason(rtx, tmp_path, monkeypatch):
+    """The study's in-graph NMS model on TensorRT-RTX: skipped with the reason (the INMSLayer
+    itself has no runner there, whether it comes from the parser or the network API)."""
+    import numpy as np
+
+    from harness.backends.tensorrt.build import set_target_rtx
+    from harness.errors import CaseSkipped
+
+    case = make_case(model="graph-nms", source="zoo:yunet-nms",
+                     profile=Profile.static({"input": (1, 3, 240, 320)}))
+    with pytest.raises(CaseSkipped, match="INMSLayer"):
+        backend(tmp_path).prepare(case, str(zoo_model("yunet-nms")))
+    logger = rtx.Logger(rtx.Logger.ERROR)
+    builder = rtx.Builder(logger)
+    net = builder.create_network(0)
+    boxes = net.add_input("boxes", rtx.float32, (1, 100, 4))
+    scores = net.add_input("scores", rtx.float32, (1, 100, 1))
+    k = net.add_constant((), rtx.Weights(np.array(10, dtype=np.int32))).get_output(0)
+    net.mark_output(net.add_nms(boxes, scores, k).get_output(0))
+    config = builder.create_builder_config()
+    set_target_rtx(rtx, config, "sm89")
+    # A canary: the day TensorRT-RTX builds an NMS layer, drop rtx_nms_refusal.
+    assert builder.build_serialized_network(net, config) is None
 
 
 def test_clear_errors(rtx, tmp_path):
@@ -225,3 +258,24 @@ def test_tensorrt_missing_says_how_to_install(monkeypatch):
     finally:
         shim.load.cache_clear()
     assert reason and "install trt-harness[tensorrt]" in reason and "tensorrt-rtx" in reason
+
+
+def test_tf32_on_a_strongly_typed_flavour_is_refused_not_built_twice(rtx, tmp_path):
+    from harness.errors import CaseSkipped
+
+    be = backend(tmp_path)
+    with pytest.raises(CaseSkipped, match=r"tf32 on tensorrt-rtx .*strongly typed.*fp32 rung"):
+        be.prepare(make_case(precision="tf32"), str(zoo_model("resnet")))
+    assert not (tmp_path / "trt" / "engines").exists() or not any(
+        (tmp_path / "trt" / "engines").rglob("*.engine"))
+
+
+def test_precision_mix_explains_an_int8_engine(rtx, tmp_path):
+    from harness.report.layers import precision_mix
+
+    be, path = backend(tmp_path), str(zoo_model("resnet"))
+    fp32 = precision_mix(be.prepare(make_case(precision="fp32"), path).build.layers)
+    int8 = precision_mix(be.prepare(make_case(precision="int8"), path).build.layers)
+    assert fp32["qdq_pairs"] == 0 and dict(fp32["by_precision"]).get("fp32")
+    assert int8["qdq_pairs"] > 10 and dict(int8["by_precision"]).get("int8")
+    assert f"{int8['qdq_pairs']} Q/DQ pairs" in int8["text"]

@@ -33,7 +33,7 @@ from harness.backends import backend_class
 from harness.backends.base import Engine
 from harness.errors import CaseSkipped
 from harness.layout import Layout, random_seed
-from harness.markers import nvtx_range
+from harness.markers import case_message, nvtx_range
 from harness.models.source import resolve_source
 from harness.results import now_iso
 from harness.scenario.expand import Case
@@ -175,7 +175,7 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
     backend = laid_out(cls, layout)
     side.info["layout"] = (f"random (seed {layout.seed})" if backend.layout is not None else
                            "as allocated (the backend does not randomise its layout)")
-    with nvtx_range(f"build {side.label}"):
+    with nvtx_range("build", f"build {side.label}"):
         side.engine = stack.enter_context(backend.prepare(side.case, source.onnx_path))
     if side.engine.build_only:
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
@@ -229,7 +229,8 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
         for settings in series]
     bases = {"A": base_dir_a, "B": base_dir_b}
     try:
-        with contextlib.ExitStack() as stack, nvtx_range("ab"):
+        pair_name = case_message(f"{case_a.id} vs {case_b.id}")
+        with contextlib.ExitStack() as stack, nvtx_range("ab", pair_name):
             same = _prepare_all(sides, [], bases, stack, layout_seed)
             for record, settings in zip(records, series, strict=True):
                 if not same:
@@ -354,7 +355,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                 warm_up(side.warm, rewarm)
                 tele.mark(f"{label}{pair}")
                 t0 = time.perf_counter() - start
-                with nvtx_range(f"block {label}"):
+                with nvtx_range("measure", f"block {label}", pair):
                     samples_ms = np.asarray(side.timer.sample(side.step, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
                                                samples_ms, side.instance))

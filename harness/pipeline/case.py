@@ -31,12 +31,13 @@ def build_pipeline(case: Case, engine: Engine, feed: dict[str, np.ndarray],
                    base_dir: str | None) -> Pipeline:
     pipe = Pipeline(engine, feed)
     if case.pre is not None:
-        pipe.pre, pipe.pre_options = load_step(case.pre, "pre"), dict(case.pre.options)
+        pipe.pre, pipe.pre_options = load_step(case.pre, "pre", base_dir), dict(case.pre.options)
         first = next(iter(feed.values()))
         pipe.frames = make_frames(case.frames, first.shape, first.shape[0] if first.ndim else 1,
                                   case.seed, base_dir)
     if case.post is not None:
-        pipe.post, pipe.post_options = load_step(case.post, "post"), dict(case.post.options)
+        pipe.post = load_step(case.post, "post", base_dir)
+        pipe.post_options = dict(case.post.options)
     return pipe
 
 
@@ -112,9 +113,9 @@ def case_accuracy(case: Case, feed: dict[str, np.ndarray], outputs: dict[str, np
                            "cosine": None, "detections": None}
     acc.update(compare_outputs(outputs, ref_out) or {})
     if ref_post is not None:
-        ref_result = load_step(ref_post, "reference post")(ref_out, **ref_post.options)
+        ref_result = load_step(ref_post, "reference post", base_dir)(ref_out, **ref_post.options)
         if post_result is None and case.post is not None:
-            post_result = load_step(case.post, "post")(outputs, **case.post.options)
+            post_result = load_step(case.post, "post", base_dir)(outputs, **case.post.options)
         if is_detections(post_result) and is_detections(ref_result):
             acc["detections"] = match_detections(post_result, ref_result, ref.iou)
     return acc

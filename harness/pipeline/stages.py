@@ -12,11 +12,9 @@ fetch of the outputs: the copies into and out of the runtime's buffers.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +22,7 @@ import numpy as np
 from harness.backends.base import Engine
 from harness.errors import ConfigError
 from harness.markers import nvtx_range
+from harness.scenario.paths import import_step_module, scenario_path
 from harness.scenario.schema import Step, StopRule, Warmup
 from harness.stats import summarize
 from harness.timing.measure import warm_up
@@ -32,11 +31,12 @@ from harness.timing.stopping import StoppingCriterion
 STAGES = ("pre", "h2d", "infer", "d2h", "post")
 
 
-def load_step(step: Step, what: str) -> Callable[..., Any]:
-    """The callable a ``pre``/``post`` step names (``module:function``)."""
+def load_step(step: Step, what: str, base_dir: str | None = None) -> Callable[..., Any]:
+    """The callable a ``pre``/``post`` step names (``module:function``): its module from the
+    scenario's folder first, then among importable modules (:mod:`harness.scenario.paths`)."""
     module, _, name = step.step.partition(":")
     try:
-        fn = getattr(importlib.import_module(module), name)
+        fn = getattr(import_step_module(module, base_dir), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"{what} step {step.step!r} cannot be imported: {exc}") from None
     if not callable(fn):
@@ -49,7 +49,7 @@ def make_frames(frames: str | None, input_shape: tuple[int, ...], batch: int, se
     """Source frames for ``pre``: uint8 ``N x H x W x 3``. ``frames`` is ``"HxW"`` (seeded
     random camera frames), a ``.npy`` file of real frames, or None (the input's own H x W)."""
     if frames and frames.endswith(".npy"):
-        path = Path(base_dir or ".") / frames
+        path = scenario_path(frames, base_dir)
         if not path.is_file():
             raise ConfigError(f"frames file {str(path)!r} not found")
         arr = np.load(path)
@@ -146,7 +146,7 @@ def measure_pipeline(pipe: Pipeline, warmup: Warmup, stop: StopRule,
     pipe.reset()
     criterion = StoppingCriterion(stop)
     start = time.perf_counter()
-    with nvtx_range("pipeline"):
+    with nvtx_range("measure"):
         while True:
             pipe.frame()
             criterion.add(pipe.samples["total"][-1], time.perf_counter() - start)

@@ -55,3 +55,38 @@ def layer_diff(before: list[dict[str, Any]] | None,
     rows.sort(key=lambda r: -abs(r["delta_ms"] or 0.0))
     return {"rows": rows, "before_count": len(before), "after_count": len(after),
             "unchanged": len(after) - sum(r["change"] != "removed" for r in rows)}
+
+
+def precision_mix(layers: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Which precision the engine's layers produce (count per precision, from the layer
+    information) and how many Q/DQ pairs it holds: why an INT8 engine can be *larger* than the
+    FP32 one (each pair adds layers and scales; reformatting layers run between precisions)."""
+    if not layers:
+        return None
+    counts: dict[str, int] = {}
+    quant = dequant = 0
+    for la in layers:
+        kind = str(la.get("type") or "").lower()
+        quant += kind in ("quantize", "qdq_quantize")
+        dequant += kind in ("dequantize", "qdq_dequantize")
+        prec = _precision_name(la.get("precision"))
+        counts[prec] = counts.get(prec, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    pairs = min(quant, dequant)
+    text = " · ".join(f"{p} {n}" for p, n in ranked)
+    if quant or dequant:
+        text += f" · {pairs} Q/DQ pair{'s' if pairs != 1 else ''}"
+    return {"by_precision": ranked, "qdq_pairs": pairs, "layers": len(layers), "text": text}
+
+
+def _precision_name(value: Any) -> str:
+    """A layer's output precision in one vocabulary, whether it came from the network
+    ("float16") or the engine inspector ("Half format: ...", "Int8 ...")."""
+    text = str(value or "?").lower()
+    for key, name in (("bfloat16", "bf16"), ("bf16", "bf16"), ("float16", "fp16"),
+                      ("half", "fp16"), ("float8", "fp8"), ("fp8", "fp8"), ("int8", "int8"),
+                      ("int4", "int4"), ("int32", "int32"), ("int64", "int64"),
+                      ("bool", "bool"), ("float", "fp32"), ("fp32", "fp32")):
+        if key in text:
+            return name
+    return text

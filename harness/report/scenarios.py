@@ -10,6 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from harness.report import svg
+from harness.report.layers import precision_mix
 from harness.report.view import shape_label
 from harness.results import CaseResult
 
@@ -45,7 +46,8 @@ def throughput_curves(cases: list[CaseResult]) -> list[dict[str, Any]]:
                               [c.case["batch"] for c in cs], [c.throughput or 0 for c in cs]))
         if lines:
             out.append({"model": model, "plot": Markup(svg.lines(
-                lines, "batch size", "items/s", log_x=True, title=f"{model}: throughput"))})
+                lines, "batch size", "items/s", log_x=True, title=f"{model}: throughput",
+                show_title=True))})
     return out
 
 
@@ -73,10 +75,47 @@ def precision_ladder(cases: list[CaseResult]) -> list[dict[str, Any]]:
         ref = cs[0].stats_ms["median"]
         rows = [{"case": c, "precision": c.precision, "median": c.stats_ms["median"],
                  "speedup": ref / c.stats_ms["median"], "accuracy": c.accuracy or {},
-                 "note": _accuracy_note(c.accuracy)} for c in cs]
+                 "note": _accuracy_note(c.accuracy), "mix": precision_mix(c.layers),
+                 "engine_bytes": (c.build or {}).get("engine_bytes")} for c in cs]
         plot = svg.bars([(r["precision"], r["median"],
                           f"×{r['speedup']:.2f}" + (f" · {r['note']}" if r["note"] else ""))
                          for r in rows], "ms", title="precision ladder")
+        out.append({"title": _label(model, backend, f"b{batch}", shape), "rows": rows,
+                    "reference": cs[0].precision, "plot": Markup(plot)})
+    return out
+
+
+def _built(cases: list[CaseResult]) -> list[CaseResult]:
+    return [c for c in cases if c.status == "ok" and (c.timing or {}).get("build_only")
+            and (c.build or {}).get("engine_bytes")]
+
+
+def _by_precision(cs: list[CaseResult]) -> list[CaseResult]:
+    return sorted(cs, key=lambda c: PRECISION_ORDER.index(c.precision)
+                  if c.precision in PRECISION_ORDER else 99)
+
+
+def build_ladder(cases: list[CaseResult]) -> list[dict[str, Any]]:
+    """Build-only precision rungs (an engine built for a target GPU, nothing timed): engine
+    size, build time and layers of each precision against the widest, with the layers'
+    precisions and the Q/DQ pairs that explain a larger low-precision engine."""
+    out = []
+    for (model, backend, batch, shape), cs in _group(_built(cases), "model", "backend",
+                                                      "batch", "shape").items():
+        if len({c.precision for c in cs}) < 2:
+            continue
+        cs = _by_precision(cs)
+        ref = cs[0].build["engine_bytes"]
+        rows = [{"case": c, "precision": c.precision, "engine_bytes": c.build["engine_bytes"],
+                 "size_ratio": c.build["engine_bytes"] / ref,
+                 "build_time_s": c.build.get("build_time_s"),
+                 "layer_count": c.build.get("layer_count"), "mix": precision_mix(c.layers)}
+                for c in cs]
+        plot = svg.bars([(r["precision"], r["engine_bytes"] / 2**20,
+                          f"×{r['size_ratio']:.2f} size"
+                          + (f" · {r['mix']['qdq_pairs']} Q/DQ" if r["mix"]
+                             and r["mix"]["qdq_pairs"] else "")) for r in rows],
+                        "MiB", title=f"{model}: engine size per precision")
         out.append({"title": _label(model, backend, f"b{batch}", shape), "rows": rows,
                     "reference": cs[0].precision, "plot": Markup(plot)})
     return out
@@ -109,5 +148,6 @@ def scenario_views(cases: list[CaseResult]) -> list[dict[str, Any]]:
         views.append({"name": scenario, "cases": len(cs),
                       "throughput": throughput_curves(measured),
                       "ladder": precision_ladder(measured),
+                      "build_ladder": build_ladder(cs),
                       "backends": backend_comparison(measured)})
     return views

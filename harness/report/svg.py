@@ -148,9 +148,12 @@ def cdf(series: Sequence[tuple[str, Sequence[float]]], unit: str = "ms") -> str:
 def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_label: str,
           y_label: str, *, log_x: bool = False, errors: Sequence[Sequence[tuple[float, float]]]
           | None = None, x_ticks: Sequence[float] | None = None,
-          x_tick_labels: Sequence[str] | None = None, title: str = "") -> str:
+          x_tick_labels: Sequence[str] | None = None, title: str = "",
+          show_title: bool = False) -> str:
     """Lines with point markers, one per (label, xs, ys); ``errors`` holds a (lo, hi) interval
-    per point (medians' CIs) drawn as whiskers; ``x_tick_labels`` names the ``x_ticks``."""
+    per point (medians' CIs) drawn as whiskers; ``x_tick_labels`` names the ``x_ticks``.
+    The y-axis starts at zero for positive figures, so a small change looks small;
+    ``show_title`` writes the title above the plot (several alike plots side by side)."""
     data = [(lab, list(map(float, xs)), list(map(float, ys))) for lab, xs, ys in series if xs]
     if not data:
         return ""
@@ -159,9 +162,10 @@ def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_labe
     if errors:
         ys_all += [v for errs in errors for lohi in errs for v in lohi if v is not None]
     y_lo, y_hi = min(ys_all), max(ys_all)
-    pad = (y_hi - y_lo) * 0.08 or abs(y_hi) * 0.05 or 1.0
-    ax = Axes(min(xs_all), max(xs_all), max(0.0, y_lo - pad) if y_lo >= 0 else y_lo - pad,
-              y_hi + pad, log_x=log_x and min(xs_all) > 0, w=W + 120, right=130)
+    pad = (y_hi - min(y_lo, 0.0)) * 0.08 or abs(y_hi) * 0.05 or 1.0
+    ax = Axes(min(xs_all), max(xs_all), 0.0 if y_lo >= 0 else y_lo - pad,
+              y_hi + pad, log_x=log_x and min(xs_all) > 0, w=W + 120, right=130,
+              top=24 if show_title and title else 10)
     if ax.x0 == ax.x1 or len(set(xs_all)) == 1:
         ax.x0, ax.x1 = ax.x0 - 0.5, ax.x1 + 0.5
         ax.log_x = False
@@ -179,6 +183,8 @@ def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_labe
                 parts.append(f'<line x1="{px:.1f}" y1="{ax.y(lo):.1f}" x2="{px:.1f}" '
                              f'y2="{ax.y(hi):.1f}" stroke="{color}"/>')
     parts.append(legend([lab for lab, _, _ in data], ax.w - ax.right + 6))
+    if show_title and title:
+        parts.append(f'<text x="{ax.left}" y="14" class="ttl">{escape(title)}</text>')
     return svg(parts, title or y_label, w=ax.w)
 
 

@@ -76,6 +76,21 @@ def human_bytes(n: float | None) -> str:
     return f"{n:.3g} GiB"
 
 
+def engine_summary(build: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Engine size, build time and layer count in one cell of the case table (what a
+    build-only case has instead of latency)."""
+    b = build or {}
+    if not b.get("engine_bytes"):
+        return None
+    parts = [human_bytes(b["engine_bytes"])]
+    if b.get("build_time_s") is not None:
+        parts.append(f"built in {b['build_time_s']:.3g} s"
+                     + (" (cache)" if b.get("cache_hit") else ""))
+    if b.get("layer_count") is not None:
+        parts.append(f"{b['layer_count']} layers")
+    return {"bytes": b["engine_bytes"], "text": " · ".join(parts)}
+
+
 def case_view(c: CaseResult, history: list[dict[str, Any]],
               commit: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the template shows of one case; ``commit`` is the run's (harness.commit)."""
@@ -95,6 +110,8 @@ def case_view(c: CaseResult, history: list[dict[str, Any]],
                    if b is not None],
         "history": history_view(c, history, commit),
         "layers": layer_rows(c.layers) if c.layers else None,
+        "engine": engine_summary(c.build),
+        "gates": list(v.get("gates") or []),
         "layer_diff": layer_diff(base.get("layers") if base else None, c.layers),
     }
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.scenario.paths import absolute_options, scenario_path
 from harness.scenario.schema import (
     VARIANTS,
     CaseSettings,
@@ -105,8 +107,10 @@ class Case:
 def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
     """All cases of a scenario, in file order (model, then backend, precision, batch, shape).
 
-    ``path`` is only used to name the file in errors.
+    ``path`` names the file in errors, and the files the scenario names are read relative
+    to its folder (:mod:`harness.scenario.paths`).
     """
+    base_dir = str(Path(path).resolve().parent) if path else None
     cases: list[Case] = []
     seen: set[str] = set()
     count_cases(scenario, path)
@@ -128,7 +132,7 @@ def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
                         seen.add(case_id)
                         try:
                             cases.append(_make_case(scenario, model, case_id, backend,
-                                                    precision, batch, spec, label))
+                                                    precision, batch, spec, label, base_dir))
                         except ValueError as exc:
                             raise ConfigError(f"{case_id}: {exc}", file=path,
                                               key=f"model[{index}].shapes") from None
@@ -203,8 +207,12 @@ def _merge_optional(layers: list[CaseSettings], key: str, cls: type) -> Any:
     return _merge(layers, key, cls) if any(getattr(x, key) is not None for x in layers) else None
 
 
+def _file(text: str | None, base_dir: str | None) -> str | None:
+    return str(scenario_path(text, base_dir)) if text and base_dir else text
+
+
 def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, precision: str,
-               batch: int, spec: Any, label: str) -> Case:
+               batch: int, spec: Any, label: str, base_dir: str | None = None) -> Case:
     overrides = [c for c in scenario.case if fnmatch.fnmatchcase(case_id, c.match)]
     layers: list[CaseSettings] = [scenario.defaults, model, *overrides]
     backend, variant = split_backend(backend)
@@ -226,8 +234,10 @@ def _make_case(scenario: ScenarioFile, model: Any, case_id: str, backend: str, p
         timing=_merge(layers, "timing", Timing),
         telemetry=_merge(layers, "telemetry", TelemetrySettings),
         tolerance=_merge(layers, "tolerance", Tolerance),
-        inject_delay=inject, options=options, seed=seed, inputs=model.inputs,
-        input_range=dict(model.input_range or {}), pre=model.pre, post=model.post, skip=skip,
-        shape_label=label or None, frames=model.frames,
+        inject_delay=inject, options=absolute_options(options, backend, base_dir), seed=seed,
+        inputs=_file(model.inputs, base_dir), input_range=dict(model.input_range or {}),
+        pre=model.pre, post=model.post, skip=skip, shape_label=label or None,
+        frames=_file(model.frames, base_dir) if (model.frames or "").endswith(".npy")
+        else model.frames,
         slo=_merge_optional(layers, "slo", Slo), reference=_merge(layers, "reference", Reference),
     )

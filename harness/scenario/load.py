@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from harness.errors import ConfigError
+from harness.scenario.paths import path_problems
 from harness.scenario.resolve import Problem, problems
 from harness.scenario.schema import ScenarioFile
 
@@ -43,7 +44,7 @@ def load_scenario(path: str | Path) -> ScenarioFile:
                                           _message(e)) for e in exc.errors()]) from None
     except RecursionError:
         raise ConfigError("values nested too deeply", file=str(path)) from None
-    found = problems(scenario)
+    found = [*problems(scenario), *path_problems(scenario, path.resolve().parent)]
     if found:
         raise _config_error(path, text, found)
     return scenario

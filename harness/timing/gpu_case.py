@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness import gpu
+from harness.markers import nvtx_range
 from harness.stats import summarize
 from harness.timing.cuda import CudaTimer
 from harness.timing.measure import Measurement, measure
@@ -70,7 +71,8 @@ class GpuCaseMeasurement:
         m = measure(self.engine.run, self.timer, case.warmup, case.stop, settled, self._phase)
         self.timer.stage_pass(self.engine.run)
         if self.sampler is not None:
-            self.sampler.stop()
+            with nvtx_range("telemetry"):
+                self.sampler.stop()
         return m
 
     def record(self, m: Measurement, result: Any) -> None:

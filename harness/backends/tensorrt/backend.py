@@ -70,6 +70,25 @@ class Plan:
     build_only: bool
 
 
+
+def rtx_nms_refusal(flavour: str, target: str | None) -> str:
+    """Why an engine with NMS inside is not built on TensorRT-RTX (checked with 1.7 for
+    sm80, sm89 and sm120: the builder fails, it does not fall back)."""
+    return (f"NMS inside the engine does not build on {flavour}"
+            f"{f' for {target}' if target else ''}: ONNX NonMaxSuppression imports as "
+            "TensorRT's NMS layer (INMSLayer), for which TensorRT-RTX has no kernel (\"has no "
+            "runners that implement it\"), and TensorRT-RTX ships no EfficientNMS_TRT plugin; "
+            "run NMS after the engine (on the CPU) or build with TensorRT 10/11")
+
+
+def tf32_refusal(flavour: str) -> str:
+    """Why a ``tf32`` rung is not built on a strongly typed flavour (rather than caching the
+    fp32 engine a second time under another name)."""
+    return (f"tf32 on {flavour}: a strongly typed network keeps FP32 tensors FP32 and the "
+            "TF32 builder flag does not change its engine (the build is the fp32 rung's, same "
+            "layers and fingerprint), so this rung is not built again: read the fp32 rung; "
+            "TF32 is a rung of its own on TensorRT 10 (weakly typed) and on torch")
+
 class TensorRTBackend(Backend):
     name = "tensorrt"
     options_model = TensorRTOptions
@@ -122,6 +141,8 @@ class TensorRTBackend(Backend):
         if opts.strongly_typed is False and not flavour.weakly_typed:
             raise ConfigError(f"{flavour.label()} builds strongly typed networks only; drop "
                               "strongly_typed = false", key=f"{case.id}: options.tensorrt")
+        if case.precision == "tf32" and not flavour.weakly_typed:
+            raise CaseSkipped(tf32_refusal(flavour.label()))
         gpu = self.gpu()
         target = opts.target.lower() if opts.target else None
         if target and not flavour.builds_for_target:
@@ -145,15 +166,14 @@ class TensorRTBackend(Backend):
             raise CaseSkipped(f"TensorRT builds from ONNX; {case.source!r} is not an ONNX model")
         trt, plan = self.trt, self.plan(case)
         logger = make_logger(trt)
-        base_dir = str(Path(model_path).parent)
-        libraries = plug.init_plugins(trt, logger, plan.opts.plugins, base_dir)
+        libraries = plug.init_plugins(trt, logger, plan.opts.plugins)
         source_inputs = onnx_input_specs(model_path)
         profiles = _profiles(case, plan.opts, source_inputs)
         shapes = profiles[0].opt
         calib_id, calib_note, feeds = None, None, None
         if plan.precision in ("int8", "fp8"):
             feeds, calib_id, calib_note = calibration_feeds(
-                plan.opts.calibration, base_dir, source_inputs, shapes,
+                plan.opts.calibration, source_inputs, shapes,
                 plan.opts.calibration_batches, case.seed, value_ranges_from_model(model_path))
         steps = self._steps(trt, plan, feeds, calib_id)
         onnx_path, model_hash = prepared_model(model_path, steps, self.cache_root / "onnx")
@@ -162,6 +182,8 @@ class TensorRTBackend(Backend):
         for i, profile in enumerate(profiles):
             loaders.check_profile(profile, inputs, f"{case.id}: profile {i}")
         layers = network_layers(parsed.network)
+        if plan.flavour.is_rtx and any(ly["type"] == "NMS" for ly in layers):
+            raise CaseSkipped(rtx_nms_refusal(plan.flavour.label(), plan.target))
         key_parts = {
             "model": model_hash, "flavour": plan.flavour.name, "version": plan.flavour.version,
             "device": plan.device, "precision": plan.precision, "weak": plan.weak,
@@ -199,6 +221,9 @@ class TensorRTBackend(Backend):
         b.fingerprint = record["fingerprint"]
         b.notes = notes + list(record.get("build_notes", [])) + [f"engine cache key {key}"]
         b.warnings += engines.notes       # a damaged entry was rebuilt: say so on the case
+        if calib_id is not None and calib_id.startswith("random:"):
+            b.warnings.append(f"{plan.precision} scales from random data: {calib_note}; the "
+                              "accuracy of this engine says nothing about real inputs")
         return prepared
 
     def _steps(self, trt: Any, plan: Plan, feeds: Any, calib_id: str | None) -> list:

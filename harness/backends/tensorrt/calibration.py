@@ -17,22 +17,23 @@ import numpy as np
 from harness.backends.base import TensorSpec
 from harness.errors import ConfigError
 from harness.inputs import load_inputs, random_inputs
+from harness.scenario.paths import scenario_path
 from harness.scenario.shapes import Shape
 
 
-def calibration_feeds(path: str | None, base_dir: str | None, specs: list[TensorSpec],
+def calibration_feeds(path: str | None, specs: list[TensorSpec],
                       shapes: dict[str, Shape], batches: int, seed: int,
                       ranges: dict[str, tuple[float, float]] | None = None,
                       ) -> tuple[list[dict[str, np.ndarray]], str, str]:
-    """(feeds, content hash for the cache key, a note on where they came from)."""
+    """(feeds, content hash for the cache key, a note on where they came from). ``path``
+    follows the scenario path rule (:mod:`harness.scenario.paths`): expansion made a
+    scenario's absolute; one given in code is relative to the working directory."""
     if path is None:
         feeds = [random_inputs(specs, shapes, seed + i, ranges) for i in range(batches)]
         note = (f"calibrated on {batches} batches of seeded random data (give "
                 "options.tensorrt.calibration for representative scales)")
         return feeds, f"random:{seed}:{batches}", note
-    file = Path(path)
-    if base_dir and not file.is_absolute():
-        file = Path(base_dir) / file
+    file = scenario_path(path, None)
     data = load_inputs(file, specs)
     batch = next(iter(shapes.values()))[0]
     total = min(len(a) for a in data.values())

@@ -16,17 +16,18 @@ from onnx import TensorProto, helper, numpy_helper
 
 from harness.backends.tensorrt.errors import PluginError
 from harness.backends.tensorrt.options import NmsOptions
+from harness.scenario.paths import scenario_path
 
 EFFICIENT_NMS = "EfficientNMS_TRT"
 
 
-def init_plugins(trt: Any, logger: Any, libraries: list[str], base_dir: str | None) -> list[str]:
+def init_plugins(trt: Any, logger: Any, libraries: list[str]) -> list[str]:
     """Register TensorRT's plugins and load ``libraries``; returns the resolved paths."""
     trt.init_libnvinfer_plugins(logger, "")
     registry = trt.get_plugin_registry()
     loaded = []
     for text in libraries:
-        path = resolve_library(text, base_dir)
+        path = resolve_library(text)
         if registry.load_library(str(path)) is None:
             raise PluginError(f"TensorRT could not load plugin library {path}: "
                               f"{logger.take_errors()}")
@@ -34,14 +35,13 @@ def init_plugins(trt: Any, logger: Any, libraries: list[str], base_dir: str | No
     return loaded
 
 
-def resolve_library(text: str, base_dir: str | None) -> Path:
-    roots = ([Path(base_dir)] if base_dir else []) + [Path.cwd()]
-    for root in roots:
-        candidate = (root / text).expanduser()
-        if candidate.is_file():
-            return candidate.resolve()
-    raise PluginError(f"plugin library {text!r} not found (looked in "
-                      + ", ".join(str(r) for r in roots) + ")")
+def resolve_library(text: str) -> Path:
+    """By the scenario path rule (:mod:`harness.scenario.paths`): a scenario's libraries are
+    absolute after expansion; one given in code is relative to the working directory."""
+    path = scenario_path(text, None)
+    if not path.is_file():
+        raise PluginError(f"plugin library {text!r} not found ({path})")
+    return path.resolve()
 
 
 def has_creator(trt: Any, name: str) -> bool:
