@@ -155,25 +155,37 @@ def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: i
         p_slow = 0.0 if d > 0 else 1.0
         p_fast = 0.0 if d < 0 else 1.0
         half = 0.0
-        mdc_log = 0.0
     elif math.isinf(se):
         p_slow = p_fast = 1.0
-        half = mdc_log = math.inf
+        half = math.inf
     else:
         from scipy.stats import t as student_t
 
         t = d / se
         p_slow, p_fast = float(student_t.sf(t, df)), float(student_t.sf(-t, df))
         half = float(student_t.ppf(1 - alpha, df)) * se
-        mdc_log = float(student_t.ppf(1 - alpha / max(tests, 1), df)
-                        + student_t.ppf(power, df)) * se
     lo = math.exp(d - half) - 1 if math.isfinite(half) else -1.0
     hi = math.exp(d + half) - 1 if math.isfinite(half) else math.inf
     return Comparison(change=math.exp(d) - 1, log_ratio=d, se=se, df=df, ci=(lo, hi),
                       ci_level=1 - 2 * alpha, p_slower=p_slow, p_faster=p_fast,
-                      mdc=math.exp(mdc_log) - 1 if math.isfinite(mdc_log) else math.inf,
+                      mdc=detectable_change(se, df, alpha / max(tests, 1), power),
                       power=power, replicates=replicates, between_run_cv=between,
                       method=method)
+
+
+def detectable_change(se: float, df: float, level: float, power: float = 0.8) -> float:
+    """Minimum detectable change: the relative change a one-sided t test at ``level`` (the
+    level the decision is actually made at, after any multiple-comparison correction: see
+    :func:`decision_levels`) detects with probability ``power``:
+    ``exp((t[1 - level] + t[power]) * se) - 1``."""
+    if se == 0:
+        return 0.0
+    if not math.isfinite(se) or se < 0:
+        return math.inf
+    from scipy.stats import t as student_t
+
+    df = max(df, 1.0)
+    return math.exp(float(student_t.ppf(1 - level, df) + student_t.ppf(power, df)) * se) - 1
 
 
 def satterthwaite(terms: Sequence[tuple[float, float]]) -> float:
@@ -336,6 +348,41 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
         running = min(running, p[i] * m / (m - rank))
         adj[i] = running
     return adj.tolist()
+
+
+def decision_levels(pvalues: Sequence[float], alpha: float,
+                    correction: str = "holm") -> list[float]:
+    """The unadjusted one-sided level each test was decided at (rejected tests), or would
+    have to pass to be rejected given the others' outcomes (the rest), under ``correction``.
+
+    Holm: the r-th smallest p (0-based) is compared with alpha / (m - r), and rejections stop
+    at the first failure; with R rejected, rejected test r was decided at alpha / (m - r) and
+    any other would need alpha / (m - R) (it would become the next step). With nothing
+    rejected that is alpha / m, Holm's worst-case first step, for every test.
+    Benjamini-Hochberg: with K rejected, those were decided at alpha K / m and any other
+    would need alpha (K + 1) / m. ``none``: alpha."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    if m == 0:
+        return []
+    if correction == "none":
+        return [alpha] * m
+    order = np.argsort(p, kind="mergesort")
+    levels = np.empty(m)
+    if correction == "holm":
+        rejected = 0
+        while rejected < m and p[order[rejected]] * (m - rejected) < alpha:
+            rejected += 1
+        for rank, i in enumerate(order):
+            levels[i] = alpha / (m - min(rank, rejected))
+        return levels.tolist()
+    if correction == "bh":
+        below = [k + 1 for k in range(m) if p[order[k]] * m / (k + 1) < alpha]
+        rejected = max(below) if below else 0
+        for rank, i in enumerate(order):
+            levels[i] = alpha * min(rejected if rank < rejected else rejected + 1, m) / m
+        return levels.tolist()
+    raise ValueError(f"unknown correction {correction!r}; expected one of {sorted(CORRECTIONS)}")
 
 
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg,

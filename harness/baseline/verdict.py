@@ -29,6 +29,8 @@ from harness.comparison import (
     NoisePrior,
     RunEstimate,
     compare_to_baseline,
+    decision_levels,
+    detectable_change,
     estimate_from_ci,
     run_estimate,
 )
@@ -230,13 +232,23 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
 
 def adjust_pvalues(metrics: list[dict[str, Any]], policy: VerdictPolicy) -> None:
     """Add ``p_slower_adjusted`` / ``p_faster_adjusted`` (and ``tests``) to each metric
-    dict, correcting over all of them together (in place)."""
+    dict, correcting over all of them together (in place).
+
+    The ``mdc`` is recomputed at the level the slowdown test was decided at after the
+    correction (``mdc_level``: :func:`harness.comparison.decision_levels`; with Holm and
+    nothing rejected, alpha / m), not at the single-test alpha: a change the matrix-wide
+    correction cannot call must not be reported as detectable (issue 20, item 7: the
+    single-test MDC was 12-19 % too small over two metrics)."""
     adjust = CORRECTIONS[policy.correction]
     for key in ("p_slower", "p_faster"):
         for m, p in zip(metrics, adjust([m[key] for m in metrics]), strict=True):
             m[f"{key}_adjusted"] = p
-    for m in metrics:
+    levels = decision_levels([m["p_slower"] for m in metrics], policy.alpha, policy.correction)
+    for m, level in zip(metrics, levels, strict=True):
         m["tests"] = max(len(metrics), 1)
+        if "se" in m and "df" in m:
+            m["mdc_level"] = level
+            m["mdc"] = detectable_change(m["se"], m["df"], level, m.get("power", policy.power))
 
 
 def decide_metric(m: dict[str, Any], alpha: float,
