@@ -138,6 +138,8 @@ class Comparison:
     replicates: int           # baseline runs, or A/B pairs
     between_run_cv: float | None = None
     method: str = ""
+    # Stored comparisons: the variance terms behind ``se`` (see more_runs_to_see)
+    terms: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
@@ -146,7 +148,8 @@ class Comparison:
 
 
 def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: int,
-            replicates: int, method: str, between: float | None = None) -> Comparison:
+            replicates: int, method: str, between: float | None = None,
+            terms: dict[str, float] | None = None) -> Comparison:
     df = max(df, 1.0)
     if se <= 0 or not math.isfinite(se):
         # No noise at all (identical values) or unknown noise: intervals are degenerate.
@@ -170,7 +173,7 @@ def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: i
                       ci_level=1 - 2 * alpha, p_slower=p_slow, p_faster=p_fast,
                       mdc=detectable_change(se, df, alpha / max(tests, 1), power),
                       power=power, replicates=replicates, between_run_cv=between,
-                      method=method)
+                      method=method, terms=terms)
 
 
 def detectable_change(se: float, df: float, level: float, power: float = 0.8) -> float:
@@ -185,7 +188,8 @@ def detectable_change(se: float, df: float, level: float, power: float = 0.8) ->
     from scipy.stats import t as student_t
 
     df = max(df, 1.0)
-    return math.exp(float(student_t.ppf(1 - level, df) + student_t.ppf(power, df)) * se) - 1
+    log_mdc = float(student_t.ppf(1 - level, df) + student_t.ppf(power, df)) * se
+    return math.exp(log_mdc) - 1 if log_mdc < 700 else math.inf
 
 
 def satterthwaite(terms: Sequence[tuple[float, float]]) -> float:
@@ -230,8 +234,41 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
              (w_cur, max(current.blocks - 1, 1) if current.blocks else current.n - 1),
              (mean_w / j, sum(max(e.blocks - 1, 1) if e.blocks else e.n - 1 for e in baseline))]
     se = math.sqrt(sum(v for v, _ in terms))
+    parts = {"between_var": sb2, "between_df": df_b, "current_var": w_cur,
+             "current_df": terms[1][1], "baseline_var": mean_w, "baseline_df": terms[2][1]}
     return _finish(current.log_value - float(x.mean()), se, satterthwaite(terms), alpha, power,
-                   tests, j, "baseline-runs", math.sqrt(sb2))
+                   tests, j, "baseline-runs", math.sqrt(sb2), parts)
+
+
+def more_runs_to_see(terms: dict[str, float], runs: int, tolerance: float, level: float,
+                     power: float = 0.8, cap: int = 100) -> float:
+    """How many more accepted runs would bring the stored comparison's MDC down to
+    ``tolerance`` (at one-sided ``level``), under its own noise model (``terms`` from
+    :func:`compare_to_baseline`): with J runs the variance is
+    ``between·(1 + 1/J) + current + baseline/J``, so only the between-run part of the
+    baseline mean and the baseline runs' own noise shrink with J; the between-run and
+    within-run terms of the current run remain however many runs are accepted.
+
+    0 when the MDC already reaches the tolerance; ``inf`` when even infinitely many would not
+    (the remaining terms alone put the MDC above the tolerance); ``cap + 1`` when more than
+    ``cap`` would be needed."""
+    sb2, w_cur, w_base = terms["between_var"], terms["current_var"], terms["baseline_var"]
+    if not math.isfinite(w_cur):
+        return math.inf
+    from scipy.stats import norm
+
+    floor = math.sqrt(sb2 + w_cur)
+    if math.exp(float(norm.ppf(1 - level) + norm.ppf(power)) * floor) - 1 > tolerance:
+        return math.inf
+    base_df_per_run = terms["baseline_df"] / max(runs, 1)
+    for more in range(cap + 1):
+        j = runs + more
+        parts = [(sb2 * (1 + 1 / j), terms["between_df"] + more),
+                 (w_cur, terms["current_df"]), (w_base / j, base_df_per_run * j)]
+        se = math.sqrt(sum(v for v, _ in parts))
+        if detectable_change(se, satterthwaite(parts), level, power) <= tolerance:
+            return more
+    return cap + 1
 
 
 def paired_log_ratios(a_blocks: Sequence[float], b_blocks: Sequence[float]) -> np.ndarray:

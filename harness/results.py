@@ -18,6 +18,7 @@ from typing import Any
 from harness import __version__
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json
+from harness.telemetry import host
 
 SCHEMA = "trt-harness/results/1"
 STATUSES = ("ok", "failed", "skipped", "interrupted")
@@ -128,8 +129,15 @@ class ResultWriter:
     def __init__(self, run: RunResult, path: str | Path | None) -> None:
         self.run = run
         self.path = Path(path) if path else None
+        host.take()          # windows measured before this run are not its cases'
 
     def add(self, result: CaseResult) -> None:
+        # What competed for the CPU while a host-timed case was measured (its windows, all
+        # layouts together), taken for every case so a failed one leaves nothing behind.
+        load = host.take()
+        if load is not None and result.status == "ok" and \
+                (result.timing or {}).get("timer") == "host":
+            result.telemetry = {**(result.telemetry or {}), "host": load.to_json()}
         self.run.cases.append(result)
         self.flush()
 
