@@ -253,3 +253,79 @@ def test_when_no_number_of_runs_would_see_the_tolerance_it_says_so():
     assert v["status"] == "pass" and v["more_runs"] is None
     assert "even infinitely many accepted runs would not" in v["reason"]
     assert "trt-harness ab" in v["reason"]
+
+
+# -- item 8: creep across accepts ----------------------------------------------------------
+
+def _noisy(levels, seed, cv=0.005):
+    return np.asarray(levels) * np.exp(np.random.default_rng(seed).normal(0, cv, len(levels)))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_3pct_step_after_run_6_of_12_is_found_there(seed):
+    from harness.baseline.creep import detect_changes
+
+    found = detect_changes(_noisy([1.0] * 6 + [1.03] * 6, seed))
+    assert [(c.kind, c.start, c.end) for c in found] == [("step", 5, 6)]
+    assert found[0].change == pytest.approx(0.03, abs=0.012)
+    assert "between accepted runs #6 and #7" in found[0].describe()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_flat_noisy_series_has_no_change(seed):
+    from harness.baseline.creep import detect_changes
+
+    assert detect_changes(_noisy([1.0] * 12, 100 + seed)) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_slow_creep_is_flagged_as_a_cumulative_change(seed):
+    from harness.baseline.creep import detect_changes
+
+    # +0.5 % per accepted run over 10 runs: no run differs from the last by more than the
+    # noise allows a verdict to call, but +4.6 % in all
+    found = detect_changes(_noisy(1.005 ** np.arange(10), 200 + seed, cv=0.003))
+    creep = [c for c in found if c.kind == "creep"]
+    assert creep and (creep[0].start, creep[0].end) == (0, 9)
+    assert 0.03 < creep[0].change < 0.065 and creep[0].p < 0.01
+
+
+def test_potts_solution_and_weighted_median_match_asv():
+    from harness.baseline.creep import _pieces_costs, solve_potts, weighted_median
+
+    assert weighted_median(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4)) == 2.5
+    assert weighted_median(np.array([1.0, 2.0, 10.0]), np.array([1.0, 1.0, 5.0])) == 10.0
+    y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    _, cost = _pieces_costs(y, np.ones(6))
+    assert solve_potts(cost, 0.5) == [3, 6]          # one step: cheaper than its cost 3
+    assert solve_potts(cost, 10.0) == [6]            # the penalty outweighs the fit
+
+
+def test_baseline_history_prints_the_step(tmp_path):
+    import json
+
+    from harness.baseline.lifecycle import history
+
+    meds = _noisy([1.0] * 6 + [1.03] * 6, 3)
+    entries = [{"run_id": f"r{i:02d}", "accepted": f"2026-01-{i + 1:02d}",
+                "stats_ms": {"median": float(m), "p99": float(m) * 1.1, "n": 100}}
+               for i, m in enumerate(meds)]
+    folder = tmp_path / "pid"
+    folder.mkdir()
+    (folder / "s.json").write_text(json.dumps(
+        {"schema": "trt-harness/baseline/1", "platform_id": "pid", "scenario": "s",
+         "platform": {}, "cases": {"s/case": entries}}))
+    out = history(tmp_path, "pid", "*", 3)
+    assert "change: step +" in out and "between accepted runs r05 and r06" in out
+
+
+def test_history_plot_marks_the_step():
+    from harness.report.view import history_view
+    from harness.results import CaseResult
+
+    meds = _noisy([1.0] * 6 + [1.03] * 6, 4)
+    hist = [{"run_id": f"r{i}", "stats_ms": {"median": float(m)}} for i, m in enumerate(meds)]
+    c = CaseResult(id="c", status="ok", case={}, stats_ms={"median": 1.03})
+    view = history_view(c, hist)
+    assert "stroke-dasharray" in str(view["plot"]) and "step +" in str(view["plot"])
+    assert view["changes"] and view["changes"][0].startswith("step +")

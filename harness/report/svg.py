@@ -148,9 +148,11 @@ def cdf(series: Sequence[tuple[str, Sequence[float]]], unit: str = "ms") -> str:
 def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_label: str,
           y_label: str, *, log_x: bool = False, errors: Sequence[Sequence[tuple[float, float]]]
           | None = None, x_ticks: Sequence[float] | None = None,
-          x_tick_labels: Sequence[str] | None = None, title: str = "") -> str:
+          x_tick_labels: Sequence[str] | None = None, title: str = "",
+          markers: Sequence[tuple[float, str]] = ()) -> str:
     """Lines with point markers, one per (label, xs, ys); ``errors`` holds a (lo, hi) interval
-    per point (medians' CIs) drawn as whiskers; ``x_tick_labels`` names the ``x_ticks``."""
+    per point (medians' CIs) drawn as whiskers; ``x_tick_labels`` names the ``x_ticks``;
+    ``markers`` are (x, label) vertical dashed lines (e.g. a detected step)."""
     data = [(lab, list(map(float, xs)), list(map(float, ys))) for lab, xs, ys in series if xs]
     if not data:
         return ""
@@ -178,6 +180,12 @@ def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_labe
             if lo is not None and hi is not None:
                 parts.append(f'<line x1="{px:.1f}" y1="{ax.y(lo):.1f}" x2="{px:.1f}" '
                              f'y2="{ax.y(hi):.1f}" stroke="{color}"/>')
+    for x, label in markers:
+        px = ax.x(x)
+        parts.append(f'<line x1="{px:.1f}" y1="{ax.y(ax.y1):.1f}" x2="{px:.1f}" '
+                     f'y2="{ax.y(ax.y0):.1f}" stroke="#d62728" stroke-dasharray="4 3"/>'
+                     f'<text x="{px + 3:.1f}" y="{ax.y(ax.y1) + 10:.1f}" font-size="10" '
+                     f'fill="#d62728">{escape(label)}</text>')
     parts.append(legend([lab for lab, _, _ in data], ax.w - ax.right + 6))
     return svg(parts, title or y_label, w=ax.w)
 
