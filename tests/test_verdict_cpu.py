@@ -160,9 +160,16 @@ def test_quiet_unmodified_runs_raise_no_alarm():
             assert not [v["reason"] for v in vs if v["status"] == "regression"]
 
 
-def test_busy_host_voids_even_a_gross_slowdown():
-    vs = judge_matrix(4, slow_case=0, factor=10.0, busy=True)
+def test_busy_host_voids_a_slowdown_only_up_to_what_contention_explains():
+    from harness.telemetry import host
+
+    # the case kept 1 of 2 cores: contention explains up to 2 * 2 / 1 = 4x
+    assert host.explained_slowdown(BUSY) == pytest.approx(4.0)
+    vs = judge_matrix(4, slow_case=0, factor=1.5, busy=True)     # 1.5 x 2.14 < 4x
     assert vs[0]["status"] == "unstable" and vs[0]["would_be"] == "regression"
+    vs = judge_matrix(4, slow_case=0, factor=10.0, busy=True)     # 10 x 2.14: the case's own
+    assert vs[0]["status"] == "regression" and "explains at most 4.0x" in vs[0]["reason"]
+    assert all(v["status"] == "unstable" for v in vs[1:])
 
 
 def test_busy_accepted_runs_are_left_out_of_the_timing_baseline():
@@ -214,7 +221,7 @@ def test_host_timed_measurement_records_contention_into_the_result():
 
     writer = ResultWriter(SimpleNamespace(cases=[]), None)   # forgets earlier windows
     m = measure(lambda: None, HostTimer(), Warmup(min_time=0, max_time=0.01, min_iterations=1),
-                StopRule(min_samples=3, max_samples=50, min_time=0, max_time=0.05))
+                StopRule(min_samples=3, max_samples=10**6, min_time=0.3, max_time=0.3))
     assert set(m.extra["host"]) >= {"others_cores", "steal_share", "load_avg_1m", "cpus"}
     res = CaseResult(id="c", status="ok", case={}, timing={"timer": "host"})
     writer.add(res)

@@ -163,7 +163,6 @@ def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
     busy = _host_busy(current, policy)
     if busy:
         reasons.append(busy)
-        voids = True
     n = (current.get("stats_ms") or {}).get("n") or len(current.get("samples_ms") or [])
     if n < policy.min_samples:
         reasons.append(f"too few samples ({n} < {policy.min_samples})")
@@ -244,7 +243,13 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
                         f"{policy.min_runs_host_bound} runs (their spread is then the noise) "
                         f"or time a CUDA graph")
         voids = True
-    fields: dict[str, Any] = {"metrics": metrics, "baseline_runs": len(entries),
+    load = current.get("host") or (current.get("telemetry") or {}).get("host")
+    if _host_busy(current, policy):
+        # voids a timing regression up to what the contention can explain
+        fields_host = {"host_explains": host.explained_slowdown(load)}
+    else:
+        fields_host = {}
+    fields: dict[str, Any] = {**fields_host, "metrics": metrics, "baseline_runs": len(entries),
                               "busy_baseline_runs": len(entries) - len(quiet),
                               "tolerance": tol["median"], "unstable": unstable,
                               "voids_timing": voids}
@@ -363,8 +368,17 @@ def _conclude(v: dict[str, Any]) -> None:
     metrics, unstable = v["metrics"], v["unstable"]
     timing = set(TIMING_METRICS) | {"throughput"}
     voids = v.pop("voids_timing", False)
+    explains = v.get("host_explains")
+
+    def voided(k: str, m: dict[str, Any]) -> bool:
+        if k not in timing:
+            return False
+        if voids or (explains is not None and k == "p99"):
+            return True        # preemption lands in the tail: a busy host's p99 says nothing
+        return explains is not None and 1 + (metrics["median"].get("change") or 0) <= explains
+
     regressed = [k for k, m in metrics.items() if m["status"] == "regression"
-                 and not (k in timing and voids)]
+                 and not voided(k, m)]
     improved = [k for k, m in metrics.items() if m["status"] == "improvement"]
     lead = (regressed or improved or (["median"] if "median" in metrics else list(metrics)))[0]
     m = metrics.get(lead) or next(iter(metrics.values()))
@@ -378,6 +392,9 @@ def _conclude(v: dict[str, Any]) -> None:
         v["status"] = "regression"
         v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in regressed) + (
             " — beyond the tolerance and statistically clear") + tail
+        if explains is not None:
+            v["reason"] += (f"; the host was busy ({'; '.join(unstable)}), but contention "
+                            f"explains at most {explains:.1f}x")
     elif unstable:
         voided = [k for k, m in metrics.items() if m["status"] == "regression"]
         v["would_be"] = "regression" if voided else ("improvement" if improved else "pass")

@@ -180,6 +180,15 @@ def host_busy(load: HostLoad | dict[str, Any] | None,
     return "host busy (" + ", ".join(why) + ")"
 
 
+def explained_slowdown(load: HostLoad | dict[str, Any]) -> float:
+    """The largest slowdown contention can account for: a case that got ``self_cores`` of
+    CPU could have had at most all ``cpus`` alone, and cache and memory-bandwidth sharing
+    can double that. A slowdown beyond it is the case's own, busy host or not."""
+    if isinstance(load, dict):
+        load = HostLoad.from_json(load)
+    return 2.0 * load.cpus / max(load.self_cores, 0.05)
+
+
 _pending = threading.local()
 
 
