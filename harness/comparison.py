@@ -138,6 +138,8 @@ class Comparison:
     replicates: int           # baseline runs, or A/B pairs
     between_run_cv: float | None = None
     method: str = ""
+    # Stored comparisons: the variance terms behind ``se`` (see more_runs_to_see)
+    terms: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
@@ -146,7 +148,8 @@ class Comparison:
 
 
 def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: int,
-            replicates: int, method: str, between: float | None = None) -> Comparison:
+            replicates: int, method: str, between: float | None = None,
+            terms: dict[str, float] | None = None) -> Comparison:
     df = max(df, 1.0)
     if se <= 0 or not math.isfinite(se):
         # No noise at all (identical values) or unknown noise: intervals are degenerate.
@@ -155,25 +158,38 @@ def _finish(d: float, se: float, df: float, alpha: float, power: float, tests: i
         p_slow = 0.0 if d > 0 else 1.0
         p_fast = 0.0 if d < 0 else 1.0
         half = 0.0
-        mdc_log = 0.0
     elif math.isinf(se):
         p_slow = p_fast = 1.0
-        half = mdc_log = math.inf
+        half = math.inf
     else:
         from scipy.stats import t as student_t
 
         t = d / se
         p_slow, p_fast = float(student_t.sf(t, df)), float(student_t.sf(-t, df))
         half = float(student_t.ppf(1 - alpha, df)) * se
-        mdc_log = float(student_t.ppf(1 - alpha / max(tests, 1), df)
-                        + student_t.ppf(power, df)) * se
     lo = math.exp(d - half) - 1 if math.isfinite(half) else -1.0
     hi = math.exp(d + half) - 1 if math.isfinite(half) else math.inf
     return Comparison(change=math.exp(d) - 1, log_ratio=d, se=se, df=df, ci=(lo, hi),
                       ci_level=1 - 2 * alpha, p_slower=p_slow, p_faster=p_fast,
-                      mdc=math.exp(mdc_log) - 1 if math.isfinite(mdc_log) else math.inf,
+                      mdc=detectable_change(se, df, alpha / max(tests, 1), power),
                       power=power, replicates=replicates, between_run_cv=between,
-                      method=method)
+                      method=method, terms=terms)
+
+
+def detectable_change(se: float, df: float, level: float, power: float = 0.8) -> float:
+    """Minimum detectable change: the relative change a one-sided t test at ``level`` (the
+    level the decision is actually made at, after any multiple-comparison correction: see
+    :func:`decision_levels`) detects with probability ``power``:
+    ``exp((t[1 - level] + t[power]) * se) - 1``."""
+    if se == 0:
+        return 0.0
+    if not math.isfinite(se) or se < 0:
+        return math.inf
+    from scipy.stats import t as student_t
+
+    df = max(df, 1.0)
+    log_mdc = float(student_t.ppf(1 - level, df) + student_t.ppf(power, df)) * se
+    return math.exp(log_mdc) - 1 if log_mdc < 700 else math.inf
 
 
 def satterthwaite(terms: Sequence[tuple[float, float]]) -> float:
@@ -218,8 +234,41 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
              (w_cur, max(current.blocks - 1, 1) if current.blocks else current.n - 1),
              (mean_w / j, sum(max(e.blocks - 1, 1) if e.blocks else e.n - 1 for e in baseline))]
     se = math.sqrt(sum(v for v, _ in terms))
+    parts = {"between_var": sb2, "between_df": df_b, "current_var": w_cur,
+             "current_df": terms[1][1], "baseline_var": mean_w, "baseline_df": terms[2][1]}
     return _finish(current.log_value - float(x.mean()), se, satterthwaite(terms), alpha, power,
-                   tests, j, "baseline-runs", math.sqrt(sb2))
+                   tests, j, "baseline-runs", math.sqrt(sb2), parts)
+
+
+def more_runs_to_see(terms: dict[str, float], runs: int, tolerance: float, level: float,
+                     power: float = 0.8, cap: int = 100) -> float:
+    """How many more accepted runs would bring the stored comparison's MDC down to
+    ``tolerance`` (at one-sided ``level``), under its own noise model (``terms`` from
+    :func:`compare_to_baseline`): with J runs the variance is
+    ``between·(1 + 1/J) + current + baseline/J``, so only the between-run part of the
+    baseline mean and the baseline runs' own noise shrink with J; the between-run and
+    within-run terms of the current run remain however many runs are accepted.
+
+    0 when the MDC already reaches the tolerance; ``inf`` when even infinitely many would not
+    (the remaining terms alone put the MDC above the tolerance); ``cap + 1`` when more than
+    ``cap`` would be needed."""
+    sb2, w_cur, w_base = terms["between_var"], terms["current_var"], terms["baseline_var"]
+    if not math.isfinite(w_cur):
+        return math.inf
+    from scipy.stats import norm
+
+    floor = math.sqrt(sb2 + w_cur)
+    if math.exp(float(norm.ppf(1 - level) + norm.ppf(power)) * floor) - 1 > tolerance:
+        return math.inf
+    base_df_per_run = terms["baseline_df"] / max(runs, 1)
+    for more in range(cap + 1):
+        j = runs + more
+        parts = [(sb2 * (1 + 1 / j), terms["between_df"] + more),
+                 (w_cur, terms["current_df"]), (w_base / j, base_df_per_run * j)]
+        se = math.sqrt(sum(v for v, _ in parts))
+        if detectable_change(se, satterthwaite(parts), level, power) <= tolerance:
+            return more
+    return cap + 1
 
 
 def paired_log_ratios(a_blocks: Sequence[float], b_blocks: Sequence[float]) -> np.ndarray:
@@ -336,6 +385,41 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
         running = min(running, p[i] * m / (m - rank))
         adj[i] = running
     return adj.tolist()
+
+
+def decision_levels(pvalues: Sequence[float], alpha: float,
+                    correction: str = "holm") -> list[float]:
+    """The unadjusted one-sided level each test was decided at (rejected tests), or would
+    have to pass to be rejected given the others' outcomes (the rest), under ``correction``.
+
+    Holm: the r-th smallest p (0-based) is compared with alpha / (m - r), and rejections stop
+    at the first failure; with R rejected, rejected test r was decided at alpha / (m - r) and
+    any other would need alpha / (m - R) (it would become the next step). With nothing
+    rejected that is alpha / m, Holm's worst-case first step, for every test.
+    Benjamini-Hochberg: with K rejected, those were decided at alpha K / m and any other
+    would need alpha (K + 1) / m. ``none``: alpha."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    if m == 0:
+        return []
+    if correction == "none":
+        return [alpha] * m
+    order = np.argsort(p, kind="mergesort")
+    levels = np.empty(m)
+    if correction == "holm":
+        rejected = 0
+        while rejected < m and p[order[rejected]] * (m - rejected) < alpha:
+            rejected += 1
+        for rank, i in enumerate(order):
+            levels[i] = alpha / (m - min(rank, rejected))
+        return levels.tolist()
+    if correction == "bh":
+        below = [k + 1 for k in range(m) if p[order[k]] * m / (k + 1) < alpha]
+        rejected = max(below) if below else 0
+        for rank, i in enumerate(order):
+            levels[i] = alpha * min(rejected if rank < rejected else rejected + 1, m) / m
+        return levels.tolist()
+    raise ValueError(f"unknown correction {correction!r}; expected one of {sorted(CORRECTIONS)}")
 
 
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg,

@@ -34,6 +34,7 @@ from harness.results import CaseResult, ResultWriter
 from harness.scenario.expand import Case
 from harness.scenario.shapes import parse_shapes
 from harness.stats import summarize, throughput
+from harness.telemetry import host
 from harness.timing.host import HostTimer
 from harness.timing.measure import Measurement, measure
 from harness.trtexec import load_raw, raw_input_spec
@@ -202,6 +203,10 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
             _measure_engine(case, eng, source, again)
         per.append(_layout_figures(layout, again.samples_ms, cls))
         samples += again.samples_ms
+        both = host.combine(*(host.HostLoad.from_json(t["host"]) if (t or {}).get("host")
+                              else None for t in (result.telemetry, again.telemetry)))
+        if both is not None:        # every layout's window: the host over the whole case
+            result.telemetry = {**(result.telemetry or {}), "host": both.to_json()}
     result.samples_ms = samples
     result.stats_ms = summarize(samples, case.stop.confidence)
     result.throughput = throughput(case.batch, result.stats_ms["median"] / 1e3)
@@ -338,6 +343,9 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
                      "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
                      "inject_delay_s": case.inject_delay}
     result.memory = {**engine.memory()}   # + model, host RSS: harness.pipeline.case
+    if m.extra.get("host"):
+        # what competed for the CPU while a host-timed case was measured (the verdict reads it)
+        result.telemetry = {**(result.telemetry or {}), "host": m.extra["host"]}
     result.build["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
     if stats["cv"] > CV_WARN:
         result.warnings.append(f"unstable: CoV {stats['cv']:.1%} > {CV_WARN:.1%} (trtexec's "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.baseline.creep import case_changes
 from harness.baseline.store import BaselineStore, between_run_cv
 from harness.commit import describe
 from harness.metrics import text
@@ -45,9 +46,15 @@ def history(root: str | Path, platform: str | None = None, pattern: str = "*",
     hist = store.history(pid, pattern, last)
     if not hist:
         return f"no baselines for platform {pid} matching {pattern!r}"
+    everything = store.history(pid, pattern)
     lines = []
     for case_id, entries in hist.items():
         lines.append(f"{case_id} (last {len(entries)}):")
+        # Change points over all the case's accepted runs, not just the ones shown: creep
+        # that each accept let through (harness.baseline.creep)
+        runs = everything.get(case_id, entries)
+        ids = [str(e.get("run_id")) for e in runs]
+        lines += [f"  change: {c.describe(ids)}" for c in case_changes(runs)]
         for e in entries:
             s = e.get("stats_ms") or {}
             med = s.get("median")

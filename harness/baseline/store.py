@@ -223,7 +223,8 @@ def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
             "precision": c.precision, "case": c.case, "stats_ms": c.stats_ms,
             "estimates": estimates, "throughput": c.throughput, "build": c.build,
             "memory": c.memory, "accuracy": c.accuracy, "layers": c.layers,
-            "flagged_share": telemetry.get("flagged_share"), "timing": c.timing,
+            "flagged_share": telemetry.get("flagged_share"), "host": telemetry.get("host"),
+            "timing": c.timing,
             "samples_ms": samples}
 
 

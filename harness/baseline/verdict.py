@@ -29,9 +29,13 @@ from harness.comparison import (
     NoisePrior,
     RunEstimate,
     compare_to_baseline,
+    decision_levels,
+    detectable_change,
     estimate_from_ci,
+    more_runs_to_see,
     run_estimate,
 )
+from harness.telemetry import host
 
 VERDICTS = ("pass", "regression", "improvement", "unstable", "undecided", "new", "failed",
             "skipped", "incomparable")
@@ -41,6 +45,7 @@ FAILING = ("regression", "failed")
 UNDECIDED = ("unstable", "undecided")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 TIMING_METRICS = ("median", "p99")
+DEFAULT_KEEP_RUNS = 10      # the baseline store's default --keep (store.DEFAULT_KEEP)
 DEFAULT_TOLERANCE = {"median": 0.05, "p99": 0.20, "throughput": 0.05, "accuracy": 1e-2,
                      "size": 0.01, "memory": 0.05, "build_time": 0.50}
 
@@ -68,6 +73,14 @@ class VerdictPolicy:
     min_samples: int = 20
     max_rel_se: float = 0.01            # the current median's own standard error
     max_throttled_share: float = 0.05
+    # Host contention (harness.telemetry.host, where the thresholds are argued): a host-timed
+    # run measured beside other work is "unstable: host busy", never a regression.
+    max_others_of_idle: float = host.MAX_OTHERS_OF_IDLE
+    max_steal_share: float = host.MAX_STEAL_SHARE
+    # Gross-change rule (see gross_change): a slowdown beyond this many tolerances that the
+    # noise, treated as known, cannot explain at the Bonferroni level is a regression even
+    # when the t test's few degrees of freedom keep its adjusted p above alpha.
+    gross_factor: float = 4.0
     unstable_fails: bool = False
     allow_undecided: bool = False      # --allow-undecided: exit 0 instead of 3 (named opt-out)
     # A/B: relative SD of speed between two preparations of one engine, for engines that do
@@ -131,6 +144,12 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
     return None
 
 
+def _host_busy(result: dict[str, Any], policy: VerdictPolicy) -> str | None:
+    """Why a run (or an accepted entry: its ``host``) was measured on a busy host."""
+    load = result.get("host") or (result.get("telemetry") or {}).get("host")
+    return host.host_busy(load, policy.max_others_of_idle, max_steal=policy.max_steal_share)
+
+
 def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
                       policy: VerdictPolicy, tolerance: float) -> tuple[list[str], bool]:
     """Reasons the measurement cannot be trusted, and whether they also void a timing
@@ -141,6 +160,9 @@ def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
         reasons.append(f"throttled or clock-flagged in {share:.0%} of samples "
                        f"(limit {policy.max_throttled_share:.0%})")
         voids = True
+    busy = _host_busy(current, policy)
+    if busy:
+        reasons.append(busy)
     n = (current.get("stats_ms") or {}).get("n") or len(current.get("samples_ms") or [])
     if n < policy.min_samples:
         reasons.append(f"too few samples ({n} < {policy.min_samples})")
@@ -193,9 +215,13 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
     metrics: dict[str, Any] = {}
     blocks = policy.blocks
     cur_med = estimate(current, "median", blocks)
+    # An accepted run measured on a busy host carries that contention as a between-run
+    # spread that no later run shares; timing is judged against the quiet ones (all of them
+    # when none is quiet: the spread is then the noise).
+    quiet = [x for x in entries if not _host_busy(x, policy)] or entries
     for metric in TIMING_METRICS:
         cur = estimate(current, metric, blocks)
-        base = [e for e in (estimate(x, metric, blocks) for x in entries) if e is not None]
+        base = [e for e in (estimate(x, metric, blocks) for x in quiet) if e is not None]
         if cur is None or not base:
             continue
         comp = compare_to_baseline(cur, base, policy.prior(current.get("timing"), metric),
@@ -217,7 +243,14 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
                         f"{policy.min_runs_host_bound} runs (their spread is then the noise) "
                         f"or time a CUDA graph")
         voids = True
-    fields: dict[str, Any] = {"metrics": metrics, "baseline_runs": len(entries),
+    load = current.get("host") or (current.get("telemetry") or {}).get("host")
+    if _host_busy(current, policy):
+        # voids a timing regression up to what the contention can explain
+        fields_host = {"host_explains": host.explained_slowdown(load)}
+    else:
+        fields_host = {}
+    fields: dict[str, Any] = {**fields_host, "metrics": metrics, "baseline_runs": len(entries),
+                              "busy_baseline_runs": len(entries) - len(quiet),
                               "tolerance": tol["median"], "unstable": unstable,
                               "voids_timing": voids}
     ident = engine_identity(current.get("build") or {}, current.get("layers"), entries[-1])
@@ -230,13 +263,23 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
 
 def adjust_pvalues(metrics: list[dict[str, Any]], policy: VerdictPolicy) -> None:
     """Add ``p_slower_adjusted`` / ``p_faster_adjusted`` (and ``tests``) to each metric
-    dict, correcting over all of them together (in place)."""
+    dict, correcting over all of them together (in place).
+
+    The ``mdc`` is recomputed at the level the slowdown test was decided at after the
+    correction (``mdc_level``: :func:`harness.comparison.decision_levels`; with Holm and
+    nothing rejected, alpha / m), not at the single-test alpha: a change the matrix-wide
+    correction cannot call must not be reported as detectable (issue 20, item 7: the
+    single-test MDC was 12-19 % too small over two metrics)."""
     adjust = CORRECTIONS[policy.correction]
     for key in ("p_slower", "p_faster"):
         for m, p in zip(metrics, adjust([m[key] for m in metrics]), strict=True):
             m[f"{key}_adjusted"] = p
-    for m in metrics:
+    levels = decision_levels([m["p_slower"] for m in metrics], policy.alpha, policy.correction)
+    for m, level in zip(metrics, levels, strict=True):
         m["tests"] = max(len(metrics), 1)
+        if "se" in m and "df" in m:
+            m["mdc_level"] = level
+            m["mdc"] = detectable_change(m["se"], m["df"], level, m.get("power", policy.power))
 
 
 def decide_metric(m: dict[str, Any], alpha: float,
@@ -257,9 +300,31 @@ def describe_metric(m: dict[str, Any], ref: str = "baseline_ms", cur: str = "cur
             f"{m['mdc']:.2%}, tolerance ±{m['tolerance']:.1%})")
 
 
-def _decide_timing(m: dict[str, Any], alpha: float) -> None:
-    m["status"] = decide_metric(m, alpha)
+def gross_change(m: dict[str, Any], alpha: float, factor: float) -> bool:
+    """A slowdown too large for any multiple-comparison budget to hide (issue 20: a 10x
+    slowdown passed, Holm over 8 tests with 2 degrees of freedom).
+
+    The t test's heavy tails at few degrees of freedom are there because the spread might
+    be larger than measured. Here the spread is never below the prior floor (the between-run
+    prior, ``NoisePrior``), so the normal quantile at the Bonferroni level alpha / m bounds
+    each test's false-alarm chance by alpha / m (the whole matrix's by alpha) as long as
+    that floor holds; the change must also exceed ``factor`` tolerances, a margin for the
+    floor being wrong (host median: +20 % at the default 5 %; p99: +80 %)."""
+    from scipy.stats import norm
+
+    se, tests = m.get("se"), max(int(m.get("tests") or 1), 1)
+    if not se or not math.isfinite(se) or m["change"] <= factor * m["tolerance"]:
+        return False
+    return m["log_ratio"] > float(norm.ppf(1 - alpha / tests)) * se
+
+
+def _decide_timing(m: dict[str, Any], policy: VerdictPolicy) -> None:
+    m["status"] = decide_metric(m, policy.alpha)
     m["reason"] = describe_metric(m)
+    if m["status"] == "pass" and gross_change(m, policy.alpha, policy.gross_factor):
+        m["status"], m["gross"] = "regression", True
+        m["reason"] += (f"; gross change: beyond {policy.gross_factor:g}x the tolerance and "
+                        f"the noise at the Bonferroni level, whatever the degrees of freedom")
 
 
 def throughput_metric(median: dict[str, Any], tol: float,
@@ -288,7 +353,7 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
                for name, m in v["metrics"].items() if m.get("status") == "pending"]
     adjust_pvalues([m for _, _, m in pending], policy)
     for _, _, m in pending:
-        _decide_timing(m, policy.alpha)
+        _decide_timing(m, policy)
     for i, v in enumerate(verdicts):
         if v["status"] != "pending":
             continue
@@ -303,8 +368,17 @@ def _conclude(v: dict[str, Any]) -> None:
     metrics, unstable = v["metrics"], v["unstable"]
     timing = set(TIMING_METRICS) | {"throughput"}
     voids = v.pop("voids_timing", False)
+    explains = v.get("host_explains")
+
+    def voided(k: str, m: dict[str, Any]) -> bool:
+        if k not in timing:
+            return False
+        if voids or (explains is not None and k == "p99"):
+            return True        # preemption lands in the tail: a busy host's p99 says nothing
+        return explains is not None and 1 + (metrics["median"].get("change") or 0) <= explains
+
     regressed = [k for k, m in metrics.items() if m["status"] == "regression"
-                 and not (k in timing and voids)]
+                 and not voided(k, m)]
     improved = [k for k, m in metrics.items() if m["status"] == "improvement"]
     lead = (regressed or improved or (["median"] if "median" in metrics else list(metrics)))[0]
     m = metrics.get(lead) or next(iter(metrics.values()))
@@ -318,6 +392,9 @@ def _conclude(v: dict[str, Any]) -> None:
         v["status"] = "regression"
         v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in regressed) + (
             " — beyond the tolerance and statistically clear") + tail
+        if explains is not None:
+            v["reason"] += (f"; the host was busy ({'; '.join(unstable)}), but contention "
+                            f"explains at most {explains:.1f}x")
     elif unstable:
         voided = [k for k, m in metrics.items() if m["status"] == "regression"]
         v["would_be"] = "regression" if voided else ("improvement" if improved else "pass")
@@ -330,7 +407,29 @@ def _conclude(v: dict[str, Any]) -> None:
     else:
         v["status"] = "pass"
         v["reason"] = (f"{lead} {m['reason']}: no change beyond tolerance that the data "
-                       "could show") + tail
+                       "could show") + _runs_to_see(v, m) + tail
+
+
+def _runs_to_see(v: dict[str, Any], m: dict[str, Any], cap: int = 100) -> str:
+    """A pass that could not have seen the tolerance says how many more accepted runs would
+    let it (issue 20, item 4), or that none would."""
+    terms, tol = m.get("terms"), m.get("tolerance")
+    if not terms or tol is None or not m.get("mdc_level") or m["mdc"] <= tol:
+        return ""
+    runs = int(m.get("replicates") or 1)
+    more = more_runs_to_see(terms, runs, tol, m["mdc_level"], m.get("power", 0.8), cap)
+    v["more_runs"] = more if math.isfinite(more) else None
+    if math.isinf(more):
+        return (f"; MDC {m['mdc']:.1%} > tolerance {tol:.1%}, and even infinitely many "
+                f"accepted runs would not let it see the tolerance: the current run's own "
+                f"between-run ({math.sqrt(terms['between_var']):.1%}) and within-run noise "
+                f"remain (widen the tolerance, or compare interleaved: trt-harness ab)")
+    if more > cap:
+        return (f"; MDC {m['mdc']:.1%} > tolerance {tol:.1%}: more than {cap} more accepted "
+                f"runs would be needed to see the tolerance")
+    keep = f" (keep them: --keep {runs + more})" if runs + more > DEFAULT_KEEP_RUNS else ""
+    return (f"; MDC {m['mdc']:.1%} > tolerance {tol:.1%}: about {more} more accepted "
+            f"run{'s' if more != 1 else ''} would let it see the tolerance{keep}")
 
 
 def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],

@@ -149,11 +149,12 @@ def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_labe
           y_label: str, *, log_x: bool = False, errors: Sequence[Sequence[tuple[float, float]]]
           | None = None, x_ticks: Sequence[float] | None = None,
           x_tick_labels: Sequence[str] | None = None, title: str = "",
-          show_title: bool = False) -> str:
+          show_title: bool = False, markers: Sequence[tuple[float, str]] = ()) -> str:
     """Lines with point markers, one per (label, xs, ys); ``errors`` holds a (lo, hi) interval
     per point (medians' CIs) drawn as whiskers; ``x_tick_labels`` names the ``x_ticks``.
     The y-axis starts at zero for positive figures, so a small change looks small;
-    ``show_title`` writes the title above the plot (several alike plots side by side)."""
+    ``show_title`` writes the title above the plot (several alike plots side by side);
+    ``markers`` are (x, label) vertical dashed lines (e.g. a detected step)."""
     data = [(lab, list(map(float, xs)), list(map(float, ys))) for lab, xs, ys in series if xs]
     if not data:
         return ""
@@ -182,6 +183,12 @@ def lines(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_labe
             if lo is not None and hi is not None:
                 parts.append(f'<line x1="{px:.1f}" y1="{ax.y(lo):.1f}" x2="{px:.1f}" '
                              f'y2="{ax.y(hi):.1f}" stroke="{color}"/>')
+    for x, label in markers:
+        px = ax.x(x)
+        parts.append(f'<line x1="{px:.1f}" y1="{ax.y(ax.y1):.1f}" x2="{px:.1f}" '
+                     f'y2="{ax.y(ax.y0):.1f}" stroke="#d62728" stroke-dasharray="4 3"/>'
+                     f'<text x="{px + 3:.1f}" y="{ax.y(ax.y1) + 10:.1f}" font-size="10" '
+                     f'fill="#d62728">{escape(label)}</text>')
     parts.append(legend([lab for lab, _, _ in data], ax.w - ax.right + 6))
     if show_title and title:
         parts.append(f'<text x="{ax.left}" y="14" class="ttl">{escape(title)}</text>')

@@ -11,6 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from harness.baseline.creep import detect_changes
 from harness.commit import short
 from harness.report import svg
 from harness.report.layers import layer_diff, layer_rows
@@ -192,9 +193,16 @@ def history_view(c: CaseResult, history: list[dict[str, Any]],
     labels = [short(at, 7) or str(x) for x, (_, at, _) in zip(xs, points, strict=True)]
     if len(labels) > 8:     # a sha is ~40 px wide at the tick font: every other one, newest kept
         labels = [lab if (len(labels) - i) % 2 == 0 else "" for i, lab in enumerate(labels, 1)]
+    # Detected change points over the accepted runs (harness.baseline.creep): a marker
+    # between the runs of a step, and at the end of a creep
+    accepted = sum(1 for e in history if (e.get("stats_ms") or {}).get("median") is not None)
+    changes = detect_changes([s["median"] for _, _, s in points[:accepted]])
+    markers = [(c.start + 1.5 if c.kind == "step" else c.end + 1.0,
+                f"{c.kind} {c.change:+.1%}") for c in changes]
     plot = svg.lines([("median (ms)", xs, ys)], "accepted runs' commits, oldest → newest "
                      "(last: this run)", "median (ms)", errors=[errs], x_ticks=xs,
-                     x_tick_labels=labels, title="history of the median")
+                     x_tick_labels=labels, title="history of the median", markers=markers)
     return {"plot": Markup(plot), "rows": [{"run": rid, "commit": short(at), "median": s["median"],
                                             "ci": (s.get("median_ci_low"), s.get("median_ci_high"))}
-                                           for rid, at, s in points]}
+                                           for rid, at, s in points],
+            "changes": [c.describe() for c in changes]}

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from harness.markers import nvtx_range
 from harness.scenario.schema import StopRule, Warmup
+from harness.telemetry import host
 from harness.timing.stopping import StoppingCriterion
 
 
@@ -83,6 +84,9 @@ def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRul
                        int(0.02 / per_call) if per_call > 0 else 1000))
     criterion = StoppingCriterion(stop)
     phase("measure_start")
+    # Host-timed work competes with whatever else runs on the CPU: /proc counters around the
+    # measuring window say what did (harness.telemetry.host; two reads of /proc per window).
+    before = host.snapshot() if timer.name == "host" else None
     start = time.perf_counter()
     with nvtx_range("measure"):
         while True:
@@ -90,8 +94,13 @@ def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRul
             if criterion.is_finished():
                 break
     wall = time.perf_counter() - start
+    extra: dict[str, Any] = {"rel_ci": criterion.rel_ci}
+    if before is not None:
+        after = host.snapshot()
+        load = host.host_load(before, after) if after is not None else None
+        if load is not None:
+            extra["host"] = load.to_json()
     phase("measure_end")
     return Measurement(samples=criterion.samples, timer=timer.name, warmup_s=warm_s,
                        warmup_iterations=warm_n, wall_s=wall,
-                       stop_reason=criterion.reason, settled=is_settled,
-                       extra={"rel_ci": criterion.rel_ci})
+                       stop_reason=criterion.reason, settled=is_settled, extra=extra)
