@@ -27,13 +27,13 @@ from harness.errors import ConfigError, Interrupted
 from harness.fsutil import atomic_write_json
 from harness.metrics import METRICS
 from harness.pipeline.gates import apply_gates, case_gates
+from harness.plan import Plan, load_plan
 from harness.platform import fingerprint, platform_id
 from harness.report.outputs import ReportPaths, baseline_history, write_reports
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
-from harness.runner import PlannedCase, Progress, case_base_dir, run_cases
+from harness.runner import PlannedCase, Progress, run_cases
 from harness.scale.platforms import history_by_platform, split_by_platform
-from harness.scenario.expand import Case, expand
-from harness.scenario.load import load_scenario
+from harness.scenario.expand import Case
 
 if TYPE_CHECKING:
     from harness.scale.dask_executor import DaskExecutor as Executor
@@ -41,35 +41,9 @@ if TYPE_CHECKING:
 
 
 def plan(paths: list[str | Path], select: list[str] | None = None) -> list[PlannedCase]:
-    """Load, validate and expand scenario files (all checked before anything runs)."""
-    planned: list[PlannedCase] = []
-    errors: list[ConfigError] = []
-    names: dict[str, str] = {}
-    for p in paths:
-        try:
-            scenario = load_scenario(p)
-            if scenario.name in names:
-                raise ConfigError(f"scenario name {scenario.name!r} is also used by "
-                                  f"{names[scenario.name]}", file=str(p), key="name")
-            names[scenario.name] = str(p)
-            base = case_base_dir(p)
-            planned.extend(PlannedCase(c, base) for c in expand(scenario, str(p)))
-        except ConfigError as exc:
-            errors.append(exc)
-    if len(errors) == 1:
-        raise errors[0]     # keeps its file and key for callers
-    if errors:
-        raise ConfigError("\n".join(map(str, errors)))
-    if select:
-        ids = [p.case.id for p in planned]
-        # A glob that selects nothing is a typo that would silently shrink the gate.
-        unmatched = [s for s in select if not fnmatch.filter(ids, s)]
-        if unmatched:
-            raise ConfigError(f"no case matches {', '.join(map(repr, unmatched))}",
-                              key="--case", expected="globs over case ids (see "
-                              "'trt-harness list')")
-        planned = [p for p in planned if any(fnmatch.fnmatchcase(p.case.id, s) for s in select)]
-    return planned
+    """Load, validate and expand scenario files (all checked before anything runs): the
+    cases; :func:`harness.plan.load_plan` gives their ``[[ab]]`` pairs too."""
+    return load_plan(paths, select).cases
 
 
 def apply_injections(planned: list[PlannedCase], injections: list[str]) -> list[PlannedCase]:
@@ -199,16 +173,16 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     ``shard`` runs only that part of the matrix (:mod:`harness.scale.shard`); ``executor``
     runs the cases elsewhere (:class:`harness.scale.dask_executor.DaskExecutor`); default: one
     at a time in this process."""
-    from harness.ab.plan import ab_exit_verdicts, run_pairs, scenario_pairs
+    from harness.ab.plan import ab_exit_verdicts, run_pairs
     from harness.consent import check_case
 
-    planned = apply_injections(plan(paths, select), inject or [])
+    chosen = load_plan(paths, select)
+    planned = apply_injections(chosen.cases, inject or [])
     for p in planned:       # code a scenario names runs only with consent (harness.consent)
         check_case(p.case, p.base_dir)
     if quick:
         planned = apply_quick(planned)
-    ab_pairs = [p for p in scenario_pairs(paths) if not select or any(
-        fnmatch.fnmatchcase(c.id, s) for c in (p.a, p.b) for s in select)]
+    ab_pairs = chosen.pairs
     out = Path(out_dir)
     scenarios = sorted({p.case.scenario for p in planned})
     run_ = new_run([{"name": s} for s in scenarios], command, where=paths[0] if paths else None)
@@ -217,8 +191,9 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     if shard is not None:
         from harness.scale.shard import select_shard
 
-        planned, ab_pairs, run_.shard = select_shard(planned, ab_pairs, shard, store,
-                                                     run_.platform_id)
+        mine, run_.shard = select_shard(Plan(planned, ab_pairs), shard, store,
+                                        run_.platform_id)
+        planned, ab_pairs = mine.cases, mine.pairs
     writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
     problems: list[str] = []

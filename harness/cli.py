@@ -213,7 +213,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         if not pairs:
             raise HarnessError("no case has a baseline whose model is at hand")
     elif all(s.endswith(".toml") for s in args.sides) and args.sides:
-        pairs = plan.scenario_pairs(args.sides)
+        pairs = api.load_plan(args.sides).pairs
     elif len(args.sides) == 2:
         sides = []
         for x in "ab":

@@ -162,6 +162,37 @@ def test_ab_scenario_table_runs_with_the_matrix(write_toml, tmp_path):
         api.run([bad], out_dir=tmp_path / "r2", baselines=tmp_path / "b")
 
 
+def test_plan_parses_each_file_once_and_pairs_reuse_its_cases(write_toml, monkeypatch):
+    """One parse per scenario file gives the cases (with their folder) and the [[ab]] pairs,
+    whose sides are the planned cases themselves; --case keeps a pair when a side matches."""
+    from harness import plan as plan_mod
+
+    path = write_toml("""
+        name = "once"
+        [[model]]
+        id = "t"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        batch = [1, 2]
+        [[ab]]
+        a = "t/onnxruntime/fp32/b1"
+        b = "once/t/onnxruntime/fp32/b2"
+    """)
+    loads = []
+    real = plan_mod.load_scenario
+    monkeypatch.setattr(plan_mod, "load_scenario", lambda p: loads.append(p) or real(p))
+    planned = plan_mod.load_plan([path])
+    assert loads == [path]
+    assert [p.base_dir for p in planned.cases] == [str(path.resolve().parent)] * 2
+    [pair] = planned.pairs
+    assert pair.a is planned.cases[0].case and pair.b is planned.cases[1].case
+    assert pair.base_a == pair.base_b == planned.cases[0].base_dir
+    chosen = plan_mod.load_plan([path], ["*/b2"])
+    assert [p.case.id for p in chosen.cases] == ["once/t/onnxruntime/fp32/b2"]
+    assert len(chosen.pairs) == 1
+    assert plan_mod.load_plan([path], ["*/b2"]).pairs[0].a.id.endswith("b1")
+
+
 def test_ab_ref_tree_pairs_cases_across_checkouts(write_toml, tmp_path, monkeypatch):
     from harness.ab.plan import ref_tree_pairs
 

@@ -30,6 +30,7 @@ from harness.results import ResultWriter, RunResult
 from harness.runner import case_base_dir
 from harness.scenario.expand import Case, expand
 from harness.scenario.load import load_scenario
+from harness.scenario.schema import ScenarioFile
 
 
 @dataclass
@@ -43,7 +44,7 @@ class ABPair:
     typed: bool = False
 
 
-def _cases_by_id(path: str | Path) -> tuple[Any, dict[str, Case]]:
+def _cases_by_id(path: str | Path) -> tuple[ScenarioFile, dict[str, Case]]:
     scenario = load_scenario(path)
     return scenario, {c.id: c for c in expand(scenario, str(path))}
 
@@ -56,21 +57,20 @@ def _find(cases: dict[str, Case], scenario: str, ref: str, path: str | Path, key
                       expected=", ".join(sorted(cases)))
 
 
-def scenario_pairs(paths: list[str | Path]) -> list[ABPair]:
-    """The ``[[ab]]`` tables of scenario files."""
+def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | Path,
+                   base: str) -> list[ABPair]:
+    """The pairs one scenario file's ``[[ab]]`` tables name, among its expanded ``cases``
+    (by id); ``base`` is the file's folder (:func:`harness.plan.load_plan` parses the file)."""
     out = []
-    for path in paths:
-        scenario, cases = _cases_by_id(path)
-        base = case_base_dir(path)
-        for i, spec in enumerate(scenario.ab):
-            a = _find(cases, scenario.name, spec.a, path, f"ab[{i}].a")
-            b = _find(cases, scenario.name, spec.b, path, f"ab[{i}].b")
-            settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
-                                  rewarm_s=spec.rewarm, seed=spec.seed,
-                                  instances=spec.instances or DEFAULT_INSTANCES,
-                                  max_duration_s=spec.max_duration,
-                                  tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
-            out.append(ABPair(a, b, settings, base, base))
+    for i, spec in enumerate(scenario.ab):
+        a = _find(cases, scenario.name, spec.a, path, f"ab[{i}].a")
+        b = _find(cases, scenario.name, spec.b, path, f"ab[{i}].b")
+        settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
+                              rewarm_s=spec.rewarm, seed=spec.seed,
+                              instances=spec.instances or DEFAULT_INSTANCES,
+                              max_duration_s=spec.max_duration,
+                              tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
+        out.append(ABPair(a, b, settings, base, base))
     return out
 
 

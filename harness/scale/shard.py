@@ -14,10 +14,13 @@ import argparse
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.baseline.store import BaselineStore
 from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,18 @@ def assign(costs: dict[str, float], count: int,
     return [sorted(s) for s in shards]
 
 
-def select_shard(planned: list[Any], pairs: list[Any], shard: Shard, store: BaselineStore,
-                 platform_id: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """This shard's planned cases (``PlannedCase``), its A/B pairs (``ABPair``) and the record
-    for ``RunResult.shard``. A skipped case costs nothing; a pair adds its measuring time."""
+def select_shard(plan: Plan, shard: Shard, store: BaselineStore,
+                 platform_id: str) -> tuple[Plan, dict[str, Any]]:
+    """This shard's part of ``plan`` (its cases and its A/B pairs) and the record for
+    ``RunResult.shard``. A skipped case costs nothing; a pair adds its measuring time."""
+    from harness.plan import Plan
+
+    planned, pairs = plan.cases, plan.pairs
     costs = last_costs(store, platform_id, [(p.case.id, p.case.scenario) for p in planned])
     costs.update({p.case.id: 0.0 for p in planned if p.case.skip})
     together = [(p.a.id, p.b.id) for p in pairs]
     extra = {p.a.id: float(p.settings.duration_s) for p in pairs}
     mine = set(assign(costs, shard.count, together, extra)[shard.index - 1])
-    return ([p for p in planned if p.case.id in mine],
-            [p for p in pairs if p.a.id in mine or p.b.id in mine],
+    return (Plan([p for p in planned if p.case.id in mine],
+                 [p for p in pairs if p.a.id in mine or p.b.id in mine]),
             shard.record([p.case.id for p in planned if p.case.id in mine]))
