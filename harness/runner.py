@@ -141,6 +141,7 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
             result.case["model_sha256"] = model_digest(source)
             layouts = case_layouts(case)
             timed = per_layout(case, len(layouts))
+            cls.check_case(case)
             with nvtx_range("build", payload=case.batch):
                 t0 = time.perf_counter()
                 engine = laid_out(cls, layouts[0]).prepare(case, source.onnx_path)

@@ -74,3 +74,54 @@ def test_onnxruntime_update_inputs_changes_outputs():
         eng.run()
         out_b = eng.fetch_outputs()["logits"]
     assert not np.allclose(out_a, out_b)
+
+
+def test_optional_capabilities_are_declared_with_no_op_defaults():
+    """Callers never probe an engine: the base declares every optional hook, off."""
+    eng = CountingEngine()
+    assert not (eng.supports_cuda_graph or eng.enqueues_copies or eng.rotates_inputs)
+    eng.enqueue_h2d()
+    eng.enqueue_d2h()
+    eng.select_input_set(0)
+    eng.on_measure_start()
+    eng.synchronize()           # no stream: nothing to wait for
+    assert eng.prepare_input_sets(1 << 20) == 0 and eng.reference_timing() is None
+
+
+def test_engines_that_implement_a_capability_declare_it():
+    import importlib
+
+    from harness.backends import base
+
+    flags = {"enqueues_copies": ("enqueue_h2d", "enqueue_d2h"),
+             "rotates_inputs": ("prepare_input_sets", "select_input_set")}
+    engines = []
+    for module in ("harness.backends.onnxruntime", "harness.backends.torch",
+                   "harness.backends.calibration", "harness.backends.tensorrt.runtime"):
+        mod = importlib.import_module(module)
+        engines += [v for v in vars(mod).values() if isinstance(v, type)
+                    and issubclass(v, base.Engine) and v is not base.Engine]
+    assert len(engines) >= 4
+    for cls in engines:
+        for flag, hooks in flags.items():
+            overridden = [h for h in hooks if getattr(cls, h) is not getattr(base.Engine, h)]
+            assert overridden in ([], list(hooks)), (cls, flag)
+            assert getattr(cls, flag) == bool(overridden), (cls, flag)
+
+
+@pytest.mark.parametrize(("backend", "precision", "reason"), [
+    ("onnxruntime", "fp16", "onnxruntime runs fp32 models only; precision 'fp16' needs another"),
+    ("torch", "fp8", "torch runs fp32, tf32, fp16, bf16 models only; precision 'fp8' needs "
+                     "TensorRT"),
+    ("calibration", "int8", "calibration kernels have no precision"),
+])
+def test_the_base_refuses_a_precision_the_backend_does_not_declare(backend, precision, reason):
+    from types import SimpleNamespace
+
+    from harness.backends import backend_class
+    from harness.errors import CaseSkipped
+
+    cls = backend_class(backend)
+    cls.check_case(SimpleNamespace(precision="fp32"))
+    with pytest.raises(CaseSkipped, match=reason.replace("(", r"\(")):
+        cls.check_case(SimpleNamespace(precision=precision))

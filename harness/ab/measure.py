@@ -154,12 +154,10 @@ class _Side:
         assert self.engine is not None and self.timer is not None
         self.engine.bind(self.info["feed"])
         self.info["shapes"] = {k: list(v.shape) for k, v in self.info["feed"].items()}
-        prepare = getattr(self.timer, "prepare", None)
-        self.step = prepare(self.engine.run) if prepare is not None else self.engine.run
+        self.step = self.timer.prepare(self.engine.run)
         # Unsynchronised, an async engine's warm-up would queue seconds of GPU work that
         # the first block then waits behind, and its pace would be the host's, not the GPU's.
-        paced = getattr(self.timer, "warmup_step", None)
-        self.warm = paced(self.step) if paced is not None else self.step
+        self.warm = self.timer.warmup_step(self.step)
 
 
 def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
@@ -175,6 +173,7 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
     backend = laid_out(cls, layout)
     side.info["layout"] = (f"random (seed {layout.seed})" if backend.layout is not None else
                            "as allocated (the backend does not randomise its layout)")
+    cls.check_case(side.case)
     with nvtx_range("build", f"build {side.label}"):
         side.engine = stack.enter_context(backend.prepare(side.case, source.onnx_path))
     if side.engine.build_only:
@@ -182,8 +181,7 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
                           "cannot run here")
     side.info["instance_spread"] = side.engine.instance_spread
     side.timer = make_timer(side.case, side.engine)
-    if hasattr(side.timer, "close"):
-        stack.callback(side.timer.close)
+    stack.callback(side.timer.close)
     side.info["feed"], _ = make_feed(side.case, side.engine, source)
 
 
@@ -333,7 +331,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
             record[side.label.lower()]["warmup_s"] = warm_s
     count = record["settings"].get("block_samples") or max(
         block_sample_count(settings.effective_block_s, s.per_call_s,
-                           getattr(s.timer, "runs_per_sample", 1),
+                           s.timer.runs_per_sample,
                            settings.min_block_samples) for s in sides)
     # a round's pairs in proportion to its instances, never fewer than two per instance
     share = len(rotation) / settings.instances

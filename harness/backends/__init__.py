@@ -64,7 +64,7 @@ def best_installed() -> str:
     for name in PREFERENCE:
         cls = backend_class(name)
         # A backend may be usable only for build-only cases here (TensorRT-RTX without a GPU).
-        if cls.unavailable_reason() is None and getattr(cls, "runs_here", lambda: True)():
+        if cls.unavailable_reason() is None and cls.runs_here():
             return name
     return "onnxruntime"
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import ConfigError, HarnessError
+from harness.errors import CaseSkipped, ConfigError, HarnessError
 from harness.layout import Layout
 from harness.tensors import TensorSpec  # also re-exported: backends take it from here
 
@@ -55,6 +55,18 @@ class Engine(abc.ABC):
     #: Relative SD of the speed between two preparations of this same engine (memory
     #: placement): ``None`` means unknown, and A/B verdicts use ``VerdictPolicy.instance_cv``.
     instance_spread: float | None = None
+
+    # Optional capabilities: each flag says whether the engine implements the hooks named
+    # beside it; the base's hooks do nothing, so callers never probe for them.
+    #: ``run`` can be captured into a CUDA graph (``timing.cuda_graph``).
+    supports_cuda_graph: bool = False
+    #: The engine stages inputs and outputs in host buffers and enqueues the copies itself
+    #: (:meth:`enqueue_h2d`, :meth:`enqueue_d2h`): timed as stages, and inside the step with
+    #: ``timing.transfers``.
+    enqueues_copies: bool = False
+    #: The engine keeps several input sets in device memory (:meth:`prepare_input_sets`,
+    #: :meth:`select_input_set`) for ``timing.cold = 'rotate-inputs'``.
+    rotates_inputs: bool = False
 
     def __init__(self) -> None:
         self._active = False
@@ -146,6 +158,34 @@ class Engine(abc.ABC):
         """Memory figures in bytes (engine/device/host) where the backend knows them."""
         return {}
 
+    def synchronize(self) -> None:
+        """Wait for the engine's queued GPU work (nothing to wait for on a host engine)."""
+        if self.stream is not None and hasattr(self.stream, "sync"):
+            self.stream.sync()
+
+    # -- optional capabilities (see the flags above) -----------------------------------
+    def enqueue_h2d(self) -> None:  # noqa: B027 - optional hook (enqueues_copies)
+        """Enqueue the copy of the bound inputs from their host buffers to the device."""
+
+    def enqueue_d2h(self) -> None:  # noqa: B027 - optional hook (enqueues_copies)
+        """Enqueue the copy of the outputs from the device to their host buffers."""
+
+    def prepare_input_sets(self, l2_bytes: int) -> int:
+        """Place copies of the bound inputs that together exceed ``l2_bytes`` in device
+        memory; how many sets (``rotates_inputs``; none by default)."""
+        return 0
+
+    def select_input_set(self, i: int) -> None:  # noqa: B027 - optional hook (rotates_inputs)
+        """Make input set ``i`` the one the next ``run`` reads."""
+
+    def on_measure_start(self) -> None:  # noqa: B027 - optional hook
+        """Told when the timed samples begin, after the warm-up (e.g. to reset counters)."""
+
+    def reference_timing(self) -> dict[str, Any] | None:
+        """The engine's own account of its time over the measurement, to check the timer
+        against (the calibration kernels count their spins); ``None``: it keeps none."""
+        return None
+
     def introspect(self) -> dict[str, Any]:
         """Extra findings after the timed run, never inside it (layer info and per-layer
         times, fingerprint, shape-switch cost): ``{"layers": [...], "build": {...}}``."""
@@ -189,6 +229,9 @@ class Backend(abc.ABC):
     #: The typed model of this backend's ``options.<name>`` table. Checked when a scenario is
     #: loaded (``validate``, ``list``), not only when a case runs.
     options_model: type[BackendOptions] = BackendOptions
+    #: The end of the reason a case in a precision outside :meth:`supported_precisions` is
+    #: skipped for (:meth:`check_case`).
+    precision_hint: str = "needs another backend"
 
     def __init__(self) -> None:
         self.layout: Layout | None = None
@@ -235,6 +278,22 @@ class Backend(abc.ABC):
     @classmethod
     def supported_precisions(cls) -> tuple[str, ...]:
         return ("fp32",)
+
+    @classmethod
+    def runs_here(cls) -> bool:
+        """Engines can run here; ``False`` where the backend can only build (TensorRT-RTX
+        without a GPU builds for a target)."""
+        return True
+
+    @classmethod
+    def check_case(cls, case: Any) -> None:
+        """Refuse, before anything is prepared, a case this backend cannot run: a precision
+        outside :meth:`supported_precisions` is skipped (:class:`CaseSkipped`) with its
+        reason. The runner and A/B call it before :meth:`prepare`."""
+        supported = cls.supported_precisions()
+        if case.precision not in supported:
+            raise CaseSkipped(f"{cls.name} runs {', '.join(supported)} models only; precision "
+                              f"{case.precision!r} {cls.precision_hint}")
 
     @abc.abstractmethod
     def prepare(self, case: Any, model_path: str | None) -> Engine:

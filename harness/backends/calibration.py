@@ -152,6 +152,7 @@ class CalibrationEngine(Engine):
 class CalibrationBackend(Backend):
     name = "calibration"
     options_model = CalibrationOptions
+    precision_hint = "(calibration kernels have no precision: run them as fp32)"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -168,8 +169,6 @@ class CalibrationBackend(Backend):
         return ("fp32",)
 
     def prepare(self, case: Any, model_path: str | None) -> CalibrationEngine:
-        if case.precision != "fp32":
-            raise CaseSkipped("calibration kernels have no precision: run them as fp32")
         config = SpinConfig.from_options(dict(case.options), case.id)
         gpu.ensure_current()
         engine = CalibrationEngine(config)

@@ -86,9 +86,6 @@ class OnnxRuntimeBackend(Backend):
     def prepare(self, case: Any, model_path: str | None) -> OrtEngine:
         import onnxruntime as ort
 
-        if case.precision != "fp32":
-            raise CaseSkipped(f"onnxruntime on the CPU runs fp32 models only; precision "
-                              f"{case.precision!r} needs another backend")
         if model_path is None:
             raise CaseSkipped(f"onnxruntime needs an ONNX model; {case.source!r} is not one")
         opts = self.parse_options(case.options, case.id)

@@ -83,6 +83,8 @@ def _flatten(out: Any) -> list[Any]:
 class TorchEngine(Engine):
     is_async = True
     supports_cuda_graph = False      # mode "graph" captures itself (torch's allocator pools)
+    enqueues_copies = True
+    rotates_inputs = True
 
     def __init__(self, module: Any, inputs: list[TensorSpec], output_names: list[str] | None,
                  precision: str, mode: str, options: dict[str, Any]) -> None:
@@ -303,6 +305,7 @@ class TorchEngine(Engine):
 class TorchBackend(Backend):
     name = "torch"
     randomizes_layout = True
+    precision_hint = "needs TensorRT"
 
     @classmethod
     def startup(cls, cases: list[Any]) -> None:
@@ -342,9 +345,6 @@ class TorchBackend(Backend):
         opts = self.parse_options(case.options, case.id).model_dump()
         mode = opts["mode"]
         torch = _torch()
-        if case.precision not in _DTYPES:
-            raise CaseSkipped(f"the torch backend runs {', '.join(_DTYPES)}; "
-                              f"{case.precision} needs TensorRT")
         gpu.ensure_current()
         torch.manual_seed(case.seed)
         torch.backends.cudnn.benchmark = bool(opts["cudnn_benchmark"])

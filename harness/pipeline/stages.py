@@ -70,15 +70,6 @@ def make_frames(frames: str | None, input_shape: tuple[int, ...], batch: int, se
     return np.random.default_rng(seed).integers(0, 256, (batch, h, w, 3), dtype=np.uint8)
 
 
-def synchronize(engine: Engine) -> None:
-    """Wait for the engine's queued GPU work (no-op for host engines)."""
-    sync = getattr(engine, "synchronize", None)
-    if callable(sync):
-        sync()
-    elif engine.stream is not None and hasattr(engine.stream, "sync"):
-        engine.stream.sync()
-
-
 @dataclass
 class Pipeline:
     engine: Engine
@@ -106,13 +97,13 @@ class Pipeline:
         t.append(clock())
         with nvtx_range("h2d"):
             engine.update_inputs(feed)
-            if engine.is_async and hasattr(engine, "enqueue_h2d"):
+            if engine.is_async:
                 engine.enqueue_h2d()
-            synchronize(engine)
+            engine.synchronize()
         t.append(clock())
         with nvtx_range("infer"):
             engine.run()
-            synchronize(engine)
+            engine.synchronize()
         t.append(clock())
         with nvtx_range("d2h"):
             outputs = engine.fetch_outputs()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import gpu
 from harness.errors import ConfigError
@@ -28,6 +28,10 @@ from harness.markers import nvtx_range
 from harness.scenario.schema import Timing
 from harness.stats import summarize
 from harness.timing import analysis
+from harness.timing.timer import Timer
+
+if TYPE_CHECKING:
+    from harness.backends.base import Engine
 
 STAGE_PASS_ITERATIONS = 20    # iterations of the separate H2D/D2H pass (transfers not timed)
 ENQUEUE_WINDOW = 8            # iterations per chunk whose host enqueue time is trusted
@@ -66,12 +70,12 @@ class CudaGraph:
         d.cuGraphDestroy(self.graph)
 
 
-class CudaTimer:
-    """Implements :class:`~harness.timing.measure.Timer` with CUDA events."""
+class CudaTimer(Timer):
+    """Implements :class:`~harness.timing.timer.Timer` with CUDA events."""
 
     name = "cuda-event"
 
-    def __init__(self, timing: Timing, stream: Any | None = None, engine: Any = None,
+    def __init__(self, timing: Timing, stream: Any | None = None, engine: Engine | None = None,
                  sm_clock_probe: bool = False) -> None:
         from cuda.bindings import driver
 
@@ -104,8 +108,7 @@ class CudaTimer:
         self._set = 0
         self._flush_buf: Any = None
         self._flush_bytes = 0
-        self._copies = (engine is not None and hasattr(engine, "enqueue_h2d")
-                        and hasattr(engine, "enqueue_d2h"))
+        self._copies = engine is not None and engine.enqueues_copies
         self.probe = None
         if sm_clock_probe:
             from harness.kernels import SmClockProbe
@@ -137,7 +140,7 @@ class CudaTimer:
             self.rotation = self._prepare_rotation()
         if not self.timing.cuda_graph:
             return self._rotating(step) if self.rotation else step
-        if not getattr(self.engine, "supports_cuda_graph", False):
+        if self.engine is None or not self.engine.supports_cuda_graph:
             raise ConfigError("timing.cuda_graph is on but this engine cannot be captured into "
                               "a CUDA graph (its backend does its own graph: e.g. torch mode "
                               "'graph')")
@@ -171,11 +174,10 @@ class CudaTimer:
         return step
 
     def _prepare_rotation(self) -> int:
-        prepare = getattr(self.engine, "prepare_input_sets", None)
-        if prepare is None:
+        if self.engine is None or not self.engine.rotates_inputs:
             raise ConfigError("timing.cold = 'rotate-inputs' needs an engine with input sets "
                               "(this one has none); use cold = 'l2-flush'")
-        return int(prepare(gpu.properties()["l2_bytes"]))
+        return int(self.engine.prepare_input_sets(gpu.properties()["l2_bytes"]))
 
     def _rotating(self, step: Callable[[], None]) -> Callable[[], None]:
         select, n = self.engine.select_input_set, self.rotation

@@ -62,7 +62,7 @@ class GpuCaseMeasurement:
     def _phase(self, name: str) -> None:
         if self.sampler is not None:
             self.sampler.mark(name)
-        if name == "measure_start" and hasattr(self.engine, "on_measure_start"):
+        if name == "measure_start":
             self.engine.on_measure_start()
 
     def measure(self) -> Measurement:
@@ -90,9 +90,8 @@ class GpuCaseMeasurement:
             result.stages[stage] = {k: st[k] for k in ("median", "median_ci_low",
                                                        "median_ci_high", "p99", "n")}
             result.stages[stage]["samples_ms"] = [round(x, 6) for x in samples]
-        ref = getattr(self.engine, "reference_timing", None)
-        if ref is not None:
-            truth = ref()
+        truth = self.engine.reference_timing()
+        if truth is not None:
             result.timing["reference"] = truth
             per_run = truth.get("per_run_median_ms")
             if per_run and result.stats_ms:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from harness.timing.timer import Timer
+
 
 def busy_wait(seconds: float) -> None:
     """Spin (not sleep) so an injected delay is as exact as the clock, not the scheduler."""
@@ -16,7 +18,7 @@ def busy_wait(seconds: float) -> None:
         pass
 
 
-class HostTimer:
+class HostTimer(Timer):
     name = "host"
     resolution_s = time.get_clock_info("perf_counter").resolution
 

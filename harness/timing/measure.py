@@ -1,8 +1,9 @@
 """The measurement loop: warm-up, then samples until the stopping criterion says enough.
 
-It knows nothing of statistics (the criterion decides) nor of which timer it drives. A timer
-may offer ``prepare(run)`` (e.g. capture a CUDA graph), ``warmup_step(run)`` (e.g. wait for
-the GPU) and ``runs_per_sample`` (batched timing); the loop uses them when present.
+It knows nothing of statistics (the criterion decides) nor of which timer it drives: a
+:class:`~harness.timing.timer.Timer`, whose ``prepare(run)`` (e.g. capture a CUDA graph),
+``warmup_step(run)`` (e.g. wait for the GPU) and ``runs_per_sample`` (batched timing) the
+loop always uses (the defaults change nothing).
 """
 
 from __future__ import annotations
@@ -10,18 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from harness.markers import nvtx_range
 from harness.scenario.schema import StopRule, Warmup
 from harness.telemetry import host
 from harness.timing.stopping import StoppingCriterion
-
-
-class Timer(Protocol):
-    name: str
-
-    def sample(self, run: Callable[[], None], count: int) -> list[float]: ...
+from harness.timing.timer import Timer as Timer  # the contract; imported from here too
 
 
 @dataclass
@@ -71,15 +67,13 @@ def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRul
             phase: Callable[[str], None] = _noop) -> Measurement:
     """``phase`` is told "warmup_start", "measure_start" and "measure_end" (the telemetry
     sampler marks them on its clock)."""
-    prepare = getattr(timer, "prepare", None)
-    if prepare is not None:
-        run = prepare(run)
-    warm = timer.warmup_step(run) if hasattr(timer, "warmup_step") else run
+    run = timer.prepare(run)
+    warm = timer.warmup_step(run)
     phase("warmup_start")
     warm_s, warm_n, is_settled = warm_up(warm, warmup, settled)
     # Sample in chunks of about 20 ms so the criterion's bookkeeping stays off the hot path
     # for fast models while slow models are still checked after every inference.
-    per_call = warm_s / max(warm_n, 1) * getattr(timer, "runs_per_sample", 1)
+    per_call = warm_s / max(warm_n, 1) * timer.runs_per_sample
     chunk = max(1, min(1000, stop.max_samples,
                        int(0.02 / per_call) if per_call > 0 else 1000))
     criterion = StoppingCriterion(stop)

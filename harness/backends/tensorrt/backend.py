@@ -135,9 +135,6 @@ class TensorRTBackend(Backend):
     def plan(self, case: Any) -> Plan:
         flavour = flavour_of(self.trt)
         opts = self.parse_options(case.options, case.id)
-        if case.precision not in PRECISIONS:
-            raise ConfigError(f"precision {case.precision!r} is not one TensorRT builds",
-                              expected=", ".join(PRECISIONS))
         if opts.strongly_typed is False and not flavour.weakly_typed:
             raise ConfigError(f"{flavour.label()} builds strongly typed networks only; drop "
                               "strongly_typed = false", key=f"{case.id}: options.tensorrt")

@@ -32,6 +32,7 @@ class ShapeOutsideProfile(ConfigError):
 class TrtEngine(Engine):
     is_async = True
     supports_cuda_graph = True     # execute_async_v3 is capturable after one warm enqueue
+    enqueues_copies = True
 
     def __init__(self, trt: Any, cuda: Any, plan: bytes, logger: Any, profile_index: int = 0,
                  options: Any = None, profile: Any = None) -> None:

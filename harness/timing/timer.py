@@ -1,0 +1,33 @@
+"""The timer contract the measurement loop drives (:func:`harness.timing.measure.measure`,
+A/B's blocks): ``sample`` is the one thing a timer must do; the other hooks default to
+"nothing to do" and the CUDA-event timer overrides them."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+
+class Timer(abc.ABC):
+    """Times calls of an inference step. Subclasses write :meth:`sample`."""
+
+    #: Recorded as the measurement's timer (``host``, ``cuda-event``).
+    name: str = ""
+    #: Inferences behind one sample (batched timing divides a sample's time by them).
+    runs_per_sample: int = 1
+
+    @abc.abstractmethod
+    def sample(self, run: Callable[[], None], count: int) -> list[float]:
+        """Time ``count`` samples of ``run``; seconds per inference, in order taken."""
+
+    def prepare(self, run: Callable[[], None]) -> Callable[[], None]:
+        """What the warm-up and the timed loop call instead of ``run`` (a CUDA graph's
+        launch, the copies around it); default ``run`` itself."""
+        return run
+
+    def warmup_step(self, run: Callable[[], None]) -> Callable[[], None]:
+        """What one warm-up iteration calls (e.g. ``run`` then wait for the GPU)."""
+        return run
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the timer holds (events, graphs, buffers)."""
