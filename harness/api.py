@@ -25,7 +25,7 @@ from harness.baseline.verdict import (
 from harness.commit import commit_info
 from harness.errors import ConfigError, Interrupted
 from harness.fsutil import atomic_write_json
-from harness.metrics import METRICS
+from harness.metrics import CASE_FIGURES, METRICS
 from harness.pipeline.gates import apply_gates, case_gates
 from harness.plan import Plan, load_plan
 from harness.platform import fingerprint, platform_id
@@ -335,28 +335,31 @@ def report(results: str | Path | list[str | Path], out: str | Path,
     return write_reports(run_, folder, history, html_name=name, title=title).html
 
 
+# The figures of a console summary row, by their keys in harness.metrics (median_ms, ...).
+SUMMARY_FIGURES = ("median", "p99", "throughput", "n")
+
+
 def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
+    """One row per case for the console table: the figures under their
+    :attr:`~harness.metrics.Metric.key` (``median_ms``, ``p99_ms``, ``throughput``, ``n``),
+    ``ci_ms`` the median's interval, the verdict and its reason."""
     rows = []
     for c in run_.cases:
-        s = c.stats_ms or {}
-        rows.append({"case": c.id, "status": c.status, "median_ms": s.get("median"),
-                     "ci_ms": (s.get("median_ci_low"), s.get("median_ci_high")),
-                     "p99_ms": s.get("p99"), "throughput": c.throughput, "n": s.get("n"),
+        f = c.figures()
+        rows.append({"case": c.id, "status": c.status,
+                     **{METRICS[m].key: f.get(m) for m in SUMMARY_FIGURES},
+                     "ci_ms": (f.get("median_ci_low"), f.get("median_ci_high")),
                      "verdict": (c.verdict or {}).get("status"),
                      "reason": (c.verdict or {}).get("reason") or c.error})
     return rows
 
 
-# The figures of a case in the frame, named by harness.metrics; a latency's column ends in _ms.
-FRAME_FIGURES = ("median", "median_ci_low", "median_ci_high", "p99", "throughput")
-
-
 def _column(metric: str) -> str:
-    return f"{metric}_ms" if METRICS[metric].unit == "ms" else metric
+    return METRICS[metric].key
 
 
 FRAME_COLUMNS = ("id", "scenario", "model", "backend", "precision", "batch", "status",
-                 *map(_column, FRAME_FIGURES), "verdict", "change", "platform_id", "commit")
+                 *map(_column, CASE_FIGURES), "verdict", "change", "platform_id", "commit")
 
 
 def results_frame(results: str | Path | RunResult) -> Any:
@@ -370,17 +373,16 @@ def results_frame(results: str | Path | RunResult) -> Any:
     sha = (run_.commit or {}).get("sha")
     rows = []
     for c in run_.cases:
-        s, spec, v = c.stats_ms or {}, c.case or {}, c.verdict or {}
-        figures = {**s, "throughput": c.throughput}
+        spec, v, figures = c.case or {}, c.verdict or {}, c.figures()
         rows.append({
             "id": c.id, "scenario": spec.get("scenario"), "model": spec.get("model"),
             "backend": (c.backend or {}).get("name") or spec.get("backend"),
             "precision": c.precision, "batch": spec.get("batch"), "status": c.status,
-            **{_column(m): figures.get(m) for m in FRAME_FIGURES},
+            **{_column(m): figures.get(m) for m in CASE_FIGURES},
             "verdict": v.get("status"), "change": v.get("change"),
             "platform_id": run_.platform_id, "commit": sha})
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    floats = [*map(_column, FRAME_FIGURES), "change"]
+    floats = [*map(_column, CASE_FIGURES), "change"]
     frame[floats] = frame[floats].astype(float)
     frame["batch"] = frame["batch"].astype("Int64")
     return frame

@@ -18,18 +18,21 @@ def _table(rows: list[dict], title: str) -> None:
     from rich.table import Table
 
     # Ids and error texts are data, not markup: 'int64[batchxseq]' must print as it is.
+    from harness.metrics import METRICS
+
+    # Labels, units and formats are the metrics table's (api.summary_rows keys the figures).
+    med, p99, thr, n = (METRICS[m] for m in ("median", "p99", "throughput", "n"))
     table = Table(title=escape(title), show_lines=False)
-    for col, justify in (("case", "left"), ("median ms", "right"), ("95% CI", "right"),
-                         ("p99 ms", "right"), ("items/s", "right"), ("n", "right"),
+    for col, justify in (("case", "left"), (med.heading, "right"), ("95% CI", "right"),
+                         (p99.heading, "right"), (thr.heading, "right"), (n.heading, "right"),
                          ("verdict", "left"), ("reason", "left")):
         table.add_column(col, justify=justify, overflow="fold")
     for r in rows:
-        med = f"{r['median_ms']:.4g}" if r["median_ms"] is not None else "–"
-        ci = (f"{r['ci_ms'][0]:.4g}–{r['ci_ms'][1]:.4g}" if r["ci_ms"][0] is not None else "–")
-        p99 = f"{r['p99_ms']:.4g}" if r["p99_ms"] is not None else "–"
-        thr = f"{r['throughput']:,.1f}" if r["throughput"] else "–"
-        table.add_row(*map(escape, (r["case"], med, ci, p99, thr, str(r["n"] or 0),
-                                    r["verdict"] or r["status"], r["reason"] or "")))
+        table.add_row(*map(escape, (r["case"], med.text(r[med.key]),
+                                    METRICS["median_ci_low"].interval(*r["ci_ms"]),
+                                    p99.text(r[p99.key]), thr.text(r[thr.key]),
+                                    n.text(r[n.key]), r["verdict"] or r["status"],
+                                    r["reason"] or "")))
     console = Console()
     # Off a terminal (CI logs, pipes) rich assumes 80 columns and folds every id: use 160.
     Console(width=console.width if console.is_terminal else 160).print(table)

@@ -28,11 +28,31 @@ class Metric:
     def higher_is_better(self) -> bool:
         return self.direction == "higher"
 
+    @property
+    def heading(self) -> str:
+        """A table column's heading: the label, then the unit (``median ms``)."""
+        return f"{self.label} {self.unit}" if self.unit else self.label
+
+    @property
+    def key(self) -> str:
+        """The figure's name in flat records (JUnit properties, the DataFrame, the summary
+        rows): a time's name ends in ``_ms``."""
+        return f"{self.name}_ms" if self.unit == "ms" else self.name
+
     def text(self, value: Any) -> str:
         """The figure as printers show it (no unit): ``1.234``, ``+2.50%``, ``–``."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return MISSING
+        if self.format.endswith("d") and isinstance(value, float):
+            # counts and sizes read back from JSON (a merge's sums) may be floats
+            return format(int(value), self.format) if value.is_integer() else f"{value:.4g}"
         return format(value, self.format)
+
+    def interval(self, low: Any, high: Any, between: str = "–") -> str:
+        """``low–high`` in the figure's format; ``–`` when either end is missing."""
+        if MISSING in (self.text(low), self.text(high)):
+            return MISSING
+        return f"{self.text(low)}{between}{self.text(high)}"
 
 
 _MS = ".4g"
@@ -59,6 +79,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("device_bytes", "device memory", "B", "lower", ",d"),
     Metric("build_time_s", "build time", "s", "lower", ".3g"),
 )}
+
+
+# The figures of a case that the console table, the JUnit properties and the DataFrame show.
+CASE_FIGURES = ("median", "median_ci_low", "median_ci_high", "p99", "throughput")
 
 
 def text(name: str, value: Any) -> str:

@@ -56,6 +56,12 @@ class CaseResult:
     def precision(self) -> str:
         return self.case.get("precision", "")
 
+    def figures(self) -> dict[str, Any]:
+        """The case's figures by their names in :data:`harness.metrics.METRICS`: the latency
+        statistics, the throughput and the verdict's change."""
+        return {**(self.stats_ms or {}), "throughput": self.throughput,
+                "change": (self.verdict or {}).get("change")}
+
 
 @dataclass
 class RunResult:

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
+from harness.metrics import CASE_FIGURES, METRICS
 from harness.report.view import verdict_of
 from harness.results import CaseResult, RunResult
 
@@ -31,12 +32,11 @@ def _testcase(parent: ET.Element, c: CaseResult) -> str:
     tc = ET.SubElement(parent, "testcase", classname=_clean(f"{c.case.get('scenario', '')}."
                                                             f"{c.case.get('model', '')}"),
                        name=_clean(c.id), time=f"{seconds:.3f}")
-    s = c.stats_ms or {}
+    figures = c.figures()
     props = ET.SubElement(tc, "properties")
-    for name, value in (("verdict", status), ("median_ms", s.get("median")),
-                        ("median_ci_low_ms", s.get("median_ci_low")),
-                        ("median_ci_high_ms", s.get("median_ci_high")), ("p99_ms", s.get("p99")),
-                        ("throughput", c.throughput), ("change", v.get("change")),
+    # Property names are the metrics table's keys; values stay unrounded, for tools to read.
+    for name, value in (("verdict", status),
+                        *((METRICS[m].key, figures.get(m)) for m in (*CASE_FIGURES, "change")),
                         ("backend", c.backend.get("name")), ("precision", c.precision)):
         if value is not None:
             ET.SubElement(props, "property", name=name, value=_clean(value))

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from harness.baseline.verdict import UNDECIDED
+from harness.metrics import METRICS, MISSING
 from harness.report.html import ATTENTION
 from harness.report.view import change_interval, verdict_of
 from harness.results import CaseResult, RunResult
@@ -25,28 +26,27 @@ def md_escape(text: Any) -> str:
     return " ".join(_CONTROL.sub(" ", s).split())
 
 
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{v:+.1%}"
+# Labels, units and formats are the metrics table's.
+_MEDIAN, _CHANGE = METRICS["median"], METRICS["change"]
 
 
-def _ms(v: float | None) -> str:
-    return "–" if v is None else f"{v:.4g}"
+def _interval(ci: tuple[Any, Any] | list[Any] | None) -> str:
+    return _CHANGE.interval(*ci, between=" … ") if ci else MISSING
 
 
 def _row(c: CaseResult) -> str:
     v = verdict_of(c)
-    ci = change_interval(v)
-    interval = f"{_pct(ci[0])} … {_pct(ci[1])}" if ci else "–"
-    return (f"| {md_escape(c.id)} | {_ms(c.stats_ms.get('median'))} | "
-            f"{_pct(v.get('change'))} | {interval} | **{v['status']}** | "
-            f"{md_escape(v.get('reason') or c.error or '')} |")
+    return (f"| {md_escape(c.id)} | {_MEDIAN.text(c.stats_ms.get('median'))} | "
+            f"{_CHANGE.text(v.get('change'))} | {_interval(change_interval(v))} | "
+            f"**{v['status']}** | {md_escape(v.get('reason') or c.error or '')} |")
 
 
-HEADER = ("| case | median ms | change | interval of change | verdict | reason |\n"
-          "|---|---:|---:|---|---|---|")
+HEADER = (f"| case | {_MEDIAN.heading} | {_CHANGE.heading} | interval of {_CHANGE.label} "
+          "| verdict | reason |\n|---|---:|---:|---|---|---|")
 
 
-AB_HEADER = ("| A vs B | A ms | B ms | change | interval of change | verdict | reason |\n"
+AB_HEADER = (f"| A vs B | A {_MEDIAN.unit} | B {_MEDIAN.unit} | {_CHANGE.heading} | "
+             f"interval of {_CHANGE.label} | verdict | reason |\n"
              "|---|---:|---:|---:|---|---|---|")
 FAILED_STATUSES = ("regression", "failed", "slower")
 
@@ -54,10 +54,9 @@ FAILED_STATUSES = ("regression", "failed", "slower")
 def _ab_row(r: dict[str, Any]) -> str:
     v = r.get("verdict") or {"status": r.get("status", "failed"), "reason": r.get("error")}
     m = (v.get("metrics") or {}).get("median") or {}
-    ci = v.get("ci") or [None, None]
-    interval = f"{_pct(ci[0])} … {_pct(ci[1])}" if None not in ci else "–"
-    return (f"| {md_escape(r.get('id'))} | {_ms(m.get('a_ms'))} | {_ms(m.get('b_ms'))} | "
-            f"{_pct(v.get('change'))} | {interval} | **{v.get('status')}** | "
+    return (f"| {md_escape(r.get('id'))} | {_MEDIAN.text(m.get('a_ms'))} | "
+            f"{_MEDIAN.text(m.get('b_ms'))} | {_CHANGE.text(v.get('change'))} | "
+            f"{_interval(v.get('ci'))} | **{v.get('status')}** | "
             f"{md_escape(v.get('reason') or '')} |")
 
 
