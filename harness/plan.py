@@ -53,9 +53,13 @@ def load_plan(paths: list[str | Path], select: list[str] | None = None) -> Plan:
         raise errors[0]     # keeps its file and key for callers
     if errors:
         raise ConfigError("\n".join(map(str, errors)))
-    if not select:
-        return Plan(cases, pairs)
-    ids = [p.case.id for p in cases]
+    return selected(Plan(cases, pairs), select) if select else Plan(cases, pairs)
+
+
+def selected(plan: Plan, select: list[str]) -> Plan:
+    """The cases whose id matches one of the globs ``select``, and the pairs with a side that
+    does; :class:`ConfigError` for a glob that matches no case."""
+    ids = [p.case.id for p in plan.cases]
     # A glob that selects nothing is a typo that would silently shrink the gate.
     unmatched = [s for s in select if not fnmatch.filter(ids, s)]
     if unmatched:
@@ -66,5 +70,5 @@ def load_plan(paths: list[str | Path], select: list[str] | None = None) -> Plan:
     def chosen(case_id: str) -> bool:
         return any(fnmatch.fnmatchcase(case_id, s) for s in select)
 
-    return Plan([p for p in cases if chosen(p.case.id)],
-                [p for p in pairs if chosen(p.a.id) or chosen(p.b.id)])
+    return Plan([p for p in plan.cases if chosen(p.case.id)],
+                [p for p in plan.pairs if chosen(p.a.id) or chosen(p.b.id)])
