@@ -26,7 +26,7 @@ def bench(session: nox.Session) -> None:
     """Run scenarios (default: quick-start + TensorRT-RTX builds) and write reports/.
 
     Extra arguments go to `trt-harness run`, e.g.
-    `nox -s bench -- scenarios/quickstart.toml --inject-delay '*/resnet/*=2ms'`.
+    `nox -s bench -- scenarios/quickstart.toml --inject-delay '*/resnet/*=30ms'`.
     """
     # TensorRT-RTX (PyPI) builds the trt-build scenario's engines even without a GPU; inside
     # NVIDIA's container the system `tensorrt` still wins (harness/backends/tensorrt/shim.py).
