@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from harness import __version__, arguments
 from harness.errors import HarnessError
@@ -76,12 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.pipeline.summary import print_study_table
 
     print_study_table(outcome.run)
-    print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
-    if outcome.reports:
-        print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
-    _problems(outcome)
-    _say_undecided(outcome.exit_code)
-    return outcome.exit_code
+    return _finish(outcome)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -99,6 +95,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     for part in api.split_by_platform(outcome.run):
         _table(api.summary_rows(part), f"merged run {outcome.run.run_id} on {part.platform_id}")
+    return _finish(outcome)
+
+
+def _finish(outcome: Any) -> int:
+    """Where the outputs went, what went wrong after measuring, and the exit code."""
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     if outcome.reports:
         print(f"summary: {outcome.reports.markdown}\njunit:   {outcome.reports.junit}")
