@@ -285,6 +285,13 @@ def accept(results: str | Path | list[str | Path], baselines: str | Path = "base
         if not r.complete and not cases:
             raise ConfigError(f"{p}: the run did not complete; accept a complete run "
                               "(or name its measured cases with --case)")
+        others = sorted({c.platform_id for c in r.cases
+                         if c.platform_id and c.platform_id != r.platform_id})
+        if others:
+            # a merge of several platforms: its cases must not be filed under one of them
+            raise ConfigError(f"{p}: holds cases measured on other platforms ({', '.join(others)}"
+                              f" besides {r.platform_id}); accept the per-platform files that "
+                              "`trt-harness merge` wrote under platforms/ instead")
         why = [] if force else _not_acceptable(r, cases)
         if why:
             raise ConfigError(f"{p}: not accepted as a baseline: {'; '.join(why)} (accept "

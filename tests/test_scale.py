@@ -197,3 +197,15 @@ def test_an_older_run_never_replaces_the_newer_results(tiny_scenario, tmp_path):
     assert (out / "runs" / second.run.run_id / "index.html").is_file()
     assert {p.stem for p in (out / "runs").glob("*.json")} == {first.run.run_id,
                                                                second.run.run_id}
+
+
+def test_accept_refuses_a_merge_of_several_platforms(tiny_scenario, tmp_path):
+    """A merged results.json that holds another platform's cases must not be filed under the
+    first platform's baselines: accept names them and points to platforms/<id>.json."""
+    out = api.run([tiny_scenario], out_dir=tmp_path / "r", baselines=tmp_path / "b")
+    data = json.loads(out.results_path.read_text())
+    data["cases"][0]["platform_id"] = "nvidia-h200-580.159"
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=r"other platforms .*nvidia-h200-580\.159"):
+        api.accept(mixed, tmp_path / "b")
