@@ -11,6 +11,7 @@ from typing import Any
 
 from harness import __version__, arguments
 from harness.errors import HarnessError
+from harness.verdict import Verdict
 
 
 def _table(rows: list[dict], title: str) -> None:
@@ -240,8 +241,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
     outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=args.fail_on,
                      command=sys.argv)
     for r in outcome.run.ab:
-        v = r.get("verdict") or {}
-        print(f"{r['id']}: {v.get('status')} — {v.get('reason')}")
+        v = Verdict.from_json(r.get("verdict") or {"status": None, "reason": None})
+        print(f"{r['id']}: {v.status} — {v.reason}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     _problems(outcome)
     _say_undecided(outcome.exit_code)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from harness.metrics import CASE_FIGURES, METRICS
-from harness.report.view import verdict_of
+from harness.report.view import ab_verdict_of, verdict_of
 from harness.results import CaseResult, RunResult
 
 # Verdicts that are JUnit failures, and the failure type each is given.
@@ -27,7 +27,7 @@ def _clean(text: object) -> str:
 
 def _testcase(parent: ET.Element, c: CaseResult) -> str:
     v = verdict_of(c)
-    status = v["status"]
+    status = v.status
     seconds = (c.timing or {}).get("measure_s") or 0.0
     tc = ET.SubElement(parent, "testcase", classname=_clean(f"{c.case.get('scenario', '')}."
                                                             f"{c.case.get('model', '')}"),
@@ -40,7 +40,7 @@ def _testcase(parent: ET.Element, c: CaseResult) -> str:
                         ("backend", c.backend.get("name")), ("precision", c.precision)):
         if value is not None:
             ET.SubElement(props, "property", name=name, value=_clean(value))
-    reason = _clean(v.get("reason") or c.error or status)
+    reason = _clean(v.reason or c.error or status)
     if status in FAILURE_TYPES:
         ET.SubElement(tc, "failure", message=reason, type=FAILURE_TYPES[status]).text = reason
     elif status == "failed":
@@ -55,17 +55,17 @@ def _testcase(parent: ET.Element, c: CaseResult) -> str:
 
 def _ab_testcase(parent: ET.Element, r: dict[str, Any]) -> str:
     """One A/B record as a test case, in the run's vocabulary (slower is a regression)."""
-    v = r.get("verdict") or {"status": r.get("status", "failed"), "reason": r.get("error")}
+    v = ab_verdict_of(r)
     status = {"slower": "regression", "faster": "improvement", "same": "pass"}.get(
-        v.get("status"), v.get("status") or "failed")
+        v.status, v.status or "failed")
     tc = ET.SubElement(parent, "testcase", classname="ab", name=_clean(r.get("id")),
                        time=f"{(r.get('timing') or {}).get('measure_s') or 0.0:.3f}")
     props = ET.SubElement(tc, "properties")
-    for name, value in (("verdict", v.get("status")), ("change", v.get("change")),
+    for name, value in (("verdict", v.status), ("change", v.change),
                         ("layout_seed", r.get("layout_seed"))):
         if value is not None:
             ET.SubElement(props, "property", name=name, value=_clean(value))
-    reason = _clean(v.get("reason") or r.get("error") or status)
+    reason = _clean(v.reason or r.get("error") or status)
     if status in FAILURE_TYPES:
         ET.SubElement(tc, "failure", message=reason, type=FAILURE_TYPES[status]).text = reason
     elif status == "failed":

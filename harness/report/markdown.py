@@ -9,7 +9,7 @@ from typing import Any
 from harness.baseline.verdict import UNDECIDED
 from harness.metrics import METRICS, MISSING
 from harness.report.html import ATTENTION
-from harness.report.view import change_interval, verdict_of
+from harness.report.view import ab_verdict_of, change_interval, verdict_of
 from harness.results import CaseResult, RunResult
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -37,8 +37,8 @@ def _interval(ci: tuple[Any, Any] | list[Any] | None) -> str:
 def _row(c: CaseResult) -> str:
     v = verdict_of(c)
     return (f"| {md_escape(c.id)} | {_MEDIAN.text(c.stats_ms.get('median'))} | "
-            f"{_CHANGE.text(v.get('change'))} | {_interval(change_interval(v))} | "
-            f"**{v['status']}** | {md_escape(v.get('reason') or c.error or '')} |")
+            f"{_CHANGE.text(v.change)} | {_interval(change_interval(v))} | "
+            f"**{v.status}** | {md_escape(v.reason or c.error or '')} |")
 
 
 HEADER = (f"| case | {_MEDIAN.heading} | {_CHANGE.heading} | interval of {_CHANGE.label} "
@@ -52,12 +52,12 @@ FAILED_STATUSES = ("regression", "failed", "slower")
 
 
 def _ab_row(r: dict[str, Any]) -> str:
-    v = r.get("verdict") or {"status": r.get("status", "failed"), "reason": r.get("error")}
-    m = (v.get("metrics") or {}).get("median") or {}
-    return (f"| {md_escape(r.get('id'))} | {_MEDIAN.text(m.get('a_ms'))} | "
-            f"{_MEDIAN.text(m.get('b_ms'))} | {_CHANGE.text(v.get('change'))} | "
-            f"{_interval(v.get('ci'))} | **{v.get('status')}** | "
-            f"{md_escape(v.get('reason') or '')} |")
+    v = ab_verdict_of(r)
+    m = v.metrics.get("median")
+    return (f"| {md_escape(r.get('id'))} | {_MEDIAN.text(m and m.get('a_ms'))} | "
+            f"{_MEDIAN.text(m and m.get('b_ms'))} | {_CHANGE.text(v.change)} | "
+            f"{_interval(v.ci)} | **{v.status}** | "
+            f"{md_escape(v.reason or '')} |")
 
 
 def headline(counts: dict[str, int]) -> tuple[str, str]:
@@ -74,12 +74,12 @@ def headline(counts: dict[str, int]) -> tuple[str, str]:
 
 
 def render_markdown(run: RunResult, report_link: str | None = None) -> str:
-    cases = sorted(run.cases, key=lambda c: (ORDER.index(verdict_of(c)["status"])
-                                             if verdict_of(c)["status"] in ORDER else 99,
-                                             -(verdict_of(c).get("change") or 0.0)))
+    cases = sorted(run.cases, key=lambda c: (ORDER.index(verdict_of(c).status)
+                                             if verdict_of(c).status in ORDER else 99,
+                                             -(verdict_of(c).change or 0.0)))
     counts: dict[str, int] = {}
-    for status in [verdict_of(c)["status"] for c in cases] + [
-            (r.get("verdict") or {}).get("status", r.get("status", "failed")) for r in run.ab]:
+    for status in [verdict_of(c).status for c in cases] + [
+            ab_verdict_of(r).status for r in run.ab]:
         counts[status] = counts.get(status, 0) + 1
     icon, words = headline(counts)
     lines = [f"## {icon} trt-harness: {words}", "",
@@ -89,7 +89,7 @@ def render_markdown(run: RunResult, report_link: str | None = None) -> str:
     if icon == "⚠️":
         lines += ["Some verdicts could not be reached, or nothing was measured (see the "
                   "reasons): the run exits 3 unless `--allow-undecided` is given.", ""]
-    attention = [c for c in cases if verdict_of(c)["status"] in ATTENTION]
+    attention = [c for c in cases if verdict_of(c).status in ATTENTION]
     if attention:
         lines += ["### Needs attention", "", HEADER, *map(_row, attention), ""]
     if run.ab:

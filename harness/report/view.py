@@ -7,6 +7,7 @@ them: ``stats_ms``, ``samples_ms``, ``run_id``, ``accepted`` and, for TensorRT, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -16,6 +17,7 @@ from harness.commit import short
 from harness.report import svg
 from harness.report.layers import layer_diff, layer_rows
 from harness.results import CaseResult
+from harness.verdict import Verdict
 
 STAGE_ORDER = ("load", "pre", "h2d", "infer", "d2h", "post", "total")
 
@@ -48,18 +50,29 @@ def shape_label(case_id: str) -> str:
     return "/".join(case_id.split("/")[5:])
 
 
-def verdict_of(c: CaseResult) -> dict[str, Any]:
-    return c.verdict or {"status": c.status if c.status != "ok" else "new",
-                         "reason": c.error or ""}
+def verdict_of(c: CaseResult) -> Verdict:
+    """The case's verdict; a case never judged reads as its run status ("new" when it ran)."""
+    if c.verdict:
+        return Verdict.from_json(c.verdict)
+    return Verdict(c.status if c.status != "ok" else "new", c.error or "")
 
 
-def change_interval(v: dict[str, Any]) -> tuple[float, float] | None:
+def ab_verdict_of(r: dict[str, Any]) -> Verdict:
+    """An A/B record's verdict; a record never judged reads as its status and error."""
+    if r.get("verdict"):
+        return Verdict.from_json(r["verdict"])
+    return Verdict(r.get("status", "failed"), r.get("error") or "")
+
+
+def change_interval(v: Verdict | Mapping[str, Any]) -> tuple[float, float] | None:
     """The interval of the relative change: the verdict's own ``ci`` where the statistics
     give one, else the current median's CI over the baseline median."""
-    ci = v.get("ci")
+    if isinstance(v, Mapping):         # a verdict dict as stored
+        v = Verdict.from_json(v)
+    ci = v.ci
     if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
         return float(ci[0]), float(ci[1])
-    if isinstance(ci, dict) and ci.get("low") is not None and ci.get("high") is not None:
+    if isinstance(ci, Mapping) and ci.get("low") is not None and ci.get("high") is not None:
         return float(ci["low"]), float(ci["high"])
     base, cur = v.get("baseline_ms"), v.get("current_ci_ms")
     if base and cur and None not in cur:
@@ -101,7 +114,7 @@ def case_view(c: CaseResult, history: list[dict[str, Any]],
     if base and base.get("samples_ms"):
         series.append(("baseline", base["samples_ms"]))
     return {
-        "r": c, "verdict": v, "change": v.get("change"), "change_ci": change_interval(v),
+        "r": c, "verdict": v, "change": v.change, "change_ci": change_interval(v),
         "shape": shape_label(c.id),
         "cdf": Markup(svg.cdf(series)) if c.samples_ms else "", "has_baseline": len(series) > 1,
         "stages": stage_view(c.stages),
@@ -112,7 +125,7 @@ def case_view(c: CaseResult, history: list[dict[str, Any]],
         "history": history_view(c, history, commit),
         "layers": layer_rows(c.layers) if c.layers else None,
         "engine": engine_summary(c.build),
-        "gates": list(v.get("gates") or []),
+        "gates": list(v.gates),
         "layer_diff": layer_diff(base.get("layers") if base else None, c.layers),
     }
 

@@ -1,0 +1,197 @@
+"""Verdict records: frozen dataclasses over the verdict dicts the judges write.
+
+The judges (harness.baseline.verdict, harness.ab.verdict, harness.pipeline.gates,
+harness.api.judge, harness.scale.merge) still build plain dicts; readers take them through
+:meth:`Verdict.from_json`, and :meth:`Verdict.to_json` gives back the same dict, key for key
+and in the same order, so a results file read and written again is unchanged. Fields the
+records do not model (``gates``, ``engine``, ``would_be``, ``latency`` ...) are kept in
+``extra`` (metric fields in ``evidence``); nested lists and dicts there are frozen too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class FrozenList(tuple):
+    """A JSON list, frozen: a tuple that :func:`thaw` turns back into a list (a tuple
+    stays a tuple), so freezing and thawing gives back the very value."""
+
+    __slots__ = ()
+
+
+def freeze(value: Any) -> Any:
+    """An immutable copy of a JSON-like value: dicts become read-only mappings, lists
+    :class:`FrozenList`; everything else is kept as it is."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, FrozenList):
+        return value
+    if isinstance(value, list):
+        return FrozenList(freeze(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The plain (mutable) value :func:`freeze` was given."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, FrozenList):
+        return [thaw(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(thaw(v) for v in value)
+    return value
+
+
+def _to_json(record: Any, modelled: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The dict of a record: its keys in the order they were read (``record.keys``), then
+    modelled fields set since (not at their default), then any other ``extra`` keys."""
+    out: dict[str, Any] = {}
+    defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
+                else f.default for f in dataclasses.fields(record) if f.name in modelled}
+    for key in record.keys:
+        if key in modelled:
+            out[key] = modelled[key]
+        elif key in extra:
+            out[key] = thaw(extra[key])
+    for key, value in modelled.items():
+        if key not in out and key not in record.keys and value != defaults.get(key):
+            out[key] = value
+    for key, value in extra.items():
+        if key not in out:
+            out[key] = thaw(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A note a verdict carries without changing its status (today A/B's "the preparations
+    disagree"). ``kind`` "note" is written as its bare text, as the judges write it."""
+
+    kind: str
+    text: str
+
+    def to_json(self) -> str | dict[str, str]:
+        return self.text if self.kind == "note" else {"kind": self.kind, "text": self.text}
+
+    @classmethod
+    def from_json(cls, d: str | Mapping[str, Any]) -> Flag:
+        if isinstance(d, str):
+            return cls("note", d)
+        return cls(str(d.get("kind", "note")), str(d.get("text", "")))
+
+
+@dataclass(frozen=True)
+class MetricVerdict:
+    """One metric's verdict (median, p99, throughput, a gate such as accuracy or size).
+
+    ``change`` is relative (+0.05: 5 % slower or larger); ``ci`` its interval; ``evidence``
+    the comparison's other figures (p-values, MDC, baseline/current ms, A/B's a_ms/b_ms ...)
+    as the judge wrote them."""
+
+    status: str = "pending"
+    change: float | None = None
+    ci: Any = None                  # [low, high] (a FrozenList), as written
+    tolerance: float | None = None
+    direction: str | None = None
+    reason: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    MODELLED = ("status", "change", "ci", "tolerance", "direction", "reason")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by its JSON name, modelled or evidence (``m.get("a_ms")``)."""
+        if key in self.MODELLED:
+            value = getattr(self, key)
+            return default if value is None and key not in self.keys else value
+        return self.evidence.get(key, default)
+
+    def to_json(self) -> dict[str, Any]:
+        modelled = {k: thaw(getattr(self, k)) for k in self.MODELLED}
+        return _to_json(self, modelled, self.evidence)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> MetricVerdict:
+        return cls(**{k: freeze(d[k]) for k in cls.MODELLED if k in d},
+                   evidence=freeze({k: v for k, v in d.items() if k not in cls.MODELLED}),
+                   keys=tuple(d))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A case's or an A/B record's verdict.
+
+    ``status`` is one of harness.baseline.verdict.VERDICTS (A/B: slower, faster, same,
+    undecided, unstable, failed, skipped); ``metric`` the metric that decided it and
+    ``change``/``ci``/``mdc`` that metric's figures; ``unstable`` why the measurement could
+    not be trusted; ``flags`` notes that do not change the status; ``extra`` everything
+    else the judge wrote (gates, engine, would_be, latency, baseline_runs ...)."""
+
+    status: str
+    reason: str = ""
+    metric: str | None = None
+    change: float | None = None
+    ci: Any = None                  # [low, high] (a FrozenList), as written
+    mdc: float | None = None
+    metrics: Mapping[str, MetricVerdict] = field(default_factory=lambda: _EMPTY)
+    flags: tuple[Flag, ...] = ()
+    unstable: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    SCALARS = ("status", "reason", "metric", "change", "ci", "mdc")
+    CONTAINERS = ("metrics", "flags", "unstable")
+    MODELLED = (*SCALARS, *CONTAINERS)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """An unmodelled field by its JSON name (``v.get("gates")``), or a modelled one."""
+        if key in self.MODELLED:
+            value = getattr(self, key)
+            return default if key not in self.keys and value in (None, (), _EMPTY) else value
+        return self.extra.get(key, default)
+
+    @property
+    def gates(self) -> tuple[Mapping[str, Any], ...]:
+        """The absolute gates' outcomes (harness.pipeline.gates), empty where none ran."""
+        return tuple(self.extra.get("gates") or ())
+
+    def to_json(self) -> dict[str, Any]:
+        modelled: dict[str, Any] = {k: thaw(getattr(self, k)) for k in self.SCALARS}
+        modelled["metrics"] = {k: m.to_json() for k, m in self.metrics.items()}
+        modelled["flags"] = [f.to_json() for f in self.flags]
+        modelled["unstable"] = list(self.unstable)
+        for key in self.CONTAINERS:
+            if key in self.extra:           # written as null: kept as it was
+                modelled.pop(key)
+        out = _to_json(self, modelled, self.extra)
+        # an empty container left at its default and never read is not written
+        for key in self.CONTAINERS:
+            if key not in self.keys and not out.get(key, True):
+                out.pop(key)
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Verdict:
+        """Any verdict dict the judges write, and older results files' (missing keys take
+        their defaults)."""
+        fields: dict[str, Any] = {k: freeze(d[k]) for k in cls.SCALARS if k in d}
+        fields.setdefault("status", "")
+        if d.get("metrics") is not None:
+            fields["metrics"] = MappingProxyType(
+                {k: MetricVerdict.from_json(m) for k, m in d["metrics"].items()})
+        if d.get("flags") is not None:
+            fields["flags"] = tuple(Flag.from_json(f) for f in d["flags"])
+        if d.get("unstable") is not None:
+            fields["unstable"] = tuple(d["unstable"])
+        extra = {k: v for k, v in d.items()
+                 if k not in cls.MODELLED or (k in cls.CONTAINERS and v is None)}
+        return cls(**fields, extra=freeze(extra), keys=tuple(d))
