@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import numpy as np
 import pytest
+from ab_records import synthetic
 
-from harness.ab.measure import ABSettings, make_block, summarize_sides
+from harness.ab.measure import ABSettings
 from harness.ab.schedule import block_order, order_text
 from harness.ab.verdict import judge
 from harness.cli import main
@@ -25,30 +25,6 @@ def test_block_order_is_balanced_and_randomised(pairs):
     for i in range(0, len(text) - 3, 4):                     # ABBA / BAAB quads
         assert text[i:i + 4] in ("ABBA", "BAAB")
     assert order_text(block_order(pairs, seed=4)) != text or pairs < 8
-
-
-def synthetic(shift, seed, pairs=20, drift=0.003, noise=0.0005, instances=6,
-              instance_sd=0.0007, declared=None):
-    """An A/B record: a drifting level, per-sample noise, and each side's ``instances``
-    preparations offset by N(0, instance_sd) (the H100's torch figure: SD 0.07 %)."""
-    rng = np.random.default_rng(seed)
-    record = {"id": "a vs b", "status": "ok", "blocks": [],
-              "a": {"instance_spread": declared}, "b": {"instance_spread": declared},
-              "settings": {"tolerance": {"median": 0.0, "p99": 0.02}, "instances": instances},
-              "telemetry": None}
-    offset = {"A": rng.normal(0, instance_sd, instances), "B": rng.normal(0, instance_sd,
-                                                                          instances)}
-    level = 0.0
-    t = 0.0
-    for i, labels in enumerate(block_order(pairs, seed)):
-        for label in labels:
-            level += rng.normal(0, drift)                   # slow random walk: drift
-            x = np.exp(level + (np.log1p(shift) if label == "B" else 0.0)
-                       + offset[label][i % instances] + rng.normal(0, noise, 50))
-            record["blocks"].append(make_block(label, i, t, t + 0.1, x, i % instances))
-            t += 0.1
-    summarize_sides(record)
-    return record
 
 
 def test_paired_verdict_false_alarms_and_detection():

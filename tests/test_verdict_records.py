@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ab_records import synthetic
 
-from harness.ab.measure import make_block, summarize_sides
-from harness.ab.schedule import block_order
 from harness.ab.verdict import judge as judge_ab
 from harness.baseline.verdict import compare_case
 from harness.pipeline.gates import apply_gates, gate
@@ -77,24 +76,6 @@ def test_stored_verdicts_round_trip(name):
         assert v.status == "regression" and v.gates[0]["gate"] == "slo.fps"
     if name == "engine":
         assert v.extra["engine"]["changed"]
-
-
-def synthetic(shift, seed, pairs=20, instances=6, drift=0.003, noise=0.0005):
-    rng = np.random.default_rng(seed)
-    record = {"id": "a vs b", "status": "ok", "blocks": [], "a": {}, "b": {},
-              "settings": {"tolerance": {"median": 0.0, "p99": 0.02}, "instances": instances},
-              "telemetry": None}
-    offset = {s: rng.normal(0, 0.0007, instances) for s in "AB"}
-    level, t = 0.0, 0.0
-    for i, labels in enumerate(block_order(pairs, seed)):
-        for label in labels:
-            level += rng.normal(0, drift)
-            x = np.exp(level + (np.log1p(shift) if label == "B" else 0.0)
-                       + offset[label][i % instances] + rng.normal(0, noise, 50))
-            record["blocks"].append(make_block(label, i, t, t + 0.1, x, i % instances))
-            t += 0.1
-    summarize_sides(record)
-    return record
 
 
 def test_ab_verdicts_round_trip():
