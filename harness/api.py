@@ -173,7 +173,7 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     ``shard`` runs only that part of the matrix (:mod:`harness.scale.shard`); ``executor``
     runs the cases elsewhere (:class:`harness.scale.dask_executor.DaskExecutor`); default: one
     at a time in this process."""
-    from harness.ab.plan import ab_exit_verdicts, run_pairs
+    from harness.ab.plan import run_pairs
     from harness.consent import check_case
 
     chosen = load_plan(paths, select)
@@ -207,13 +207,25 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
                    problems)
     if interrupted is not None:
         raise Interrupted(done.results) from interrupted
+    return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
+                      run_exit_code(run_, policy, fail_on, done.problems,
+                                    empty_is_undecided=True), done.reports, done.problems)
+
+
+def run_exit_code(run_: RunResult, policy: VerdictPolicy, fail_on: tuple[str, ...],
+                  problems: list[str], empty_is_undecided: bool = False) -> int:
+    """The exit code of a run, an A/B run or a merge, from its cases' and comparisons'
+    verdicts (:func:`harness.baseline.verdict.exit_code`); a failure after measuring
+    (``problems``) is never 0; with ``empty_is_undecided`` (``run``), nothing measured at
+    all is "undecided"."""
+    from harness.ab.plan import ab_exit_verdicts
+
     verdicts = [c.verdict for c in run_.cases if c.verdict] + ab_exit_verdicts(run_.ab)
-    if nothing_measured(run_):
+    if empty_is_undecided and nothing_measured(run_):
         # e.g. a GPU scenario on a runner without a GPU: every case skipped is not a pass
         verdicts.append({"status": "undecided", "reason": "nothing was measured"})
     code = exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided)
-    return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
-                      max(code, 1) if done.problems else code, done.reports, done.problems)
+    return max(code, 1) if problems else code
 
 
 def nothing_measured(run_: RunResult) -> bool:
@@ -412,12 +424,12 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
        fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None) -> RunOutcome:
     """Measure A/B pairs (:mod:`harness.ab.plan`) interleaved; write ``ab-results.json`` and
     ``ab.html`` in ``out_dir``. Exit code as for :func:`run` (B slower = regression)."""
-    from harness.ab.plan import ab_exit_verdicts, run_pairs
+    from harness.ab.plan import run_pairs
     from harness.consent import check_case
 
     for p in pairs:         # a scenario's [[ab]] cases load code only with consent, as in run
         for case, base in ((p.a, p.base_a), (p.b, p.base_b)):
-            if not getattr(p, "typed", False):
+            if not p.typed:
                 check_case(case, base)
     out = Path(out_dir)
     scenarios = sorted({p.b.scenario for p in pairs})
@@ -432,10 +444,9 @@ def ab(pairs: list[Any], *, out_dir: str | Path = "reports", policy: VerdictPoli
                    title=f"A/B {run_.run_id}")
     if interrupted is not None:
         raise Interrupted(done.results) from interrupted
-    code = exit_code(ab_exit_verdicts(run_.ab), policy.fail_on(fail_on),
-                     policy.allow_undecided)
     return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
-                      max(code, 1) if done.problems else code, done.reports, done.problems)
+                      run_exit_code(run_, policy, fail_on, done.problems), done.reports,
+                      done.problems)
 
 
 def selftest(quick: bool = False, trials: int = 10, json_path: str | Path | None = None

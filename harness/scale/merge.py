@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import api
-from harness.ab.plan import ab_exit_verdicts
 from harness.baseline.store import BaselineStore
-from harness.baseline.verdict import DEFAULT_POLICY, FAILING, VerdictPolicy, exit_code
+from harness.baseline.verdict import DEFAULT_POLICY, FAILING, VerdictPolicy
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json
 from harness.results import ResultWriter, RunResult, load_results, new_run_id, now_iso
@@ -171,8 +170,7 @@ def merge(paths: list[str | Path], out_dir: str | Path = "reports",
             atomic_write_json(out / "platforms" / f"{part.platform_id}.json", part.to_json())
     done = api.publish(run, writer, out, "results.json", lambda: history_by_platform(run, store),
                        problems, title=f"trt-harness merge of {len(sources)} run(s)")
-    verdicts = [c.verdict for c in run.cases if c.verdict] + ab_exit_verdicts(run.ab)
-    code = exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided)
     return MergeOutcome(run, done.results, done.reports.html if done.reports else None,
-                        max(code, 1) if done.problems else code, done.reports, done.problems,
+                        api.run_exit_code(run, policy, fail_on, done.problems), done.reports,
+                        done.problems,
                         notes, [p.platform_id for p in parts])
