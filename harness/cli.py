@@ -11,7 +11,6 @@ from typing import Any
 
 from harness import __version__, arguments
 from harness.errors import HarnessError
-from harness.verdict import Verdict
 
 
 def _table(rows: list[dict], title: str) -> None:
@@ -240,8 +239,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
                            allow_undecided=args.allow_undecided)
     outcome = api.ab(pairs, out_dir=args.out, policy=policy, fail_on=args.fail_on,
                      command=sys.argv)
+    from harness.report.view import ab_verdict_of
+
     for r in outcome.run.ab:
-        v = Verdict.from_json(r.get("verdict") or {"status": None, "reason": None})
+        v = ab_verdict_of(r)
         print(f"{r['id']}: {v.status} — {v.reason}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     _problems(outcome)

@@ -214,8 +214,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     unsettled gets more preparations (new layouts) of both sides and more block pairs on
     them, round after round, while its measuring time stays within ``max_duration_s``."""
     k = max((st.instances for st in series), default=1)
-    sides = [_Side(label, case_a if label == "A" else case_b, i)
-             for label, i in preparation_order(k, series[0].seed if series else 0)]
+    sides = _new_sides(case_a, case_b, k, series[0].seed if series else 0)
     given = next((st.layout_seed for st in series if st.layout_seed is not None), None)
     layout_seed = random_seed() if given is None else given
     records = [{
@@ -237,8 +236,8 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
                 record["started"] = now_iso()
                 _interleave(sides, settings, record)
                 while extend is not None and (more := _more(record, settings, extend)):
-                    new = [_Side(label, case_a if label == "A" else case_b, len(sides) // 2 + i)
-                           for label, i in preparation_order(more, settings.seed + len(sides))]
+                    new = _new_sides(case_a, case_b, more, settings.seed + len(sides),
+                                     first=len(sides) // 2)
                     _prepare_all(new, sides, bases, stack, layout_seed)
                     record.setdefault("extensions", []).append(
                         {"instances_added": more, "after_measure_s": record["timing"]["measure_s"]})
@@ -260,6 +259,13 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     for record in records:
         record.setdefault("finished", now_iso())
     return records
+
+
+def _new_sides(case_a: Case, case_b: Case, count: int, seed: int,
+               first: int = 0) -> list[_Side]:
+    """``count`` more preparations of each side, numbered from ``first``, in ABBA order."""
+    return [_Side(label, case_a if label == "A" else case_b, first + i)
+            for label, i in preparation_order(count, seed)]
 
 
 def _prepare_all(new: list[_Side], old: list[_Side], bases: dict[str, str | None],
@@ -286,7 +292,7 @@ def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
     round's measuring time (in proportion) fits within ``max_duration_s``."""
     if not settings.max_duration_s or record.get("status") != "ok":
         return 0
-    k = settings.instances + sum(x["instances_added"] for x in record.get("extensions", []))
+    k = record["settings"]["instances"]      # all preparations so far (_interleave records it)
     spent = sum(b["t_end_s"] - b["t_s"] for b in record["blocks"])
     per_instance = spent / max(k, 1)
     room = int((settings.max_duration_s - spent) / max(per_instance, 1e-9))

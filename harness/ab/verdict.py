@@ -27,7 +27,6 @@ from harness.baseline.verdict import (
 from harness.comparison import compare_preparations
 
 LABELS = ("slower", "faster", "same")
-OUTCOMES = ("slower", "faster", "same", "undecided", "unstable", "failed", "skipped")
 FAILING = ("slower", "failed")
 METRICS = {"median": "median_ms", "p99": "p99_ms"}
 MIN_PAIRS = 5

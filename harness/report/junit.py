@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
+from harness.ab import RUN_VERDICTS
 from harness.metrics import CASE_FIGURES, METRICS
 from harness.report.view import ab_verdict_of, verdict_of
 from harness.results import CaseResult, RunResult
@@ -56,8 +57,7 @@ def _testcase(parent: ET.Element, c: CaseResult) -> str:
 def _ab_testcase(parent: ET.Element, r: dict[str, Any]) -> str:
     """One A/B record as a test case, in the run's vocabulary (slower is a regression)."""
     v = ab_verdict_of(r)
-    status = {"slower": "regression", "faster": "improvement", "same": "pass"}.get(
-        v.status, v.status or "failed")
+    status = RUN_VERDICTS.get(v.status, v.status or "failed")
     tc = ET.SubElement(parent, "testcase", classname="ab", name=_clean(r.get("id")),
                        time=f"{(r.get('timing') or {}).get('measure_s') or 0.0:.3f}")
     props = ET.SubElement(tc, "properties")
