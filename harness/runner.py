@@ -152,6 +152,7 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
                     record_memory(result, source, None)
                 else:
                     feed, outputs = _measure_engine(timed, engine, source, result)
+                    _introspect(engine, result)
                     finish_case(case, engine, source, feed, outputs, result, load_s, base_dir,
                                 rss)
             if len(layouts) > 1 and not engine.build_only:
@@ -290,12 +291,17 @@ def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
             raise
         raise RuntimeError(f"{exc}\nhint: {note}") from exc
     result.case["batch"] = effective.batch
+    return feed, outputs
+
+
+def _introspect(engine: Engine, result: CaseResult) -> None:
+    """The engine's findings after its timed run (layer info, per-layer times): once per
+    case, never for the further layouts of ``timing.layouts``, which only add samples."""
     found = engine.introspect()
     result.build.update(found.get("build", {}))
     if found.get("layers") is not None:
         result.layers = found["layers"]
         result.build["layer_count"] = len(found["layers"])
-    return feed, outputs
 
 
 def _fetch_and_record(case: Case, engine: Engine, m: Measurement, result: CaseResult
