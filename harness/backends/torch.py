@@ -69,6 +69,11 @@ def _torch() -> Any:
     return torch
 
 
+def _nbytes(tensors: Any) -> int:
+    """Bytes held by an iterable of tensors."""
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
 def _flatten(out: Any) -> list[Any]:
     torch = _torch()
     if isinstance(out, torch.Tensor):
@@ -151,7 +156,7 @@ class TorchEngine(Engine):
         # (cuBLAS/cuDNN workspaces that torch keeps per stream): the first case of a process
         # pays it and later ones reuse it, so it is process start-up, not the case's need.
         kept = (torch.cuda.memory_allocated() - before_first
-                - sum(t.numel() * t.element_size() for t in first))
+                - _nbytes(first))
         self._mem["process_library_workspace_bytes"] = max(int(kept), 0)
         del first
         self._measure_own_memory()
@@ -263,7 +268,7 @@ class TorchEngine(Engine):
 
     # -- cold runs: rotate among input sets ----------------------------------------------
     def prepare_input_sets(self, l2_bytes: int) -> int:
-        size = sum(a.numel() * a.element_size() for a in self._args)
+        size = _nbytes(self._args)
         n = rotation_sets(size, l2_bytes)
         before = _torch().cuda.memory_reserved()
         self._sets = [self._args] + [tuple(a.clone() for a in self._args) for _ in range(n - 1)]
@@ -280,8 +285,7 @@ class TorchEngine(Engine):
 
     def memory(self) -> dict[str, int]:
         torch = _torch()
-        params = sum(p.numel() * p.element_size() for p in self.module.parameters())
-        params += sum(b.numel() * b.element_size() for b in self.module.buffers())
+        params = _nbytes(self.module.parameters()) + _nbytes(self.module.buffers())
         return {"model_bytes": int(params), **self._mem,
                 # process-wide context: what the allocator holds now, whoever asked for it
                 "process_reserved_bytes": int(torch.cuda.memory_reserved()),
