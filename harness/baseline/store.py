@@ -17,14 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.baseline.verdict import TIMING_METRICS, estimate
+from harness.baseline.verdict import DEFAULT_KEEP_RUNS, TIMING_METRICS, estimate
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
 from harness.results import CaseResult, RunResult, now_iso, read_json
 
 SCHEMA = "trt-harness/baseline/1"
-DEFAULT_KEEP = 10
+DEFAULT_KEEP = DEFAULT_KEEP_RUNS   # accepted runs kept per case (--keep)
 MAX_STORED_SAMPLES = 5000
 ESTIMATE_BLOCKS = 10
 

@@ -45,7 +45,7 @@ FAILING = ("regression", "failed")
 UNDECIDED = ("unstable", "undecided")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 TIMING_METRICS = ("median", "p99")
-DEFAULT_KEEP_RUNS = 10      # the baseline store's default --keep (store.DEFAULT_KEEP)
+DEFAULT_KEEP_RUNS = 10      # accepted runs the baseline store keeps per case by default
 DEFAULT_TOLERANCE = {"median": 0.05, "p99": 0.20, "throughput": 0.05, "accuracy": 1e-2,
                      "size": 0.01, "memory": 0.05, "build_time": 0.50}
 
@@ -144,10 +144,15 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
     return None
 
 
+def _host_load(result: dict[str, Any]) -> dict[str, Any] | None:
+    """What competed for the CPU: a run's ``telemetry.host``, an accepted entry's ``host``."""
+    return result.get("host") or (result.get("telemetry") or {}).get("host")
+
+
 def _host_busy(result: dict[str, Any], policy: VerdictPolicy) -> str | None:
-    """Why a run (or an accepted entry: its ``host``) was measured on a busy host."""
-    load = result.get("host") or (result.get("telemetry") or {}).get("host")
-    return host.host_busy(load, policy.max_others_of_idle, max_steal=policy.max_steal_share)
+    """Why a run (or an accepted entry) was measured on a busy host."""
+    return host.host_busy(_host_load(result), policy.max_others_of_idle,
+                          max_steal=policy.max_steal_share)
 
 
 def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
@@ -243,10 +248,9 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
                         f"{policy.min_runs_host_bound} runs (their spread is then the noise) "
                         f"or time a CUDA graph")
         voids = True
-    load = current.get("host") or (current.get("telemetry") or {}).get("host")
     if _host_busy(current, policy):
         # voids a timing regression up to what the contention can explain
-        fields_host = {"host_explains": host.explained_slowdown(load)}
+        fields_host = {"host_explains": host.explained_slowdown(_host_load(current))}
     else:
         fields_host = {}
     fields: dict[str, Any] = {**fields_host, "metrics": metrics, "baseline_runs": len(entries),
