@@ -38,7 +38,7 @@ STEPS = [
     ("result writing (ResultWriter.add)", "add", "harness/results.py"),
     ("judging", "judge", "harness/api.py"),
     ("report, summary, junit", "publish", "harness/api.py"),
-    ("planning", "plan", "harness/api.py"),
+    ("planning", "load_plan", "harness/plan.py"),
     ("whole run", "run", "harness/api.py"),
 ]
 
