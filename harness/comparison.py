@@ -65,17 +65,30 @@ class RunEstimate:
     within_se: float          # standard error of log_value from the run's own noise
     blocks: int               # batch-means blocks behind within_se (0: from a CI)
     n: int                    # samples
+    # The part of within_se that sampling alone explains, where the replicates are layouts
+    # (their spread is the workload's, not the run's noise); None: all of it.
+    sampling_se: float | None = None
 
     @property
     def value(self) -> float:
         return math.exp(self.log_value)
 
+    @property
+    def noise_se(self) -> float:
+        """The run's own measurement noise: what says whether the run itself was disturbed."""
+        return self.within_se if self.sampling_se is None else self.sampling_se
+
     def to_json(self) -> dict[str, float]:
-        return asdict(self)
+        d = asdict(self)
+        if self.sampling_se is None:
+            del d["sampling_se"]
+        return d
 
     @classmethod
     def from_json(cls, d: dict[str, float]) -> RunEstimate:
-        return cls(float(d["log_value"]), float(d["within_se"]), int(d["blocks"]), int(d["n"]))
+        sampling = d.get("sampling_se")
+        return cls(float(d["log_value"]), float(d["within_se"]), int(d["blocks"]), int(d["n"]),
+                   None if sampling is None else float(sampling))
 
 
 def run_estimate(samples: Sequence[float] | np.ndarray, name: str = "median",

@@ -25,7 +25,7 @@ from harness.inputs import (
     resolve_run_shapes,
     value_ranges_from_model,
 )
-from harness.layout import Layout, random_seed
+from harness.layout import DEFAULT_LAYOUTS, Layout, random_seed
 from harness.markers import case_range, nvtx_range, scenario_range
 from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
@@ -139,7 +139,7 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
         with case_range(case.id, index), RssPeak() as rss:
             source = resolve_source(case.source, base_dir, case.seed)
             result.case["model_sha256"] = model_digest(source)
-            layouts = case_layouts(case)
+            layouts = case_layouts(case, cls)
             timed = per_layout(case, len(layouts))
             cls.check_case(case)
             with nvtx_range("build", payload=case.batch):
@@ -167,10 +167,13 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
     return result
 
 
-def case_layouts(case: Case) -> list[Layout | None]:
+def case_layouts(case: Case, cls: type[Backend]) -> list[Layout | None]:
     """The layouts a case is measured in: ``[None]`` (as allocated) unless ``timing.layouts``
-    asks for several, each then a fresh random draw (seeds recorded with the result)."""
+    (by default :data:`~harness.layout.DEFAULT_LAYOUTS` where the backend can place its
+    memory) asks for several, each then a fresh random draw (seeds recorded with the result)."""
     n = case.timing.layouts
+    if n is None:
+        n = DEFAULT_LAYOUTS if cls.randomizes_layout else 1
     if n <= 1:
         return [None]
     first = random_seed()

@@ -7,7 +7,7 @@ set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 O=${OUT:-/tmp}/stored-order; B=/tmp/stored-order-baselines; mkdir -p $O; rm -rf $B
 NEW=${NEW_MODEL:-shufflenet_v2_x1_0}
-LAYOUTS=${LAYOUTS:-1}     # timing.layouts: preparations in random memory layouts per case
+LAYOUTS=${LAYOUTS:-}      # timing.layouts (random memory layouts per case); unset: the default
 scenario() {   # $1: file, $2...: models before the judged one, "slow" adds +2 % to it
   local f=$1; shift; local slow=""
   { echo 'name = "order"'
@@ -17,7 +17,7 @@ scenario() {   # $1: file, $2...: models before the judged one, "slow" adds +2 %
     echo 'batch = [8]'
     echo 'warmup = { min_time = "300ms", max_time = "2s" }'
     echo 'stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "3s" }'
-    echo "timing = { layouts = $LAYOUTS }"
+    [[ -n $LAYOUTS ]] && echo "timing = { layouts = $LAYOUTS }"
     for m in "$@"; do
       if [[ $m == slow ]]; then slow='options = { torch = { slowdown = "2%" } }'; continue; fi
       printf '[[model]]\nid = "%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m $m
@@ -35,9 +35,12 @@ r = json.load(open(sys.argv[1]))
 c = next(c for c in r["cases"] if c["case"]["model"] == "new")
 v = c.get("verdict") or {}
 fired = [k for k, m in (v.get("metrics") or {}).items() if m.get("status") == "regression"]
+per = [round(x["median_ms"], 4) for x in (c.get("timing") or {}).get("layout_figures") or []]
 print(f"{sys.argv[2]:>10} rc={sys.argv[3]} verdict={v.get('status')} gates_fired={fired} "
-      f"median={c['stats_ms'].get('median'):.4f}ms device_bytes={c['memory'].get('device_bytes')} "
+      f"median={c['stats_ms'].get('median'):.4f}ms layouts={per} "
+      f"device_bytes={c['memory'].get('device_bytes')} "
       f"load_s={c['build'].get('load_time_s'):.3f} startup_s={r.get('startup_s')}")
+print(f"{'':>10} reason: {v.get('reason')}")
 PY
 }
 scenario /tmp/alone.toml; scenario /tmp/one.toml resnet50; scenario /tmp/two.toml resnet50 efficientnet_b0
@@ -45,3 +48,5 @@ scenario /tmp/slow.toml resnet50 slow
 for i in 1 2 3; do run accept$i /tmp/alone.toml; python3 -m harness baseline accept /tmp/so-accept$i/results.json --baselines $B > /dev/null; done
 for i in 1 2 3 4 5; do run one$i /tmp/one.toml; run two$i /tmp/two.toml; done
 run slow2pct /tmp/slow.toml
+# the device tool brings back at most 8 files: one archive of every run's JSON and printout
+tar -czf ${OUT:-/tmp}/stored-order-$NEW-L${LAYOUTS:-default}.tgz -C $O . && rm -rf $O

@@ -16,6 +16,7 @@ across the whole matrix and decides. :func:`compare_case` does both for one case
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,7 +134,8 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
         logs = np.log(np.asarray(layouts, dtype=float))
         n = sum(int(x.get("n") or 0) for x in figures)
         return RunEstimate(float(logs.mean()), float(logs.std(ddof=1) / math.sqrt(len(logs))),
-                           len(logs), n)
+                           len(logs), n, _sampling_se(result.get("samples_ms") or [], figures,
+                                                      metric, blocks))
     samples = result.get("samples_ms") or []
     if len(samples) >= 2:
         return run_estimate(samples, metric, blocks)
@@ -142,6 +144,20 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
         return estimate_from_ci(s["median"], s.get("median_ci_low"), s.get("median_ci_high"),
                                 s.get("n", 0))
     return None
+
+
+def _sampling_se(samples: list[float], figures: list[dict[str, Any]], metric: str,
+                 blocks: int) -> float | None:
+    """The standard error that sampling alone gives the mean over layouts: each layout's own
+    batch-means error (its samples lie in layout order), pooled. None without the samples."""
+    sizes = [int(x.get("n") or 0) for x in figures]
+    if sum(sizes) != len(samples) or min(sizes) < 2:
+        return None
+    edges = np.cumsum([0, *sizes])
+    errors = [run_estimate(samples[a:b], metric, blocks) for a, b in itertools.pairwise(edges)]
+    if any(e is None or not math.isfinite(e.within_se) for e in errors):
+        return None
+    return math.sqrt(sum(e.within_se ** 2 for e in errors)) / len(errors)
 
 
 def _host_load(result: dict[str, Any]) -> dict[str, Any] | None:
@@ -175,9 +191,11 @@ def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
     # Noise matters relative to what is to be resolved: a quarter of the tolerance (or
     # max_rel_se, whichever is larger) keeps the tolerance within reach.
     limit = max(policy.max_rel_se, tolerance / 4)
-    if cur_est is not None and cur_est.within_se > limit:
+    # Over layouts, their spread is the workload's and already in the interval: only the
+    # sampling noise within layouts says the run itself was disturbed.
+    if cur_est is not None and cur_est.noise_se > limit:
         reasons.append(f"noisy run: the median's own standard error is "
-                       f"{cur_est.within_se:.2%} (limit {limit:.2%})")
+                       f"{cur_est.noise_se:.2%} (limit {limit:.2%})")
     return reasons, voids
 
 

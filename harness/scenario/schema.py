@@ -101,7 +101,9 @@ class Timing(Strict):
     # Preparations of the case, each in its own random memory layout (harness.layout), timed
     # one after the other within the stop rule's time: the run's estimate is then the mean
     # over layouts with their spread as its error (docs/verdicts.md, "Layouts in stored runs").
-    layouts: Annotated[Count, Field(ge=1, le=64)] = 1
+    # Unset: harness.layout.DEFAULT_LAYOUTS where the backend places memory at a layout
+    # (torch), else 1 (a backend that cannot move its memory would only repeat one layout).
+    layouts: Annotated[Count, Field(ge=1, le=64)] | None = None
 
 
 class TelemetrySettings(Strict):
