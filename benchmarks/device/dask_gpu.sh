@@ -4,7 +4,10 @@
 # their intervals. Needs dask, distributed and dask-cuda carried as wheels. Files in $OUT.
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache} TRT_HARNESS_ALLOW_CODE=1
-CASES=(--case 'gpu-core/resnet50/torch:graph/*' --case 'gpu-core/spin-*')
+CASES=(--case 'gpu-core/resnet50/torch:graph/fp16/*' --case 'gpu-core/spin-100us/*' \
+       --case 'gpu-core/spin-1ms/*')
+python3 -c "import dask_cuda, distributed; print('dask-cuda', dask_cuda.__version__, \
+  'distributed', distributed.__version__)" || exit 1
 for label in inproc dask; do
   extra=(); [[ $label == dask ]] && extra=(--executor dask --workers 1)
   /usr/bin/time -f "$label wall %e s" python3 -m harness run scenarios/gpu-core.toml "${CASES[@]}" \

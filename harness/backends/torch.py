@@ -18,9 +18,10 @@ inference, sized to that fraction of the model's measured GPU time and captured 
 so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
 It changes only time: the figures gated besides latency are measured before it is added.
 
-Memory is the case's own (issue 22): earlier cases' cached blocks are released and the level
-before the case is subtracted, so ``device_bytes`` is what this model needs (weights, inputs,
-outputs and the activations of one inference) whatever ran before it. What the harness adds
+Memory is the case's own (issue 22): ``device_bytes`` is what this model needs, whatever ran
+before it: its weights and inputs plus the peak of one inference above the level just before
+it (activations, outputs, per-call workspaces), in bytes requested from the caching allocator
+(its block rounding depends on the neighbours, so on the layout). What the harness adds
 for its own purposes (layout pads, captured graphs' pools, rotated input sets) is reported
 apart as ``harness_*_bytes``, and the process-wide allocator figures as ``process_*_bytes``:
 context, never gated.
@@ -111,8 +112,6 @@ class TorchEngine(Engine):
         self.spin_cycles = 0                 # torch.cuda._sleep cycles per inference
         self.layout: Layout | None = None
         self._pads: list[Any] = []           # held for the engine's life: they are the layout
-        self._base_bytes = 0                 # allocated before the case's own memory
-        self._buffer_pad_bytes = 0
         self._mem: dict[str, int] = {}
 
     @property
@@ -132,7 +131,7 @@ class TorchEngine(Engine):
         torch.set_grad_enabled(False)
         self._ext = torch.cuda.ExternalStream(gpu.stream_handle(self.stream))
         torch.cuda.set_stream(self._ext)   # torch enqueues on the harness's stream from now on
-        self._buffer_pad_bytes = self.hold_pads("buffers")
+        self.hold_pads("buffers")
         self._host_in = [torch.from_numpy(np.ascontiguousarray(feed[s.name])).pin_memory()
                          for s in self._inputs]
         self._args = tuple(self._device_input(h) for h in self._host_in)
@@ -174,17 +173,24 @@ class TorchEngine(Engine):
                           for o in self._outs]
 
     def _measure_own_memory(self) -> None:
-        """The case's own device memory: the peak of one plain inference above the level
-        before the case (weights, inputs, outputs, activations), with the peak counter reset
-        after the first call so lazy initialisation and autotuner trials do not count."""
+        """The case's own device memory: what it holds (weights, inputs) plus the peak of one
+        plain inference above the level just before it (activations, outputs, per-call
+        workspaces), run after the first call so lazy initialisation does not count.
+
+        Composed from the case's own tensors rather than read as the process's level minus
+        a level taken before the case: whatever else lives in the process (earlier cases'
+        leftovers, the libraries' per-stream workspaces, layout pads) then cannot enter it.
+        With "before-case" levels the H200 still gave a model 1 MiB more as the first case
+        of a process than after another case."""
         torch = _torch()
         self.stream.sync()
         torch.cuda.reset_peak_memory_stats()
+        before = requested_bytes()
         self._outs = _flatten(self._fn(*self._args))
         self.stream.sync()
-        self._mem["device_bytes"] = int(requested_bytes(peak=True) - self._base_bytes
-                                        - self._buffer_pad_bytes
-                                        - self._mem["process_library_workspace_bytes"])
+        held = (_nbytes(self.module.parameters()) + _nbytes(self.module.buffers())
+                + _nbytes(self._args))
+        self._mem["device_bytes"] = int(held + requested_bytes(peak=True) - before)
 
     def _gpu_ms(self, fn: Any, runs: int = SIZING_RUNS) -> float:
         """Median GPU time of ``fn`` on the current stream (CUDA events around each call)."""
@@ -363,11 +369,10 @@ class TorchBackend(Backend):
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
         pads, pad_bytes = layout_pads(self.layout, "weights")
-        base = requested_bytes()
         t0 = time.perf_counter()
         module, inputs, outputs = self._load(case, model_path)
         engine = TorchEngine(module, inputs, outputs, case.precision, mode, opts)
-        engine.layout, engine._pads, engine._base_bytes = self.layout, pads, base
+        engine.layout, engine._pads = self.layout, pads
         engine._mem["harness_layout_pad_bytes"] = pad_bytes
         dtype = getattr(torch, _DTYPES[case.precision])
         module = module.eval().to(device="cuda", dtype=dtype)
