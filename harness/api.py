@@ -14,6 +14,7 @@ from harness.adhoc import bench_case as bench_case  # part of the API: the case 
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import (
     DEFAULT_POLICY,
+    EXIT_FAILED,
     FAILING,
     VerdictPolicy,
     compare_case,
@@ -208,24 +209,26 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
     if interrupted is not None:
         raise Interrupted(done.results) from interrupted
     return RunOutcome(run_, done.results, done.reports.html if done.reports else None,
-                      run_exit_code(run_, policy, fail_on, done.problems,
-                                    empty_is_undecided=True), done.reports, done.problems)
+                      run_exit_code(run_, policy, fail_on, done.problems), done.reports,
+                      done.problems)
 
 
 def run_exit_code(run_: RunResult, policy: VerdictPolicy, fail_on: tuple[str, ...],
-                  problems: list[str], empty_is_undecided: bool = False) -> int:
+                  problems: list[str]) -> int:
     """The exit code of a run, an A/B run or a merge, from its cases' and comparisons'
     verdicts (:func:`harness.baseline.verdict.exit_code`); a failure after measuring
-    (``problems``) is never 0; with ``empty_is_undecided`` (``run``), nothing measured at
-    all is "undecided"."""
+    (``problems``) is never 0, and nothing measured at all is "undecided" (3), for ``ab``
+    and ``merge`` as for ``run``."""
     from harness.ab.plan import ab_exit_verdicts
 
     verdicts = [c.verdict for c in run_.cases if c.verdict] + ab_exit_verdicts(run_.ab)
-    if empty_is_undecided and nothing_measured(run_):
+    if nothing_measured(run_):
         # e.g. a GPU scenario on a runner without a GPU: every case skipped is not a pass
         verdicts.append({"status": "undecided", "reason": "nothing was measured"})
     code = exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided)
-    return max(code, 1) if problems else code
+    # a failure after measuring (a missing shard, a full disk) is a failure, whatever the
+    # verdicts of what did get measured
+    return EXIT_FAILED if problems else code
 
 
 def nothing_measured(run_: RunResult) -> bool:
