@@ -175,3 +175,60 @@ def test_a_run_that_measured_nothing_is_not_green(write_toml, tmp_path):
     assert summary.startswith("## ⚠️ trt-harness: nothing was measured")
     assert main(["run", str(path), "--quiet", "--allow-undecided", "--out",
                  str(tmp_path / "o2"), "--baselines", str(tmp_path / "b")]) == 0
+
+
+def test_layout_spread_is_not_a_noisy_run_but_sampling_noise_is():
+    """Over layouts the spread between layouts is the workload's (in the interval), not a
+    disturbed run: "unstable: noisy run" reads the sampling noise within the layouts."""
+    import numpy as np
+
+    from harness.baseline.verdict import DEFAULT_POLICY, _unstable_reasons, estimate
+
+    rng = np.random.default_rng(7)
+    centres = [0.76, 0.81, 0.765, 0.77]              # H200 shufflenet: one layout +5 %
+    quiet = [c * (1 + 0.002 * rng.standard_normal(200)) for c in centres]
+    noisy = [c * np.exp(0.5 * rng.standard_normal(200)) for c in centres]
+
+    def record(layouts):
+        return {"samples_ms": [float(x) for s in layouts for x in s],
+                "stats_ms": {"n": 800},
+                "timing": {"layout_figures": [{"n": len(s), "median_ms": float(np.median(s))}
+                                              for s in layouts]}}
+
+    calm = estimate(record(quiet), "median", 10)
+    assert calm.within_se > 0.0125 > calm.sampling_se        # layout spread > limit > noise
+    reasons, _ = _unstable_reasons(record(quiet), calm, DEFAULT_POLICY, 0.05)
+    assert not reasons, reasons
+    shaky = estimate(record(noisy), "median", 10)
+    reasons, _ = _unstable_reasons(record(noisy), shaky, DEFAULT_POLICY, 0.05)
+    assert any("noisy run" in r for r in reasons), reasons
+    # the field survives the baseline's stored estimate; older entries have none
+    from harness.comparison import RunEstimate
+
+    assert RunEstimate.from_json(calm.to_json()) == calm
+    old = {k: v for k, v in calm.to_json().items() if k != "sampling_se"}
+    assert RunEstimate.from_json(old).noise_se == calm.within_se
+
+
+def test_stored_runs_sample_layouts_by_default_where_the_backend_places_memory():
+    """``timing.layouts`` unset: DEFAULT_LAYOUTS random layouts for a backend that honours
+    them (torch), one for the others; a scenario's own value wins."""
+    import dataclasses
+
+    from harness.adhoc import bench_case
+    from harness.backends import backend_class
+    from harness.layout import DEFAULT_LAYOUTS
+    from harness.runner import case_layouts
+
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8")
+    assert case.timing.layouts is None
+    ort = backend_class("onnxruntime")
+
+    class Placing(ort):
+        randomizes_layout = True
+
+    assert case_layouts(case, ort) == [None]
+    drawn = case_layouts(case, Placing)
+    assert len(drawn) == DEFAULT_LAYOUTS and len({x.seed for x in drawn}) == DEFAULT_LAYOUTS
+    two = dataclasses.replace(case, timing=case.timing.model_copy(update={"layouts": 2}))
+    assert len(case_layouts(two, Placing)) == 2 and case_layouts(two, ort) != [None]
