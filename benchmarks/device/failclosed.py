@@ -1,14 +1,22 @@
-"""Issue 22 on the GPU: does the A/B gate fail closed on architectures it was never tuned on?
+"""Issues 22 and 20 on the GPU: does the A/B gate hold on workloads it was never tuned on?
 
 Each trial is one ``trt-harness ab`` at its defaults (fresh preparations in fresh random
-layouts, ``DEFAULT_INSTANCES`` per side, 10 s of interleaved measuring), A = B = one torchvision
-architecture, fp16 batch 8, CUDA graph; B carries an injected GPU-time slowdown of 0 (A/A),
-+5 % or +20 %. Trials run in one process (torch is imported once) in a shuffled order, and every
-record is saved as it arrives (block statistics, verdicts, layout seeds; per-sample data are
-dropped for size), so a killed call keeps what it measured.
+layouts, ``DEFAULT_INSTANCES`` per side, 10 s of interleaved measuring), A = B = one workload;
+B carries an injected slowdown (0: A/A), or, at the level ``moved``, A/A with B's
+preparations following an extra 1-64 MiB allocation (``options.torch.extra_pad``: the layout
+moved, nothing else). Workloads (``--workload``, comma-separated):
 
-    python benchmarks/device/failclosed.py --arch resnet18,squeezenet1_1 \\
-        --levels 0:3,0.05:2,0.2:2 --save $OUT/failclosed-1.json
+    resnet18                 torchvision architecture, torch CUDA graph, fp16 batch 8
+    eager:resnet18           the same in eager mode
+    spin:100                 calibration kernel of 100 us, CUDA graph
+    ort:zoo:transformer      ONNX Runtime on the CPU (host timer), zoo model, batch 1
+
+Trials run in one process (torch is imported once) in a shuffled order, and every record is
+saved as it arrives (block statistics, verdicts, layout seeds; per-sample data are dropped for
+size), so a killed call keeps what it measured.
+
+    python benchmarks/device/failclosed.py --workload resnet18,spin:100 \\
+        --levels 0:3,moved:3,0.01:3 --save $OUT/panel-1.json
     python benchmarks/device/failclosed.py --load docs/device-runs/failclosed-*.json  # table
 """
 
@@ -30,32 +38,62 @@ from harness.ab.verdict import judge
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
 
+MOVED = "moved"          # level: A/A with B's layout moved by an extra allocation
+ZOO_SHAPES = {"transformer": "input_ids:1x16"}
 
-def trial(arch: str, slowdown: float, settings: ABSettings) -> dict[str, Any]:
-    sides = []
-    for label, extra in (("A", {}), ("B", {"slowdown": slowdown} if slowdown else {})):
-        case = bench_case(f"torchvision.models:{arch}", backend="torch", precision="fp16",
-                          shapes="x:8x3x224x224", warmup="500ms",
-                          options={"mode": "graph", **extra})
-        sides.append(side_case(case, label))
+
+def workload_case(workload: str, extra: dict[str, Any]) -> Any:
+    """The bench case of one ``--workload`` spec (module docstring) with B's options."""
+    kind, _, name = workload.partition(":")
+    if kind == "spin":
+        return bench_case("calibration:spin", backend="calibration", warmup="500ms",
+                          options={"kernel_us": float(name), **extra},
+                          timing={"cuda_graph": True})
+    if kind == "ort":
+        if extra:
+            raise SystemExit(f"{workload}: A/A only (level 0); a host delay is no fraction")
+        return bench_case(name, backend="onnxruntime", warmup="500ms",
+                          shapes=ZOO_SHAPES.get(name.partition(":")[2]))
+    mode, arch = ("eager", name) if kind == "eager" else ("graph", workload)
+    return bench_case(f"torchvision.models:{arch}", backend="torch", precision="fp16",
+                      shapes="x:8x3x224x224", warmup="500ms", options={"mode": mode, **extra})
+
+
+def b_options(workload: str, level: str, rng: random.Random) -> dict[str, Any]:
+    if level == MOVED:
+        if workload.startswith(("spin:", "ort:")):
+            raise SystemExit(f"level {MOVED!r} needs a torch workload, not {workload!r}")
+        return {"extra_pad": rng.randrange(1 << 20, 64 << 20, 512)}
+    return {"slowdown": float(level)} if float(level) else {}
+
+
+def trial(workload: str, level: str, settings: ABSettings, rng: random.Random) -> dict[str, Any]:
+    extra = b_options(workload, level, rng)
+    sides = [side_case(workload_case(workload, e), label)
+             for label, e in (("A", {}), ("B", extra))]
     t0 = time.perf_counter()
     record = measure_ab(sides[0], sides[1], settings)
     judge([record])
     record["wall_s"] = time.perf_counter() - t0
     for blk in record["blocks"]:
         blk.pop("samples_ms", None)
-    record["experiment"] = {"arch": arch, "slowdown": slowdown}
+    record["experiment"] = {"arch": workload, "slowdown": level, **extra}
     return record
 
 
+def _level(value: Any) -> str:
+    """A saved level as the table shows it (older files saved the slowdown as a number)."""
+    return value if value == MOVED else f"{float(value):+.1%}"
+
+
 def table(records: list[dict[str, Any]]) -> str:
-    by: dict[tuple[str, float], Counter] = defaultdict(Counter)
-    wall: dict[tuple[str, float], list[float]] = defaultdict(list)
+    by: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    wall: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in records:
-        key = (r["experiment"]["arch"], r["experiment"]["slowdown"])
+        key = (r["experiment"]["arch"], _level(r["experiment"]["slowdown"]))
         by[key][(r.get("verdict") or {}).get("status", r.get("status"))] += 1
         wall[key].append(r.get("wall_s", 0.0))
-    lines = ["| architecture | injected on B | trials | verdicts | A ms | wall s (median) |",
+    lines = ["| workload | on B | trials | verdicts | A ms | wall s (median) |",
              "|---|---|---|---|---|---|"]
     a_ms: dict[str, list[float]] = defaultdict(list)
     for r in records:
@@ -65,7 +103,7 @@ def table(records: list[dict[str, Any]]) -> str:
     for (arch, s), counts in sorted(by.items()):
         ms = sorted(a_ms[arch])[len(a_ms[arch]) // 2] if a_ms[arch] else float("nan")
         w = sorted(wall[(arch, s)])[len(wall[(arch, s)]) // 2]
-        lines.append(f"| {arch} | {s:+.0%} | {sum(counts.values())} | "
+        lines.append(f"| {arch} | {s} | {sum(counts.values())} | "
                      + ", ".join(f"{k} {n}" for k, n in counts.most_common())
                      + f" | {ms:.3f} | {w:.1f} |")
     return "\n".join(lines)
@@ -73,8 +111,10 @@ def table(records: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arch", default="resnet18")
-    p.add_argument("--levels", default="0:3,0.05:2,0.2:2", help="SLOWDOWN:TRIALS,...")
+    p.add_argument("--workload", "--arch", dest="arch", default="resnet18",
+                   help="comma-separated workload specs (module docstring)")
+    p.add_argument("--levels", default="0:3,0.05:2,0.2:2",
+                   help=f"LEVEL:TRIALS,... (LEVEL: a slowdown fraction, or {MOVED!r})")
     p.add_argument("--instances", type=int, default=None, help="default: the A/B default")
     p.add_argument("--duration", type=float, default=None, help="seconds; default: A/B's")
     p.add_argument("--save", help="JSON file, rewritten after every trial")
@@ -104,16 +144,17 @@ def main(argv: list[str] | None = None) -> int:
         settings.instances = args.instances
     if args.duration:
         settings.duration_s = args.duration
-    plan = [(arch, float(level)) for arch in args.arch.split(",")
+    plan = [(arch, level) for arch in args.arch.split(",")
             for level, n in (x.split(":") for x in args.levels.split(","))
             for _ in range(int(n))]
-    random.Random(args.seed).shuffle(plan)
+    rng = random.Random(args.seed)
+    rng.shuffle(plan)
     records: list[dict[str, Any]] = []
     for i, (arch, s) in enumerate(plan):
-        rec = trial(arch, s, settings)
+        rec = trial(arch, s, settings, rng)
         records.append(rec)
         v = rec.get("verdict") or {}
-        print(f"[{i + 1}/{len(plan)}] {arch} {s:+.0%}: {v.get('status') or rec['status']} "
+        print(f"[{i + 1}/{len(plan)}] {arch} {_level(s)}: {v.get('status') or rec['status']} "
               f"{(v.get('reason') or rec.get('error') or '')[:160]} ({rec['wall_s']:.1f} s)",
               flush=True)
         if args.save:

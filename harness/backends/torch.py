@@ -12,7 +12,8 @@ CUDA-event timer around ``run`` measures exactly the model. Options (``options.t
 ``mode``, ``compile_mode``, ``cudnn_benchmark`` (default false: cuDNN's autotuner picks
 algorithms per process, which moved efficientnet_b0 by 1.9 % between processes on the H200,
 so gating runs with deterministic choices; turn it on to measure the tuned speed),
-``channels_last`` (false),
+``channels_last`` (false), ``extra_pad`` (bytes, default 0: held before the weights, moving
+the layout and nothing else; a verification knob like ``slowdown``),
 ``slowdown`` (fraction or "x%", default 0): a GPU spin (``torch.cuda._sleep``) appended to every
 inference, sized to that fraction of the model's measured GPU time and captured into the graph,
 so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
@@ -57,6 +58,9 @@ class TorchOptions(BackendOptions):
     channels_last: bool = False
     slowdown: Annotated[float, BeforeValidator(parse_fraction),
                         Field(ge=0, allow_inf_nan=False)] = 0.0
+    # Verification knob (issue 20): bytes held before the weights on top of the layout's
+    # pads, so an A/A comparison can move one side's layout and nothing else.
+    extra_pad: int = Field(default=0, ge=0, le=1 << 30)
 
 
 _DTYPES = {"fp32": "float32", "tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -369,6 +373,9 @@ class TorchBackend(Backend):
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
         pads, pad_bytes = layout_pads(self.layout, "weights")
+        if opts["extra_pad"]:
+            pads.append(torch.empty(opts["extra_pad"], dtype=torch.uint8, device="cuda"))
+            pad_bytes += opts["extra_pad"]
         t0 = time.perf_counter()
         module, inputs, outputs = self._load(case, model_path)
         engine = TorchEngine(module, inputs, outputs, case.precision, mode, opts)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Issue 20's panel, one slice per device call (each < 10 min: 20-24 A/B trials of ~22 s).
+# Defaults were chosen on the TUNING half and are reported on the REPORTING half only:
+#   tuning:    efficientnet_b0, resnet50 (A/B instances and tolerance, issue 22);
+#              shufflenet_v2_x1_0 (stored runs' DEFAULT_LAYOUTS, issue 22)
+#   reporting: mobilenet_v3_small, squeezenet1_1, regnet_y_400mf, resnet18, densenet121,
+#              eager:resnet18, spin:10, spin:100, spin:1000, ort:zoo:transformer (CPU)
+# Levels per trial: 0 (A/A), moved (A/A, B's layout moved by an extra 1-64 MiB allocation),
+# 0.01 and 0.005 (injected on B). The raw records land in $OUT/panel-$SLICE.json; tabulate
+# any number of them here with: python benchmarks/device/failclosed.py --load FILE...
+#   SLICE=1 bash benchmarks/device/panel.sh     # ... up to SLICE=10
+set -uo pipefail
+export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache} TRT_HARNESS_ALLOW_CODE=1
+REPORTING=(mobilenet_v3_small squeezenet1_1 regnet_y_400mf resnet18 densenet121 eager:resnet18
+           spin:10 spin:100 spin:1000 ort:zoo:transformer)
+SLICE=${SLICE:-1}
+W=${WORKLOAD:-${REPORTING[$((SLICE - 1))]}}
+case $W in
+  ort:*)  LEVELS=${LEVELS:-0:20} ;;                       # A/A only on the CPU
+  spin:*) LEVELS=${LEVELS:-0:8,0.01:8,0.005:6} ;;         # no memory layout to move
+  *)      LEVELS=${LEVELS:-0:8,moved:6,0.01:6,0.005:4} ;;
+esac
+python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$SLICE" \
+  --save ${OUT:-/tmp}/panel-$SLICE.json 2>&1 | tee ${OUT:-/tmp}/panel-$SLICE.txt | tail -12
