@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -173,8 +173,8 @@ class TelemetryWindow:
         if self.sampler is not None:
             self.sampler.mark(name)
 
-    def settled(self) -> Any:
-        """The settle watch a warm-up waits for (None without a sampler)."""
+    def settle_watch(self) -> Callable[[], bool] | None:
+        """What a warm-up asks whether the SM clock has settled (None without a sampler)."""
         return self.sampler.settled if self.sampler is not None else None
 
     def result(self) -> dict[str, Any] | None:
@@ -281,7 +281,7 @@ class MeasuringSession:
                 engine.on_measure_start()
 
         m = measure(engine.run, self.timer, self.case.warmup, self.case.stop,
-                    window.settled(), phase)
+                    window.settle_watch(), phase)
         if self.on_gpu:
             self.timer.stage_pass(engine.run)  # type: ignore[attr-defined]
         if window.sampler is not None:
