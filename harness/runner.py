@@ -290,6 +290,11 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     if not m.stop_reason.startswith("converged"):
         result.warnings.append(f"stopped by {m.stop_reason} before the median's CI reached "
                                f"±{case.stop.rel_ci:.2%} (got ±{stats['rel_ci']:.2%})")
+    _check_outputs(outputs, result)
+
+
+def _check_outputs(outputs: dict[str, np.ndarray], result: CaseResult) -> None:
+    """Fail a case whose float output is all NaN/inf; warn where only some values are."""
     floats = {k: v for k, v in outputs.items() if v.dtype.kind in "fc" and v.size}
     useless = [k for k, v in floats.items() if not np.isfinite(v).any()]
     if useless:

@@ -326,8 +326,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         outputs = side.engine.fetch_outputs()
         record[side.label.lower()]["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
         record[side.label.lower()]["memory"] = side.engine.memory()
-        facts = build_facts(side.engine.build)
-        record[side.label.lower()]["build"] = {k: facts[k] for k in AB_BUILD_FACTS}
+        record[side.label.lower()]["build"] = build_facts(side.engine.build, AB_BUILD_FACTS)
     summarize_sides(record)
 
 

@@ -103,12 +103,14 @@ def make_timer(case: Case, engine: Engine, sm_clock_probe: bool = False) -> Time
     return HostTimer(case.inject_delay)
 
 
-def build_facts(build: BuildInfo) -> dict[str, Any]:
-    """What preparing the engine cost and produced, as a result records it."""
-    return {"build_time_s": build.build_time_s, "load_time_s": build.load_time_s,
-            "engine_bytes": build.engine_bytes, "cache_hit": build.cache_hit,
-            "fingerprint": build.fingerprint, "notes": build.notes,
-            "layer_count": len(build.layers) if build.layers is not None else None}
+def build_facts(build: BuildInfo, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """What preparing the engine cost and produced, as a result records it (only ``keys``,
+    where given: an A/B record keeps fewer)."""
+    facts = {"build_time_s": build.build_time_s, "load_time_s": build.load_time_s,
+             "engine_bytes": build.engine_bytes, "cache_hit": build.cache_hit,
+             "fingerprint": build.fingerprint, "notes": build.notes,
+             "layer_count": len(build.layers) if build.layers is not None else None}
+    return facts if keys is None else {k: facts[k] for k in keys}
 
 
 def record_build(engine: Engine, result: Any) -> None:
@@ -199,7 +201,8 @@ class MeasuringSession:
         self.feed: dict[str, np.ndarray] = {}
         self.ranges: dict[str, tuple[float, float]] | None = None
         self.timer: Timer | None = None
-        self.window: TelemetryWindow | None = None
+        # no sampler until a measurement opens its window (a window over no engines)
+        self.window = TelemetryWindow(case, [])
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> MeasuringSession:
@@ -211,7 +214,7 @@ class MeasuringSession:
     @property
     def on_gpu(self) -> bool:
         """Timed with CUDA events (the GPU facts and telemetry then belong to the result)."""
-        return self.timer is not None and not isinstance(self.timer, HostTimer)
+        return self.timer is not None and self.timer.name == "cuda-event"
 
     # -- prepare -----------------------------------------------------------------------
     def prepare(self, message: str | None = None, payload: int | None = None,
@@ -272,7 +275,7 @@ class MeasuringSession:
     def measure(self) -> Measurement:
         """Warm-up (until the SM clock settles, where a sampler watches it) and samples until
         the stopping rule is met; a GPU engine's stage pass follows, then the window closes."""
-        assert self.engine is not None and self.timer is not None and self.window is not None
+        assert self.engine is not None and self.timer is not None
         engine, window = self.engine, self.window
 
         def phase(name: str) -> None:
