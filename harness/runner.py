@@ -1,4 +1,5 @@
-"""Run cases: prepare -> bind inputs -> warm-up -> measure -> summarise, one case at a time.
+"""Run cases: prepare -> bind inputs -> warm-up -> measure -> summarise, one case at a time,
+each preparation (one per memory layout) a :class:`~harness.timing.session.MeasuringSession`.
 
 One failing case never sinks the matrix: its error is recorded and the next case runs. The
 run file is flushed after every case, so Ctrl-C loses nothing already measured.
