@@ -31,7 +31,7 @@ STEPS = [
     ("backend start-up", "start_backends", "harness/runner.py"),
     ("model resolution (zoo model, sha256)", "resolve_source", "harness/models/source.py"),
     ("model digest", "model_digest", "harness/models/source.py"),
-    ("input generation", "make_feed", "harness/runner.py"),
+    ("input generation", "make_feed", "harness/timing/session.py"),
     ("warm-up + measuring", "measure", "harness/timing/measure.py"),
     ("summary statistics", "_record", "harness/runner.py"),
     ("accuracy, memory, stages", "finish_case", "harness/pipeline/case.py"),

@@ -1,4 +1,5 @@
-"""Run cases: prepare -> bind inputs -> warm-up -> measure -> summarise, one case at a time.
+"""Run cases: prepare -> bind inputs -> warm-up -> measure -> summarise, one case at a time,
+each preparation (one per memory layout) a :class:`~harness.timing.session.MeasuringSession`.
 
 One failing case never sinks the matrix: its error is recorded and the next case runs. The
 run file is flushed after every case, so Ctrl-C loses nothing already measured.
@@ -18,13 +19,6 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped
-from harness.inputs import (
-    generated_int_note,
-    load_inputs,
-    random_inputs,
-    resolve_run_shapes,
-    value_ranges_from_model,
-)
 from harness.layout import DEFAULT_LAYOUTS, Layout, random_seed
 from harness.markers import case_range, nvtx_range, scenario_range
 from harness.models.source import model_digest, resolve_source
@@ -32,12 +26,10 @@ from harness.pipeline.case import finish_case, record_memory
 from harness.pipeline.memory import RssPeak
 from harness.results import CaseResult, ResultWriter
 from harness.scenario.expand import Case
-from harness.scenario.shapes import parse_shapes
 from harness.stats import summarize, throughput
 from harness.telemetry import host
-from harness.timing.host import HostTimer
-from harness.timing.measure import Measurement, measure
-from harness.trtexec import load_raw, raw_input_spec
+from harness.timing.measure import Measurement
+from harness.timing.session import MeasuringSession, no_gpu_reason, record_build
 
 # trtexec's warning threshold for an unstable measurement.
 CV_WARN = 0.025
@@ -141,20 +133,16 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
             result.case["model_sha256"] = model_digest(source)
             layouts = case_layouts(case, cls)
             timed = per_layout(case, len(layouts))
-            cls.check_case(case)
-            with nvtx_range("build", payload=case.batch):
-                t0 = time.perf_counter()
-                engine = laid_out(cls, layouts[0]).prepare(case, source.onnx_path)
-                load_s = time.perf_counter() - t0
-            with engine:
+            with MeasuringSession(timed, source, cls, layouts[0]) as session:
+                engine = session.prepare(payload=case.batch)
                 if engine.build_only:
-                    _record_build(engine, result)
+                    record_build(engine, result)
                     record_memory(result, source, None)
                 else:
-                    feed, outputs = _measure_engine(timed, engine, source, result)
+                    outputs = _measure_engine(session, result)
                     _introspect(engine, result)
-                    finish_case(case, engine, source, feed, outputs, result, load_s, base_dir,
-                                rss)
+                    finish_case(case, engine, source, session.feed, outputs, result,
+                                session.load_s, base_dir, rss)
             if len(layouts) > 1 and not engine.build_only:
                 _measure_layouts(timed, cls, source, layouts, result)
     except CaseSkipped as exc:
@@ -189,13 +177,6 @@ def per_layout(case: Case, n: int) -> Case:
     return dataclasses.replace(case, stop=stop)
 
 
-def laid_out(cls: type[Backend], layout: Layout | None) -> Backend:
-    backend = cls()
-    if layout is not None and cls.randomizes_layout:
-        backend.layout = layout
-    return backend
-
-
 def _measure_layouts(case: Case, cls: type[Backend], source: Any,
                      layouts: list[Layout | None], result: CaseResult) -> None:
     """Prepare and time the case again in each further layout; the result's samples become
@@ -204,8 +185,9 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
     samples = list(result.samples_ms)
     for layout in layouts[1:]:
         again = CaseResult(id=case.id, status="ok", case=result.case)
-        with nvtx_range("layout"), laid_out(cls, layout).prepare(case, source.onnx_path) as eng:
-            _measure_engine(case, eng, source, again)
+        with nvtx_range("layout"), MeasuringSession(case, source, cls, layout) as session:
+            session.prepare(phase=None)     # the "layout" range stands for its build
+            _measure_engine(session, again)
         per.append(_layout_figures(layout, again.samples_ms, cls))
         samples += again.samples_ms
         both = host.combine(*(host.HostLoad.from_json(t["host"]) if (t or {}).get("host")
@@ -237,64 +219,30 @@ def _skipped(result: CaseResult, reason: str) -> CaseResult:
     return result
 
 
-def make_feed(case: Case, engine: Engine, source: Any
-              ) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]] | None]:
-    """The case's inputs (its data files, or seeded random data in the model's value ranges)
-    and the ranges used; shared with the A/B runner, so both sides see the same inputs."""
-    given = case.profile.run if case.profile else None
-    if given is None and source.zoo_name:
-        from harness.models.zoo import DEFAULT_SHAPES
-
-        given = parse_shapes(DEFAULT_SHAPES[source.zoo_name], batch=case.batch)
-    shapes = resolve_run_shapes(engine.inputs, given, case.batch)
-    ranges: dict[str, tuple[float, float]] | None = None
-    raw = raw_input_spec(case.inputs) if case.inputs else None
-    if raw is not None:         # trtexec's --loadInputs: raw tensor bytes per input
-        feed = load_raw(raw, {t.name: t.dtype for t in engine.inputs}, shapes)
-    elif case.inputs:
-        feed = load_inputs(case.inputs, engine.inputs)
-    else:
-        ranges = value_ranges_from_model(source.onnx_path)
-        ranges.update(case.input_range)
-        feed = random_inputs(engine.inputs, shapes, case.seed, ranges)
-    return feed, ranges
-
-
-def _measure_engine(case: Case, engine: Engine, source: Any, result: CaseResult
-                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    feed, ranges = make_feed(case, engine, source)
+def _measure_engine(session: MeasuringSession, result: CaseResult) -> dict[str, np.ndarray]:
+    """Time the session's engine and record it into ``result``; the outputs of its last
+    inference."""
+    case, engine = session.case, session.engine
+    assert engine is not None
+    feed = session.prepare_feed()
     result.shapes = {k: list(v.shape) for k, v in feed.items()}
-    from harness import gpu
-
-    no_gpu = gpu.unavailable_reason() if engine.is_async else None
+    no_gpu = no_gpu_reason(engine)
     if no_gpu:
         # Only a test double can be async without a GPU: time it with the host clock.
         result.warnings.append(f"async engine without a CUDA device: timed with the host "
                                f"clock ({no_gpu})")
-    try:
-        if engine.is_async and not no_gpu:
-            # GPU engines: CUDA events on the harness's stream (handed over before bind),
-            # NVML telemetry beside warm-up and measurement.
-            from harness.timing.gpu_case import GpuCaseMeasurement
+    with session.timed(sm_clock_probe=case.telemetry.sm_clock_probe):
+        session.bind()
+        m = session.measure()
+        outputs = engine.fetch_outputs()
+        effective = _with_static_batch(case, engine)
+        _record(effective, engine, m, outputs, result)
+        if session.on_gpu:
+            from harness.timing.gpu_case import record_gpu
 
-            with GpuCaseMeasurement(case, engine) as g:
-                with nvtx_range("load"):
-                    engine.bind(feed)
-                m = g.measure()
-                outputs, effective = _fetch_and_record(case, engine, m, result)
-                g.record(m, result)
-        else:
-            with nvtx_range("load"):
-                engine.bind(feed)
-            m = measure(engine.run, HostTimer(case.inject_delay), case.warmup, case.stop)
-            outputs, effective = _fetch_and_record(case, engine, m, result)
-    except Exception as exc:
-        note = generated_int_note(engine.inputs, ranges) if ranges is not None else ""
-        if not note:
-            raise
-        raise RuntimeError(f"{exc}\nhint: {note}") from exc
+            record_gpu(session, m, result)
     result.case["batch"] = effective.batch
-    return feed, outputs
+    return outputs
 
 
 def _introspect(engine: Engine, result: CaseResult) -> None:
@@ -305,14 +253,6 @@ def _introspect(engine: Engine, result: CaseResult) -> None:
     if found.get("layers") is not None:
         result.layers = found["layers"]
         result.build["layer_count"] = len(found["layers"])
-
-
-def _fetch_and_record(case: Case, engine: Engine, m: Measurement, result: CaseResult
-                      ) -> tuple[dict[str, np.ndarray], Case]:
-    outputs = engine.fetch_outputs()
-    effective = _with_static_batch(case, engine)
-    _record(effective, engine, m, outputs, result)
-    return outputs, effective
 
 
 def _with_static_batch(case: Case, engine: Engine) -> Case:
@@ -327,18 +267,6 @@ def _with_static_batch(case: Case, engine: Engine) -> Case:
     return case
 
 
-def _record_build(engine: Engine, result: CaseResult) -> None:
-    b = engine.build
-    result.build = {"build_time_s": b.build_time_s, "load_time_s": b.load_time_s,
-                    "engine_bytes": b.engine_bytes, "cache_hit": b.cache_hit,
-                    "fingerprint": b.fingerprint, "notes": b.notes,
-                    "layer_count": len(b.layers) if b.layers is not None else None}
-    if b.layers is not None:
-        result.layers = b.layers
-    result.warnings += [w for w in b.warnings if w not in result.warnings]
-    result.timing = {"build_only": True}
-
-
 def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.ndarray],
             result: CaseResult) -> None:
     samples_ms = [s * 1e3 for s in m.samples]
@@ -346,7 +274,7 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.samples_ms = [round(s, 6) for s in samples_ms]
     result.stats_ms = stats
     result.throughput = throughput(case.batch, stats["median"] / 1e3)
-    _record_build(engine, result)
+    record_build(engine, result)
     # The scenario's choices first, then what actually happened (timer "auto" -> "host").
     result.timing = {**case.timing.model_dump(), "build_only": False, "timer": m.timer,
                      "warmup_s": m.warmup_s, "warmup_iterations": m.warmup_iterations,
@@ -363,6 +291,11 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     if not m.stop_reason.startswith("converged"):
         result.warnings.append(f"stopped by {m.stop_reason} before the median's CI reached "
                                f"±{case.stop.rel_ci:.2%} (got ±{stats['rel_ci']:.2%})")
+    _check_outputs(outputs, result)
+
+
+def _check_outputs(outputs: dict[str, np.ndarray], result: CaseResult) -> None:
+    """Fail a case whose float output is all NaN/inf; warn where only some values are."""
     floats = {k: v for k, v in outputs.items() if v.dtype.kind in "fc" and v.size}
     useless = [k for k, v in floats.items() if not np.isfinite(v).any()]
     if useless:

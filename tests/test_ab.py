@@ -230,7 +230,9 @@ def test_ab_times_the_step_the_timer_prepares_and_paces_warm_ups(monkeypatch):
                 step()
             return warm
 
-    monkeypatch.setattr(measure, "make_timer", lambda case, engine: RecordingTimer(0.0))
+    from harness.timing import session
+
+    monkeypatch.setattr(session, "make_timer", lambda case, engine, *_: RecordingTimer(0.0))
     case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
     case = replace(case, warmup=case.warmup.model_copy(update={"min_iterations": 3}))
     series = [ABSettings(duration_s=0.1, rewarm_s=0.002, seed=s, instances=2)

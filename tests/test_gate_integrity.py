@@ -274,13 +274,13 @@ def test_all_nan_outputs_fail_the_case(write_toml, tmp_path):
 def test_damaged_engine_cache_is_a_case_warning():
     from harness.backends.base import BuildInfo
     from harness.results import CaseResult
-    from harness.runner import _record_build
+    from harness.timing.session import record_build
 
     class E:
         build = BuildInfo(warnings=["engine cache entry k was damaged (sha): rebuilt"])
 
     result = CaseResult(id="x", status="ok", case={})
-    _record_build(E(), result)
+    record_build(E(), result)
     assert result.warnings == ["engine cache entry k was damaged (sha): rebuilt"]
 
 

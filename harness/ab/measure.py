@@ -12,9 +12,11 @@ repeats in every process — an A/A comparison of single preparations is a compa
 layouts. Many random layouts per side turn that bias into a variance that the paired verdict
 measures from the preparations themselves (:func:`harness.comparison.compare_preparations`).
 
-GPU (async) engines are timed with CUDA events on the harness stream (:mod:`harness.timing.cuda`),
-with one NVML sampler over the interleaved phase (:mod:`harness.telemetry.nvml`); CPU engines,
-and test doubles without a GPU, with the host clock — as the runner does.
+Each preparation is a :class:`harness.timing.session.MeasuringSession`, as a run's case is:
+the same preparation, timer choice (CUDA events on the harness stream for GPU engines, which
+both sides share so that their work and events sit in one ordered queue; the host clock
+otherwise) and inputs. The blocks are timed here, with one telemetry window
+(:class:`harness.timing.session.TelemetryWindow`) over the interleaved phase.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ from harness.results import now_iso
 from harness.scenario.expand import Case
 from harness.scenario.schema import Warmup
 from harness.stats import summarize
-from harness.timing.host import HostTimer
 from harness.timing.measure import Timer, warm_up
+from harness.timing.session import MeasuringSession, TelemetryWindow, build_facts
 
 # Interleaving resolves a few tenths of a percent (docs/verdicts.md), so A/B tolerances
 # are far tighter than a stored baseline's. 0.5 % chosen on the tuning workloads
@@ -53,6 +55,8 @@ MIN_PAIRS = 8
 # degrees of freedom: with 2 it had 1 (t = 31.8 at the 1 % level), so any real layout spread
 # made every result ambiguous. Chosen on the tuning workloads (docs/verdicts.md).
 DEFAULT_INSTANCES = 6
+# The build facts an A/B record keeps per side (of :func:`harness.timing.session.build_facts`).
+AB_BUILD_FACTS = ("build_time_s", "engine_bytes", "fingerprint")
 # Raw samples kept per block in the record (the statistics use all of them).
 MAX_BLOCK_SAMPLES = 2000
 
@@ -85,57 +89,6 @@ class ABSettings:
         return self.duration_s / (2 * self.pairs)
 
 
-def make_timer(case: Case, engine: Engine) -> Timer:
-    """The runner's choice: CUDA events on the harness stream (handed to the engine before it
-    binds) for GPU engines, the host clock otherwise. Both sides of a pair share the harness
-    stream, so their work and events sit in one ordered queue."""
-    if engine.is_async:
-        from harness import gpu
-
-        if gpu.unavailable_reason() is None:
-            from harness.timing.cuda import CudaTimer
-
-            timer = CudaTimer(case.timing, engine=engine)
-            engine.set_stream(timer.stream)
-            return timer
-    return HostTimer(case.inject_delay)
-
-
-class _Telemetry:
-    """One NVML sampler over the whole interleaved phase (GPU only), each block marked."""
-
-    def __init__(self, case: Case, engines: list[Engine]) -> None:
-        self.case, self.sampler = case, None
-        if not any(e.is_async for e in engines) or not case.telemetry.enabled:
-            return
-        from harness import gpu
-
-        if gpu.unavailable_reason() is not None:
-            return
-        from harness.telemetry.nvml import NvmlSampler, nvml_unavailable_reason
-
-        if nvml_unavailable_reason() is None:
-            self.sampler = NvmlSampler(interval_s=case.telemetry.interval)
-
-    def __enter__(self) -> _Telemetry:
-        if self.sampler is not None:
-            self.sampler.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.sampler is not None:
-            self.sampler.stop()
-
-    def mark(self, name: str) -> None:
-        if self.sampler is not None:
-            self.sampler.mark(name)
-
-    def result(self) -> dict[str, Any] | None:
-        if self.sampler is None:
-            return None
-        return self.sampler.telemetry(self.case.telemetry.flagged_limit)
-
-
 @dataclass
 class _Side:
     label: str
@@ -162,27 +115,24 @@ class _Side:
 
 def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
              layout: Layout | None = None) -> None:
-    from harness.runner import laid_out, make_feed
-
+    """One preparation of a side: a measuring session (its engine, timer and inputs) that
+    stays open, with ``stack``, until the comparison ends."""
     cls = backend_class(side.case.backend)
     reason = cls.unavailable_reason()
     if reason:
         raise CaseSkipped(f"side {side.label} ({side.case.id}): {reason}")
     side.info["backend"] = {"name": side.case.backend, "version": cls.version()}
     source = resolve_source(side.case.source, base_dir, side.case.seed)
-    backend = laid_out(cls, layout)
-    side.info["layout"] = (f"random (seed {layout.seed})" if backend.layout is not None else
-                           "as allocated (the backend does not randomise its layout)")
-    cls.check_case(side.case)
-    with nvtx_range("build", f"build {side.label}"):
-        side.engine = stack.enter_context(backend.prepare(side.case, source.onnx_path))
+    session = stack.enter_context(MeasuringSession(side.case, source, cls, layout))
+    side.info["layout"] = (f"random (seed {layout.seed})" if session.backend.layout is not None
+                           else "as allocated (the backend does not randomise its layout)")
+    side.engine = session.prepare(f"build {side.label}")
     if side.engine.build_only:
         raise CaseSkipped(f"side {side.label} ({side.case.id}): the engine was built but "
                           "cannot run here")
     side.info["instance_spread"] = side.engine.instance_spread
-    side.timer = make_timer(side.case, side.engine)
-    stack.callback(side.timer.close)
-    side.info["feed"], _ = make_feed(side.case, side.engine, source)
+    side.timer = session.open_timer()
+    side.info["feed"] = session.prepare_feed()
 
 
 def _same_specs(a: Engine, b: Engine) -> bool:
@@ -350,7 +300,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                     min_iterations=2)
     by_label = {(s.label, s.instance): s for s in sides}
     start = time.perf_counter() - record.get("timing", {}).get("measure_s", 0.0)
-    with _Telemetry(sides[0].case, [s.engine for s in sides if s.engine]) as tele:
+    with TelemetryWindow(sides[0].case, [s.engine for s in sides if s.engine]) as tele:
         for i, labels in enumerate(order):
             pair = first_pair + i
             for label in labels:
@@ -376,10 +326,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         outputs = side.engine.fetch_outputs()
         record[side.label.lower()]["outputs"] = {k: list(v.shape) for k, v in outputs.items()}
         record[side.label.lower()]["memory"] = side.engine.memory()
-        b = side.engine.build
-        record[side.label.lower()]["build"] = {"build_time_s": b.build_time_s,
-                                               "engine_bytes": b.engine_bytes,
-                                               "fingerprint": b.fingerprint}
+        record[side.label.lower()]["build"] = build_facts(side.engine.build, AB_BUILD_FACTS)
     summarize_sides(record)
 
 
