@@ -25,6 +25,7 @@ from harness.baseline.verdict import (
     throughput_metric,
 )
 from harness.comparison import compare_preparations
+from harness.verdict import clocks
 
 LABELS = ("slower", "faster", "same")
 FAILING = ("slower", "failed")
@@ -115,7 +116,8 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         unstable.append(f"clock slowdown (throttling) during {share:.0%} of the interleaved "
                         "phase")
     return {"status": "pending", "reason": "", "metrics": metrics, "unstable": unstable,
-            "flags": flags, "throughput_tolerance": tol["throughput"]}
+            "flags": flags, "throughput_tolerance": tol["throughput"],
+            **clocks.ab_clock_fields(record)}
 
 
 def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
@@ -181,6 +183,7 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
         if "median" in ms:
             ms["throughput"] = throughput_metric(ms["median"], v.pop("throughput_tolerance"),
                                                  ("slower", "faster", "same"))
+        clocks.confirm_ab(v, policy.alpha)     # different SM clocks: confirm in cycle space
         slower = [k for k, m in ms.items() if m["status"] == "slower"]
         faster = [k for k, m in ms.items() if m["status"] == "faster"]
         lead = (slower or faster or ["median"])[0]

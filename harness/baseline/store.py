@@ -22,6 +22,7 @@ from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
 from harness.results import CaseResult, RunResult, now_iso, read_json
+from harness.verdict.clocks import sm_clock_mhz
 
 SCHEMA = "trt-harness/baseline/1"
 DEFAULT_KEEP = DEFAULT_KEEP_RUNS   # accepted runs kept per case (--keep)
@@ -224,6 +225,7 @@ def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
             "estimates": estimates, "throughput": c.throughput, "build": c.build,
             "memory": c.memory, "accuracy": c.accuracy, "layers": c.layers,
             "flagged_share": telemetry.get("flagged_share"), "host": telemetry.get("host"),
+            "sm_clock_mhz": sm_clock_mhz({"telemetry": telemetry}),
             "timing": c.timing,
             "samples_ms": samples}
 

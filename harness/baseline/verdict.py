@@ -37,6 +37,7 @@ from harness.comparison import (
     run_estimate,
 )
 from harness.telemetry import host
+from harness.verdict import clocks
 
 VERDICTS = ("pass", "regression", "improvement", "unstable", "undecided", "new", "failed",
             "skipped", "incomparable")
@@ -274,7 +275,8 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
     fields: dict[str, Any] = {**fields_host, "metrics": metrics, "baseline_runs": len(entries),
                               "busy_baseline_runs": len(entries) - len(quiet),
                               "tolerance": tol["median"], "unstable": unstable,
-                              "voids_timing": voids}
+                              "voids_timing": voids,
+                              **clocks.stored_clock_fields(current, quiet)}
     ident = engine_identity(current.get("build") or {}, current.get("layers"), entries[-1])
     if ident is not None:
         fields["engine"] = ident
@@ -383,6 +385,7 @@ def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POL
         thr_tol = tol.get("throughput", 0.05) if isinstance(tol, dict) else 0.05
         if "median" in v["metrics"]:
             v["metrics"]["throughput"] = throughput_metric(v["metrics"]["median"], thr_tol)
+        clocks.confirm_stored(v, policy)      # different SM clocks: confirm in cycle space
         _conclude(v)
 
 
