@@ -40,7 +40,8 @@ def trial(arch: str, slowdown: float, settings: ABSettings) -> dict[str, Any]:
         sides.append(side_case(case, label))
     t0 = time.perf_counter()
     record = measure_ab(sides[0], sides[1], settings)
-    judge([record])
+    [verdict] = judge([record])
+    record["verdict"] = verdict.to_json()       # saved with the record as it arrives
     record["wall_s"] = time.perf_counter() - t0
     for blk in record["blocks"]:
         blk.pop("samples_ms", None)
