@@ -32,11 +32,11 @@ STATUSES = ("ok", "failed", "skipped", "interrupted")
 
 def _read_verdict(value: Any) -> Verdict | None:
     """A stored verdict (any results file's, older ones too) as its record."""
-    if value is None or isinstance(value, Verdict):
-        return value
-    if not isinstance(value, dict):
+    if value is None:
+        return None
+    if not isinstance(value, dict | Verdict):
         raise ValueError(f"a verdict is an object, not {type(value).__name__}")
-    return Verdict.from_json(value)
+    return Verdict.read(value)
 
 
 @dataclass
@@ -64,6 +64,10 @@ class CaseResult:
     # GPU or host, a merge of several platforms): it is judged against that platform's baseline.
     platform_id: str | None = None
     platform: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # a verdict given as its JSON (a hand-built result) is held as its record
+        self.verdict = _read_verdict(self.verdict)
 
     @property
     def precision(self) -> str:

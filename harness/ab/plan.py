@@ -166,7 +166,8 @@ def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> in
 
 def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[Verdict]:
     """A/B verdicts in the run's vocabulary (slower = regression) for the exit code."""
-    statuses = [r["verdict"].status if r.get("verdict") else "failed" for r in records]
+    statuses = [Verdict.read(r["verdict"]).status if r.get("verdict") else "failed"
+                for r in records]
     return [Verdict(RUN_VERDICTS.get(s, s)) for s in statuses]
 
 

@@ -60,7 +60,7 @@ def verdict_of(c: CaseResult) -> Verdict:
 def ab_verdict_of(r: dict[str, Any]) -> Verdict:
     """An A/B record's verdict; a record never judged reads as its status and error."""
     if r.get("verdict"):
-        return r["verdict"]
+        return Verdict.read(r["verdict"])
     return Verdict(r.get("status", "failed"), r.get("error") or "")
 
 

@@ -267,6 +267,12 @@ class Verdict(_JsonRecord):
         return out
 
     @classmethod
+    def read(cls, value: Verdict | Mapping[str, Any]) -> Verdict:
+        """A verdict as it is, or one held as its JSON (an A/B record's, a results file's)
+        read through :meth:`from_json`."""
+        return value if isinstance(value, Verdict) else cls.from_json(value)
+
+    @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Verdict:
         """Any verdict dict the judges write, and older results files' (missing keys take
         their defaults)."""
