@@ -42,7 +42,7 @@ def harness_stored(groups: list[tuple[list[np.ndarray], np.ndarray]], tolerance:
         tol = {"median": tolerance, "p99": max(tolerance, 0.2)}
         verdicts.append(evaluate_case(as_result(current), entries, tol, policy))
         tols.append(tol)
-    finalize(verdicts, policy, tols)
+    verdicts = finalize(verdicts, policy, tols)
     # Latency power counts latency verdicts only: a regression through another gate (memory,
     # size) is a different finding, whatever it does to the exit code (issue 22).
     return [v["status"] == "regression" and v.get("metric") in LATENCY for v in verdicts]

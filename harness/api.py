@@ -224,7 +224,7 @@ def run_exit_code(run_: RunResult, policy: VerdictPolicy, fail_on: tuple[str, ..
     verdicts = [c.verdict for c in run_.cases if c.verdict] + ab_exit_verdicts(run_.ab)
     if nothing_measured(run_):
         # e.g. a GPU scenario on a runner without a GPU: every case skipped is not a pass
-        verdicts.append({"status": "undecided", "reason": "nothing was measured"})
+        verdicts.append(verdict("undecided", "nothing was measured"))
     code = exit_code(verdicts, policy.fail_on(fail_on), policy.allow_undecided)
     # a failure after measuring (a missing shard, a full disk) is a failure, whatever the
     # verdicts of what did get measured
@@ -269,20 +269,21 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
             c.verdict = verdict("incomparable", "platform differs from the baseline's: "
                                 + "; ".join(diffs))
             continue
-        current = {k: v for k, v in dataclasses.asdict(c).items() if k != "verdict"}
+        # the result as the judges read it: plain data, without a verdict judged before
+        current = dataclasses.asdict(dataclasses.replace(c, verdict=None))
         current["precision"] = c.precision
         c.verdict = evaluate_case(current, entries, c.case.get("tolerance"), policy)
-    finalize([c.verdict for c in run_.cases], policy, tolerances)
-    for c in run_.cases:
+    decided = finalize([c.verdict for c in run_.cases], policy, tolerances)
+    for c, v in zip(run_.cases, decided, strict=True):
         # SLOs and the accuracy delta are absolute gates beside the baseline comparison.
-        c.verdict = apply_gates(c.verdict, case_gates(c))
+        v = apply_gates(v, case_gates(c))
         tel = c.telemetry or {}
-        if tel.get("unstable") and c.verdict["status"] in ("pass", "regression", "improvement"):
+        if tel.get("unstable") and v.status in ("pass", "regression", "improvement"):
             # measured under a clock slowdown: the figure is kept, but it is not judged
-            c.verdict = verdict("unstable", f"{tel['flagged_share']:.1%} of the measured time "
-                                "under a power/thermal/hardware clock slowdown; would have "
-                                f"been '{c.verdict['status']}': {c.verdict['reason']}",
-                                would_be=c.verdict["status"])
+            v = verdict("unstable", f"{tel['flagged_share']:.1%} of the measured time under a "
+                        "power/thermal/hardware clock slowdown; would have been "
+                        f"'{v.status}': {v.reason}", would_be=v.status)
+        c.verdict = v
 
 
 def accept(results: str | Path | list[str | Path], baselines: str | Path = "baselines",
@@ -371,8 +372,8 @@ def summary_rows(run_: RunResult) -> list[dict[str, Any]]:
         rows.append({"case": c.id, "status": c.status,
                      **{METRICS[m].key: f.get(m) for m in SUMMARY_FIGURES},
                      "ci_ms": (f.get("median_ci_low"), f.get("median_ci_high")),
-                     "verdict": (c.verdict or {}).get("status"),
-                     "reason": (c.verdict or {}).get("reason") or c.error})
+                     "verdict": c.verdict.status if c.verdict else None,
+                     "reason": (c.verdict.reason if c.verdict else None) or c.error})
     return rows
 
 
@@ -395,13 +396,13 @@ def results_frame(results: str | Path | RunResult) -> Any:
     sha = (run_.commit or {}).get("sha")
     rows = []
     for c in run_.cases:
-        spec, v, figures = c.case or {}, c.verdict or {}, c.figures()
+        spec, v, figures = c.case or {}, c.verdict, c.figures()
         rows.append({
             "id": c.id, "scenario": spec.get("scenario"), "model": spec.get("model"),
             "backend": (c.backend or {}).get("name") or spec.get("backend"),
             "precision": c.precision, "batch": spec.get("batch"), "status": c.status,
             **{_column(m): figures.get(m) for m in CASE_FIGURES},
-            "verdict": v.get("status"), "change": v.get("change"),
+            "verdict": v.status if v else None, "change": v.change if v else None,
             "platform_id": run_.platform_id, "commit": sha})
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     floats = [*map(_column, CASE_FIGURES), "change"]

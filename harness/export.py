@@ -17,7 +17,6 @@ from typing import Any
 from harness import commit
 from harness.fsutil import atomic_write_json
 from harness.results import RunResult
-from harness.verdict import Verdict
 
 
 def _stats(samples_s: list[float]) -> dict[str, Any]:
@@ -59,8 +58,7 @@ def to_pytest_benchmark(run: RunResult, include_data: bool = True) -> dict[str, 
             "param": f"{(c.backend or {}).get('name')}-{c.precision}-b{c.case.get('batch')}",
             "extra_info": {"backend_version": (c.backend or {}).get("version"),
                            "throughput": c.throughput, "timer": (c.timing or {}).get("timer"),
-                           "verdict": Verdict.from_json(c.verdict).status
-                           if c.verdict else None},
+                           "verdict": c.verdict.status if c.verdict else None},
             "options": {"disable_gc": False, "timer": (c.timing or {}).get("timer", "host"),
                         "min_rounds": c.case.get("stop", {}).get("min_samples"),
                         "max_time": c.case.get("stop", {}).get("max_time"),

@@ -17,14 +17,26 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainValidator
 
 from harness import __version__
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json
+from harness.verdict.records import Verdict
 
 SCHEMA = "trt-harness/results/1"
 STATUSES = ("ok", "failed", "skipped", "interrupted")
+
+
+def _read_verdict(value: Any) -> Verdict | None:
+    """A stored verdict (any results file's, older ones too) as its record."""
+    if value is None:
+        return None
+    if not isinstance(value, dict | Verdict):
+        raise ValueError(f"a verdict is an object, not {type(value).__name__}")
+    return Verdict.read(value)
 
 
 @dataclass
@@ -46,11 +58,16 @@ class CaseResult:
     telemetry: dict[str, Any] | None = None
     accuracy: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
-    verdict: dict[str, Any] | None = None
+    # written and read through Verdict.to_json / from_json only (_json, _read_verdict)
+    verdict: Annotated[Verdict | None, PlainValidator(_read_verdict)] = None
     # Set only where the case ran on another platform than the run's (a Dask worker on another
     # GPU or host, a merge of several platforms): it is judged against that platform's baseline.
     platform_id: str | None = None
     platform: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # a verdict given as its JSON (a hand-built result) is held as its record
+        self.verdict = _read_verdict(self.verdict)
 
     @property
     def precision(self) -> str:
@@ -60,7 +77,7 @@ class CaseResult:
         """The case's figures by their names in :data:`harness.metrics.METRICS`: the latency
         statistics, the throughput and the verdict's change."""
         return {**(self.stats_ms or {}), "throughput": self.throughput,
-                "change": (self.verdict or {}).get("change")}
+                "change": self.verdict.change if self.verdict else None}
 
 
 @dataclass
@@ -85,7 +102,7 @@ class RunResult:
     merged_from: list[dict[str, Any]] = field(default_factory=list)   # harness.scale.merge
 
     def to_json(self) -> dict[str, Any]:
-        return _finite(dataclasses.asdict(self))
+        return _json(self)
 
     @classmethod
     def from_json(cls, data: Any, source: str | None = None) -> RunResult:
@@ -113,20 +130,34 @@ class RunResult:
             if c.status not in STATUSES or not isinstance(c.case.get("scenario"), str):
                 raise ConfigError(f"damaged results file: cases.{i} ({c.id!r}) needs a status "
                                   f"in {STATUSES} and case.scenario", file=source)
+        for r in run.ab:
+            # an A/B record is the measuring's own dict; only its verdict is a record
+            if r.get("verdict"):
+                try:
+                    r["verdict"] = _read_verdict(r["verdict"])
+                except ValueError as exc:
+                    raise ConfigError(f"damaged results file: ab verdict: {exc}",
+                                      file=source) from None
         return run
 
     def case(self, case_id: str) -> CaseResult | None:
         return next((c for c in self.cases if c.id == case_id), None)
 
 
-def _finite(obj: Any) -> Any:
-    # JSON has no inf/nan; None says "not defined" (e.g. the CV of one sample).
+def _json(obj: Any) -> Any:
+    """The JSON value of a record, a copy: verdicts through their own path
+    (:meth:`Verdict.to_json`), other dataclasses field by field, as ``asdict`` would. JSON
+    has no inf/nan; None says "not defined" (e.g. the CV of one sample)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
+    if isinstance(obj, Verdict):
+        return _json(obj.to_json())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: _json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [_json(v) for v in obj]
     return obj
 
 

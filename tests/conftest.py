@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.verdict.records import Verdict
-
 os.environ.setdefault("TRT_HARNESS_CACHE", str(Path(__file__).resolve().parent.parent
                                                 / ".pytest_cache" / "trt-harness"))
 
@@ -40,48 +38,3 @@ shapes = "input_ids:{batch}x16"
 @pytest.fixture
 def tiny_scenario(write_toml):
     return write_toml(TINY, "tiny.toml")
-
-
-# Issue 13: every verdict dict a judge entry point writes must survive the one serialisation
-# path unchanged (same keys, same order, same values). Checked here, around the judges, for
-# every test that judges; not at run time.
-def assert_round_trip(d: dict | None) -> None:
-    if d is None:
-        return
-    back = Verdict.from_json(d).to_json()
-    assert back == d and repr(back) == repr(d), (d, back)
-
-
-def _check_after(module, name: str, verdicts_of) -> None:
-    inner = getattr(module, name)
-
-    def wrapped(*args, **kwargs):
-        out = inner(*args, **kwargs)
-        for d in verdicts_of(args, out):
-            assert_round_trip(d)
-        return out
-
-    wrapped.__wrapped__ = inner
-    setattr(module, name, wrapped)
-
-
-def _wrap_judges() -> None:
-    import harness.ab.plan
-    import harness.ab.verdict
-    import harness.api
-    import harness.report.compare
-    import harness.scale.merge
-
-    cases = lambda args, out: [c.verdict for c in args[0].cases]  # noqa: E731
-    records = lambda args, out: [r.get("verdict") for r in args[0]]  # noqa: E731
-    returned = lambda args, out: [out]  # noqa: E731
-    _check_after(harness.api, "judge", cases)
-    _check_after(harness.ab.verdict, "judge", records)
-    _check_after(harness.ab.plan, "judge_ab", records)
-    _check_after(harness.api, "compare_case", returned)
-    _check_after(harness.report.compare, "compare_case", returned)
-    _check_after(harness.scale.merge, "merge", lambda args, out: [
-        *(c.verdict for c in out.run.cases), *(r.get("verdict") for r in out.run.ab)])
-
-
-_wrap_judges()

@@ -85,7 +85,8 @@ def test_paired_verdict_unstable_and_failed():
     failed = {"status": "failed", "error": "side B: boom", "blocks": []}
     judge([short, failed])
     assert short["verdict"]["status"] == "unstable" and "too few" in short["verdict"]["reason"]
-    assert failed["verdict"] == {"status": "failed", "reason": "side B: boom", "metrics": {}}
+    assert failed["verdict"].to_json() == {"status": "failed", "reason": "side B: boom",
+                                           "metrics": {}}
 
 
 def test_ab_cli_detects_an_injected_delay(tmp_path, capsys):

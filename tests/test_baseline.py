@@ -9,6 +9,7 @@ from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import compare_case, exit_code
 from harness.errors import ConfigError
 from harness.results import CaseResult, RunResult
+from harness.verdict import Verdict
 
 
 def stats(median: float, half: float = 0.01) -> dict:
@@ -55,10 +56,10 @@ def test_verdict_special_statuses():
 
 
 def test_exit_code():
-    assert exit_code([{"status": "pass"}, {"status": "new"}, {"status": "skipped"}]) == 0
-    assert exit_code([{"status": "pass"}, {"status": "regression"}]) == 1
-    assert exit_code([{"status": "failed"}]) == 1
-    assert exit_code([{"status": "failed"}], fail_on=("regression",)) == 0
+    assert exit_code([Verdict("pass"), Verdict("new"), Verdict("skipped")]) == 0
+    assert exit_code([Verdict("pass"), Verdict("regression")]) == 1
+    assert exit_code([Verdict("failed")]) == 1
+    assert exit_code([Verdict("failed")], fail_on=("regression",)) == 0
 
 
 def _run(run_id: str, median: float, cpu: str = "cpu-a") -> RunResult:

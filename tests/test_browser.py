@@ -18,6 +18,7 @@ from fixtures.synthetic import HOSTILE_ID, synthetic_run
 
 from harness import api
 from harness.report.outputs import write_reports
+from harness.verdict import Verdict
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,9 +172,10 @@ def _readability_run():
     c = run.cases[0]
     c.timing["pipeline"] = {"clock": "host", "sync_per_stage": True, "frames": "480x640",
                             "stop_reason": "converged", "warmup_s": 0.41}
-    c.verdict = {**(c.verdict or {}), "status": "pass", "reason": LONG_REASON,
-                 "gates": [{"gate": "slo.fps", "status": "pass",
-                            "reason": "total 41.3 fps >= 30 fps (at the median)"}]}
+    c.verdict = (c.verdict or Verdict("pass")).updated(
+        status="pass", reason=LONG_REASON,
+        gates=[{"gate": "slo.fps", "status": "pass",
+                "reason": "total 41.3 fps >= 30 fps (at the median)"}])
     return run, history
 
 

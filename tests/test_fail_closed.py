@@ -15,6 +15,7 @@ from harness.baseline.verdict import EXIT_UNDECIDED, exit_code
 from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
 from harness.results import CaseResult, RunResult
+from harness.verdict import Verdict
 
 
 def _run(cases=(), ab=()):
@@ -43,7 +44,7 @@ def _ab(status):
     (["failed", "unstable"], True, 1),
 ])
 def test_exit_codes(statuses, allow, code):
-    assert exit_code([{"status": s} for s in statuses], allow_undecided=allow) == code
+    assert exit_code([Verdict(s) for s in statuses], allow_undecided=allow) == code
 
 
 def test_ab_outcomes_map_to_exit_codes():

@@ -6,6 +6,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from harness.baseline.verdict import verdict
 from harness.models.zoo import zoo_model
 from harness.pipeline import ops
 from harness.pipeline.accuracy import match_detections, output_errors
@@ -114,12 +115,12 @@ def test_accuracy_gates_and_verdict():
     gates = check_accuracy(acc, 0.01)
     assert [g["status"] for g in gates] == ["fail", "fail"]
     assert [g["status"] for g in check_accuracy(acc, 0.05)] == ["pass", "pass"]
-    v = apply_gates({"status": "pass", "reason": "median +0.1%"}, gates)
+    v = apply_gates(verdict("pass", "median +0.1%"), gates)
     assert v["status"] == "regression" and "relative L2" in v["reason"]
     assert v["latency"]["status"] == "pass"
     # A failed case stays failed; no gates -> verdict unchanged.
-    assert apply_gates({"status": "failed", "reason": "x"}, gates)["status"] == "failed"
-    assert apply_gates({"status": "new", "reason": "x"}, []) == {"status": "new", "reason": "x"}
+    assert apply_gates(verdict("failed", "x"), gates)["status"] == "failed"
+    assert apply_gates(verdict("new", "x"), []).to_json() == {"status": "new", "reason": "x"}
 
 
 def test_rss_peak_is_per_case():

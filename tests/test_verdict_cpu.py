@@ -58,7 +58,7 @@ def test_bh_and_none_levels():
 def test_stored_mdc_is_computed_at_the_holm_level_of_the_matrix():
     base = [result(samples(seed=s, cv=0.002)) for s in range(5)]
     cases = [evaluate_case(result(samples(seed=50 + i, cv=0.002)), base) for i in range(4)]
-    finalize(cases)
+    cases = finalize(cases)
     m = cases[0]["metrics"]["median"]
     # 4 cases x (median, p99), nothing rejected: alpha / 8
     assert m["tests"] == 8 and m["mdc_level"] == pytest.approx(0.01 / 8)
@@ -108,8 +108,7 @@ def judge_matrix(n_cases, slow_case=None, factor=1.0, busy=False, contended_acce
         cur = cpu_run(level * (factor if c == slow_case else 1.0), 7777 + 1000 * seed + c,
                       busy=busy)
         verdicts.append(evaluate_case(cur, base, policy=policy))
-    finalize(verdicts, policy)
-    return verdicts
+    return finalize(verdicts, policy)
 
 
 @pytest.mark.parametrize("n_cases", [4, 24])

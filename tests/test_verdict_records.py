@@ -1,6 +1,6 @@
-"""Typed verdict records (issue 13): every verdict the judges write, and every verdict in the
-stored device-run results, reads through :class:`Verdict` and writes back unchanged; the
-records are immutable."""
+"""Typed verdict records (issue 13): every verdict the judges return, and every verdict in the
+stored device-run results, writes through :meth:`Verdict.to_json` and reads back through
+:meth:`Verdict.from_json` unchanged; the records are immutable."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from harness.verdict import Flag, MetricVerdict, Verdict
 DEVICE_RUNS = Path(__file__).resolve().parent.parent / "docs" / "device-runs"
 
 
-def round_trips(d: dict) -> Verdict:
+def round_trips(d: dict | Verdict) -> Verdict:
+    if isinstance(d, Verdict):          # a judge's record: its JSON must read back the same
+        d = d.to_json()
     v = Verdict.from_json(d)
     back = v.to_json()
     assert back == d and repr(back) == repr(d)      # same keys, order, values and types
@@ -42,7 +44,7 @@ LAYERS_A = [{"name": "conv1", "type": "Convolution", "precision": "FP32", "tacti
 LAYERS_B = [{"name": "conv1", "type": "Convolution", "precision": "FP16", "tactic": "t9"}]
 
 
-def stored_verdicts() -> dict[str, dict]:
+def stored_verdicts() -> dict[str, Verdict]:
     base = [result(seed=s) for s in range(5)]
     out = {
         "pass": compare_case(result(1.01, seed=9), base),
@@ -64,7 +66,7 @@ def stored_verdicts() -> dict[str, dict]:
 
 @pytest.mark.parametrize("name", list(stored_verdicts()))
 def test_stored_verdicts_round_trip(name):
-    d = stored_verdicts()[name]
+    d = stored_verdicts()[name].to_json()
     v = round_trips(d)
     assert v.status == d["status"] and v.reason == d["reason"]
     if name == "regression":
@@ -87,6 +89,7 @@ def test_ab_verdicts_round_trip():
     statuses = {r["verdict"]["status"] for r in records}
     assert {"slower", "unstable", "failed"} <= statuses and statuses & {"same", "undecided"}
     for r in records:
+        assert isinstance(r["verdict"], Verdict)
         round_trips(r["verdict"])
 
 
@@ -130,7 +133,7 @@ def test_flags_and_old_files_default():
 
 
 def test_records_are_immutable():
-    d = stored_verdicts()["regression"]
+    d = stored_verdicts()["regression"].to_json()
     v = Verdict.from_json(d)
     with pytest.raises(dataclasses.FrozenInstanceError):
         v.status = "pass"                                   # type: ignore[misc]

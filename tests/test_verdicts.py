@@ -110,7 +110,7 @@ def test_matrix_correction_shares_the_budget():
     crowd = [evaluate_case(result(samples(seed=100 + i, cv=0.001)), base, {"median": 0.0})
              for i in range(49)]
     mine = evaluate_case(edge, base, {"median": 0.0})
-    finalize([*crowd, mine])
+    *_, mine = finalize([*crowd, mine])
     m = mine["metrics"]["median"]
     assert m["p_slower_adjusted"] > alone["metrics"]["median"]["p_slower_adjusted"]
     assert m["tests"] == 100                                     # 50 cases x (median, p99)

@@ -73,7 +73,8 @@ def trial(workload: str, level: str, settings: ABSettings, rng: random.Random) -
              for label, e in (("A", {}), ("B", extra))]
     t0 = time.perf_counter()
     record = measure_ab(sides[0], sides[1], settings)
-    judge([record])
+    [verdict] = judge([record])
+    record["verdict"] = verdict.to_json()       # saved with the record as it arrives
     record["wall_s"] = time.perf_counter() - t0
     for blk in record["blocks"]:
         blk.pop("samples_ms", None)

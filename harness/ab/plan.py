@@ -31,6 +31,7 @@ from harness.runner import case_base_dir
 from harness.scenario.expand import Case, expand
 from harness.scenario.load import load_scenario
 from harness.scenario.schema import ScenarioFile
+from harness.verdict.records import MetricVerdict, Verdict
 
 
 @dataclass
@@ -155,20 +156,19 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
 def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> int:
     """Preparations per side to add to an undecided comparison (0: it is decided, or more
     cannot settle it). Judged alone here; the run judges all its comparisons together."""
-    judge_ab([record], policy)
-    v = record.get("verdict") or {}
-    if v.get("status") != "undecided":
+    [v] = judge_ab([record], policy)
+    if v.status != "undecided":
         return 0
-    med = (v.get("metrics") or {}).get("median") or {}
+    med = v.metrics.get("median") or MetricVerdict()
     need = preparations_needed(med)
     return max(0, need - int(med.get("instances") or 1)) if need else 0
 
 
-def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[Verdict]:
     """A/B verdicts in the run's vocabulary (slower = regression) for the exit code."""
-    return [{"status": RUN_VERDICTS.get((r.get("verdict") or {}).get("status", "failed"),
-                                 (r.get("verdict") or {}).get("status", "failed"))}
-            for r in records]
+    statuses = [Verdict.read(r["verdict"]).status if r.get("verdict") else "failed"
+                for r in records]
+    return [Verdict(RUN_VERDICTS.get(s, s)) for s in statuses]
 
 
 def parse_option(text: str) -> tuple[str, Any]:

@@ -19,13 +19,14 @@ from harness.baseline.verdict import (
     DEFAULT_POLICY,
     DEFAULT_TOLERANCE,
     VerdictPolicy,
-    adjust_pvalues,
     decide_metric,
+    decide_pending,
     describe_metric,
     throughput_metric,
 )
 from harness.comparison import compare_preparations
 from harness.verdict import clocks
+from harness.verdict.records import MetricVerdict, Verdict
 
 LABELS = ("slower", "faster", "same")
 FAILING = ("slower", "failed")
@@ -64,20 +65,20 @@ def instance_means(d: np.ndarray, instances: np.ndarray, k: int) -> np.ndarray:
     return np.array([d[instances == i].mean() for i in range(k) if np.any(instances == i)])
 
 
-def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> dict[str, Any]:
-    """Evidence for one record (metrics "pending" until :func:`finalize`)."""
+def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> Verdict:
+    """Evidence for one record (its metrics "pending": :func:`finalize` decides them)."""
     tol = {**DEFAULT_TOLERANCE, **(record.get("settings", {}).get("tolerance") or {})}
     k = max(1, int(record.get("settings", {}).get("instances") or 1))
     cv = instance_cv(record, policy)
     if record.get("status") in ("failed", "skipped"):
-        return {"status": record["status"], "reason": record.get("error") or "a side failed",
-                "metrics": {}}
+        return Verdict.build(status=record["status"],
+                             reason=record.get("error") or "a side failed", metrics={})
     inst = pair_instances(record)
     # Each extension round looked at the data once more before measuring on: the false-alarm
     # budget is split over the looks (Bonferroni), so extending cannot inflate it.
     looks = 1 + len(record.get("extensions") or [])
     alpha = policy.alpha / looks
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = pair_values(record, key)
         if len(a) == 0 or np.any(a <= 0) or np.any(b <= 0):
@@ -89,19 +90,16 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         inst_var = 2 * (cv * scale) ** 2 / k
         comp = compare_preparations(d, inst, alpha, policy.power, instance_var=inst_var)
         means = instance_means(d, inst, k)
-        metrics[metric] = {"status": "pending", "tolerance": tol[metric],
-                           "direction": "lower is better",
-                           # geometric means: their ratio is exactly the reported change
-                           "a_ms": float(np.exp(np.log(a).mean())),
-                           "b_ms": float(np.exp(np.log(b).mean())), "pairs": len(a),
-                           "instances": k, "instance_cv": cv * scale, "looks": looks,
-                           "instance_spread": float(means.std(ddof=1)) if len(means) > 1
-                           else None,
-                           "instance_spread_allowed": spread_allowed(d, inst, means,
-                                                                     cv * scale),
-                           **comp.to_json()}
+        metrics[metric] = MetricVerdict.build(
+            status="pending", tolerance=tol[metric], direction="lower is better",
+            # geometric means: their ratio is exactly the reported change
+            a_ms=float(np.exp(np.log(a).mean())), b_ms=float(np.exp(np.log(b).mean())),
+            pairs=len(a), instances=k, instance_cv=cv * scale, looks=looks,
+            instance_spread=float(means.std(ddof=1)) if len(means) > 1 else None,
+            instance_spread_allowed=spread_allowed(d, inst, means, cv * scale),
+            **comp.to_json())
     unstable, flags = [], []
-    med = metrics.get("median", {})
+    med = metrics.get("median") or MetricVerdict()
     spread, allowed = med.get("instance_spread"), med.get("instance_spread_allowed")
     if spread is not None and allowed is not None and spread > allowed:
         # Not a reason to discard the data (issue 22): the interval already uses the spread.
@@ -115,9 +113,9 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     if share is not None and share > policy.max_throttled_share:
         unstable.append(f"clock slowdown (throttling) during {share:.0%} of the interleaved "
                         "phase")
-    return {"status": "pending", "reason": "", "metrics": metrics, "unstable": unstable,
-            "flags": flags, "throughput_tolerance": tol["throughput"],
-            **clocks.ab_clock_fields(record)}
+    return Verdict.build(status="pending", reason="", metrics=metrics, unstable=unstable,
+                         flags=flags, throughput_tolerance=tol["throughput"],
+                         **clocks.ab_clock_fields(record))
 
 
 def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
@@ -133,26 +131,26 @@ def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
     return 4 * float(np.sqrt(2 * cv ** 2 + within * len(means) / len(d)))
 
 
-def _growth(m: dict[str, Any]) -> float | None:
+def _growth(m: MetricVerdict) -> float | None:
     """How many times the replicates would have to grow to settle an undecided metric: the
     interval must shrink to the gap between the estimate and the nearest boundary that
     decides it (inside ±tolerance for "same", clear of zero for "slower"/"faster"); its
     half-width falls as 1/sqrt(replicates). None: the estimate sits at the tolerance."""
-    lo, hi = m["ci"]
-    c, tol = m["change"], m["tolerance"]
+    lo, hi = m.ci
+    c, tol = m.change, m.tolerance
     gap = tol - abs(c) if abs(c) < tol else abs(c)
     if abs(abs(c) - tol) < 0.1 * tol or gap <= 0:
         return None
     return ((hi - lo) / 2 / gap) ** 2
 
 
-def preparations_needed(m: dict[str, Any]) -> int | None:
+def preparations_needed(m: MetricVerdict) -> int | None:
     """Preparations per side that would settle an undecided metric (None: none would)."""
     factor = _growth(m)
     return None if factor is None else math.ceil(int(m.get("instances") or 1) * factor)
 
 
-def more_needed(m: dict[str, Any]) -> str:
+def more_needed(m: MetricVerdict) -> str:
     """The undecided reason's advice: more preparations when the preparations' spread set
     the interval, else more measuring time."""
     factor = _growth(m)
@@ -165,57 +163,62 @@ def more_needed(m: dict[str, Any]) -> str:
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
 
 
-def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY) -> None:
-    pending = [m for v in verdicts if v["status"] == "pending" for m in v["metrics"].values()]
-    adjust_pvalues(pending, policy)
-    for m in pending:
-        m["status"] = decide_metric(m, policy.alpha / m.get("looks", 1), LABELS)
-        lo, hi = m["ci"]
-        m["equivalent"] = bool(-m["tolerance"] <= lo and hi <= m["tolerance"])
-        if m["status"] == "same" and not m["equivalent"]:
-            # neither shown beyond the tolerance nor shown within it (issue 22: never green)
-            m["status"] = "undecided"
-        m["reason"] = describe_metric(m, "a_ms", "b_ms")
-    for v in verdicts:
-        if v["status"] != "pending":
-            continue
-        ms = v["metrics"]
-        if "median" in ms:
-            ms["throughput"] = throughput_metric(ms["median"], v.pop("throughput_tolerance"),
-                                                 ("slower", "faster", "same"))
-        clocks.confirm_ab(v, policy.alpha)     # different SM clocks: confirm in cycle space
-        slower = [k for k, m in ms.items() if m["status"] == "slower"]
-        faster = [k for k, m in ms.items() if m["status"] == "faster"]
-        lead = (slower or faster or ["median"])[0]
-        m = ms.get(lead, {})
-        v.update(metric=lead, change=m.get("change"), ci=m.get("ci"), mdc=m.get("mdc"))
-        flags = "".join(f"; {f}" for f in v.get("flags", []))
-        if slower:
-            # a clear slowdown stands even when the phase was disturbed: the noise is in
-            # its interval, and a gate must fail closed
-            v["status"] = "slower"
-            v["reason"] = "B slower than A: " + "; ".join(f"{k} {ms[k]['reason']}"
-                                                           for k in slower) + flags
-        elif v["unstable"]:
-            v["status"] = "unstable"
-            v["reason"] = "unstable: " + "; ".join(v["unstable"]) + flags
-        elif faster:
-            v["status"] = "faster"
-            v["reason"] = "B faster than A: " + "; ".join(f"{k} {ms[k]['reason']}"
-                                                           for k in faster) + flags
-        elif m.get("status") == "undecided":
-            v["status"] = "undecided"
-            v["reason"] = (f"undecided: median {m.get('reason', '')}: neither beyond nor "
-                           f"within the tolerance; {more_needed(m)}" + flags)
-        else:
-            v["status"] = "same"
-            v["reason"] = ("equivalent within the tolerance: median "
-                           f"{m.get('reason', '')}" + flags)
+def _decide(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:
+    status = decide_metric(m, policy.alpha / m.get("looks", 1), LABELS)
+    lo, hi = m.ci
+    equivalent = bool(-m.tolerance <= lo and hi <= m.tolerance)
+    if status == "same" and not equivalent:
+        # neither shown beyond the tolerance nor shown within it (issue 22: never green)
+        status = "undecided"
+    return m.updated(status=status, equivalent=equivalent,
+                     reason=describe_metric(m, "a_ms", "b_ms"))
 
 
-def judge(records: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY) -> None:
-    """Attach ``verdict`` to every A/B record, sharing one false-alarm budget."""
-    verdicts = [evaluate(r, policy) for r in records]
-    finalize(verdicts, policy)
+def finalize(verdicts: list[Verdict], policy: VerdictPolicy = DEFAULT_POLICY) -> list[Verdict]:
+    """The verdicts decided, sharing one false-alarm budget: a new record for each pending
+    one, the others as given."""
+    decided = decide_pending(verdicts, policy, lambda m: _decide(m, policy))
+    return [_conclude(v, ms, policy.alpha) if v.status == "pending" else v
+            for v, ms in zip(verdicts, decided, strict=True)]
+
+
+def _conclude(v: Verdict, ms: dict[str, MetricVerdict], alpha: float) -> Verdict:
+    if "median" in ms:
+        ms["throughput"] = throughput_metric(ms["median"], v["throughput_tolerance"],
+                                             ("slower", "faster", "same"))
+        v = v.without("throughput_tolerance")
+    # different SM clocks: a call must hold in cycle space too
+    v, ms = clocks.confirm_ab(v, ms, alpha)
+    slower = [k for k, m in ms.items() if m.status == "slower"]
+    faster = [k for k, m in ms.items() if m.status == "faster"]
+    lead = (slower or faster or ["median"])[0]
+    m = ms.get(lead) or MetricVerdict()
+    v = v.updated(metrics=ms, metric=lead, change=m.get("change"), ci=m.get("ci"),
+                  mdc=m.get("mdc"))
+    flags = "".join(f"; {f.text}" for f in v.flags)
+    if slower:
+        # a clear slowdown stands even when the phase was disturbed: the noise is in
+        # its interval, and a gate must fail closed
+        return v.updated(status="slower", reason="B slower than A: " + "; ".join(
+            f"{k} {ms[k].reason}" for k in slower) + flags)
+    if v.unstable:
+        return v.updated(status="unstable", reason="unstable: " + "; ".join(v.unstable) + flags)
+    if faster:
+        return v.updated(status="faster", reason="B faster than A: " + "; ".join(
+            f"{k} {ms[k].reason}" for k in faster) + flags)
+    if m.status == "undecided":
+        return v.updated(status="undecided", reason=(
+            f"undecided: median {m.reason}: neither beyond nor within the tolerance; "
+            f"{more_needed(m)}" + flags))
+    return v.updated(status="same", reason=f"equivalent within the tolerance: median "
+                     f"{m.reason}" + flags)
+
+
+def judge(records: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY
+          ) -> list[Verdict]:
+    """Attach ``verdict`` to every A/B record, sharing one false-alarm budget; the
+    verdicts, in the records' order."""
+    verdicts = finalize([evaluate(r, policy) for r in records], policy)
     for r, v in zip(records, verdicts, strict=True):
         r["verdict"] = v
+    return verdicts

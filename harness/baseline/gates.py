@@ -20,6 +20,7 @@ from statistics import median
 from typing import Any
 
 from harness.metrics import METRICS
+from harness.verdict.records import MetricVerdict
 
 # Builds of small models take a fraction of a second and vary by tens of percent; a change
 # below this many seconds is never called a build-time regression.
@@ -92,7 +93,7 @@ GATES = (
 
 
 def judge_gate(gate: Gate, current: dict[str, Any], entries: list[dict[str, Any]],
-               tolerance: float) -> dict[str, Any] | None:
+               tolerance: float) -> MetricVerdict | None:
     """A metric verdict, or None when the figure is missing on either side."""
     cur = gate.read(current)
     refs = [v for v in (gate.read(e) for e in entries) if v is not None]
@@ -110,7 +111,8 @@ def judge_gate(gate: Gate, current: dict[str, Any], entries: list[dict[str, Any]
             status = "improvement"
     shown = (f"{change:+.4g}, tolerance {tolerance:g}" if gate.absolute
              else f"{change:+.1%}, tolerance {tolerance:.1%}")
-    return {"status": status, "change": change, "current": cur, "baseline": ref,
-            "tolerance": tolerance, "absolute": gate.absolute,
-            "direction": "higher is better" if gate.higher_is_better else "lower is better",
-            "reason": f"{cur:.4g} vs {ref:.4g} {gate.unit} ({shown})"}
+    return MetricVerdict.build(
+        status=status, change=change, current=cur, baseline=ref, tolerance=tolerance,
+        absolute=gate.absolute,
+        direction="higher is better" if gate.higher_is_better else "lower is better",
+        reason=f"{cur:.4g} vs {ref:.4g} {gate.unit} ({shown})")

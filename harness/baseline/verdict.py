@@ -10,14 +10,17 @@ case's tolerance. Other metrics (accuracy, sizes, memory, build time) are gated 
 documented in docs/verdicts.md.
 
 A verdict is built in two steps so many cases can share one false-alarm budget:
-:func:`evaluate_case` gathers the evidence per case, :func:`finalize` adjusts the p-values
-across the whole matrix and decides. :func:`compare_case` does both for one case.
+:func:`evaluate_case` gathers the evidence per case (a "pending" :class:`Verdict`),
+:func:`finalize` adjusts the p-values across the whole matrix and returns the decided
+verdicts, new records derived from the pending ones. :func:`compare_case` does both for one
+case.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,7 @@ from harness.comparison import (
 )
 from harness.telemetry import host
 from harness.verdict import clocks
+from harness.verdict.records import MetricVerdict, Verdict
 
 VERDICTS = ("pass", "regression", "improvement", "unstable", "undecided", "new", "failed",
             "skipped", "incomparable")
@@ -117,8 +121,9 @@ class VerdictPolicy:
 DEFAULT_POLICY = VerdictPolicy()
 
 
-def verdict(status: str, reason: str, **fields: Any) -> dict[str, Any]:
-    return {"status": status, "reason": reason, **fields}
+def verdict(status: str, reason: str, **fields: Any) -> Verdict:
+    """A verdict from its fields by JSON name, written in this order."""
+    return Verdict.build(status=status, reason=reason, **fields)
 
 
 def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | None:
@@ -214,8 +219,8 @@ def _incomparable(current: dict[str, Any], last: dict[str, Any]) -> str | None:
 
 def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
                   tolerance: dict[str, float] | float | None = None,
-                  policy: VerdictPolicy = DEFAULT_POLICY) -> dict[str, Any]:
-    """Evidence for one case (timing metrics still "pending" until :func:`finalize`).
+                  policy: VerdictPolicy = DEFAULT_POLICY) -> Verdict:
+    """Evidence for one case (its timing metrics "pending": :func:`finalize` decides them).
 
     ``current`` is a result as a dict (CaseResult fields: status, error, samples_ms, stats_ms,
     backend, precision, build, memory, accuracy, telemetry, layers, timing); ``entries`` are
@@ -236,7 +241,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
     why = _incomparable(current, entries[-1])
     if why:
         return verdict("incomparable", f"{why}; accept a new baseline")
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, MetricVerdict] = {}
     blocks = policy.blocks
     cur_med = estimate(current, "median", blocks)
     # An accepted run measured on a busy host carries that contention as a between-run
@@ -250,10 +255,10 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
             continue
         comp = compare_to_baseline(cur, base, policy.prior(current.get("timing"), metric),
                                    policy.alpha, policy.power)
-        metrics[metric] = {"status": "pending", "tolerance": tol[metric],
-                           "direction": "lower is better", "current_ms": cur.value,
-                           "baseline_ms": math.exp(sum(b.log_value for b in base) / len(base)),
-                           **comp.to_json()}
+        metrics[metric] = MetricVerdict.build(
+            status="pending", tolerance=tol[metric], direction="lower is better",
+            current_ms=cur.value,
+            baseline_ms=math.exp(sum(b.log_value for b in base) / len(base)), **comp.to_json())
     for gate in GATES:
         m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
         if m is not None:
@@ -285,9 +290,9 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
     return verdict("pending", "", **fields)
 
 
-def adjust_pvalues(metrics: list[dict[str, Any]], policy: VerdictPolicy) -> None:
-    """Add ``p_slower_adjusted`` / ``p_faster_adjusted`` (and ``tests``) to each metric
-    dict, correcting over all of them together (in place).
+def adjust_pvalues(metrics: list[MetricVerdict], policy: VerdictPolicy) -> list[MetricVerdict]:
+    """The metrics with ``p_slower_adjusted`` / ``p_faster_adjusted`` (and ``tests``) added,
+    correcting over all of them together.
 
     The ``mdc`` is recomputed at the level the slowdown test was decided at after the
     correction (``mdc_level``: :func:`harness.comparison.decision_levels`; with Holm and
@@ -295,36 +300,39 @@ def adjust_pvalues(metrics: list[dict[str, Any]], policy: VerdictPolicy) -> None
     correction cannot call must not be reported as detectable (issue 20, item 7: the
     single-test MDC was 12-19 % too small over two metrics)."""
     adjust = CORRECTIONS[policy.correction]
-    for key in ("p_slower", "p_faster"):
-        for m, p in zip(metrics, adjust([m[key] for m in metrics]), strict=True):
-            m[f"{key}_adjusted"] = p
+    slower = adjust([m["p_slower"] for m in metrics])
+    faster = adjust([m["p_faster"] for m in metrics])
     levels = decision_levels([m["p_slower"] for m in metrics], policy.alpha, policy.correction)
-    for m, level in zip(metrics, levels, strict=True):
-        m["tests"] = max(len(metrics), 1)
+    out = []
+    for m, p_slower, p_faster, level in zip(metrics, slower, faster, levels, strict=True):
+        fields: dict[str, Any] = {"p_slower_adjusted": p_slower,
+                                  "p_faster_adjusted": p_faster, "tests": max(len(metrics), 1)}
         if "se" in m and "df" in m:
-            m["mdc_level"] = level
-            m["mdc"] = detectable_change(m["se"], m["df"], level, m.get("power", policy.power))
+            fields.update(mdc_level=level, mdc=detectable_change(
+                m["se"], m["df"], level, m.get("power", policy.power)))
+        out.append(m.updated(**fields))
+    return out
 
 
-def decide_metric(m: dict[str, Any], alpha: float,
+def decide_metric(m: MetricVerdict, alpha: float,
                   labels: tuple[str, str, str] = ("regression", "improvement", "pass")) -> str:
     """Slower only when statistically clear (adjusted) *and* beyond the tolerance."""
-    tol = m["tolerance"]
-    if m["p_slower_adjusted"] < alpha and m["change"] > tol:
+    tol, change = m.tolerance, m.change
+    if m["p_slower_adjusted"] < alpha and change > tol:
         return labels[0]
-    if m["p_faster_adjusted"] < alpha and m["change"] < -tol:
+    if m["p_faster_adjusted"] < alpha and change < -tol:
         return labels[1]
     return labels[2]
 
 
-def describe_metric(m: dict[str, Any], ref: str = "baseline_ms", cur: str = "current_ms") -> str:
-    lo, hi = m["ci"]
-    return (f"{m['change']:+.2%} [{lo:+.2%}, {hi:+.2%}] ({m[ref]:.4g} ms -> {m[cur]:.4g} ms, "
+def describe_metric(m: MetricVerdict, ref: str = "baseline_ms", cur: str = "current_ms") -> str:
+    lo, hi = m.ci
+    return (f"{m.change:+.2%} [{lo:+.2%}, {hi:+.2%}] ({m[ref]:.4g} ms -> {m[cur]:.4g} ms, "
             f"adj. p {min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
-            f"{m['mdc']:.2%}, tolerance ±{m['tolerance']:.1%})")
+            f"{m['mdc']:.2%}, tolerance ±{m.tolerance:.1%})")
 
 
-def gross_change(m: dict[str, Any], alpha: float, factor: float) -> bool:
+def gross_change(m: MetricVerdict, alpha: float, factor: float) -> bool:
     """A slowdown too large for any multiple-comparison budget to hide (issue 20: a 10x
     slowdown passed, Holm over 8 tests with 2 degrees of freedom).
 
@@ -337,147 +345,160 @@ def gross_change(m: dict[str, Any], alpha: float, factor: float) -> bool:
     from scipy.stats import norm
 
     se, tests = m.get("se"), max(int(m.get("tests") or 1), 1)
-    if not se or not math.isfinite(se) or m["change"] <= factor * m["tolerance"]:
+    if not se or not math.isfinite(se) or m.change <= factor * m.tolerance:
         return False
     return m["log_ratio"] > float(norm.ppf(1 - alpha / tests)) * se
 
 
-def _decide_timing(m: dict[str, Any], policy: VerdictPolicy) -> None:
-    m["status"] = decide_metric(m, policy.alpha)
-    m["reason"] = describe_metric(m)
-    if m["status"] == "pass" and gross_change(m, policy.alpha, policy.gross_factor):
-        m["status"], m["gross"] = "regression", True
-        m["reason"] += (f"; gross change: beyond {policy.gross_factor:g}x the tolerance and "
-                        f"the noise at the Bonferroni level, whatever the degrees of freedom")
+def _decide_timing(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:
+    decided = m.updated(status=decide_metric(m, policy.alpha), reason=describe_metric(m))
+    if decided.status == "pass" and gross_change(m, policy.alpha, policy.gross_factor):
+        return decided.updated(
+            status="regression", gross=True,
+            reason=decided.reason + f"; gross change: beyond {policy.gross_factor:g}x the "
+            "tolerance and the noise at the Bonferroni level, whatever the degrees of freedom")
+    return decided
 
 
-def throughput_metric(median: dict[str, Any], tol: float,
+def throughput_metric(median: MetricVerdict, tol: float,
                       labels: tuple[str, str, str] = ("regression", "improvement", "pass")
-                      ) -> dict[str, Any]:
+                      ) -> MetricVerdict:
     """Throughput at the median latency moves exactly inversely with it."""
     inv = lambda c: 1 / (1 + c) - 1 if c > -1 else math.inf  # noqa: E731
-    change = inv(median["change"])
-    status = median["status"] if median["status"] in labels[:2] else labels[2]
+    change = inv(median.change)
+    status = median.status if median.status in labels[:2] else labels[2]
     if status == labels[0] and -change <= tol:
         status = labels[2]
     if status == labels[1] and change <= tol:
         status = labels[2]
-    return {"status": status, "change": change, "ci": [inv(median["ci"][1]),
-                                                       inv(median["ci"][0])],
-            "tolerance": tol, "direction": "higher is better",
-            "reason": f"{change:+.2%} (follows the median; tolerance ±{tol:.1%})"}
+    return MetricVerdict.build(status=status, change=change,
+                               ci=[inv(median.ci[1]), inv(median.ci[0])], tolerance=tol,
+                               direction="higher is better",
+                               reason=f"{change:+.2%} (follows the median; tolerance ±{tol:.1%})")
 
 
-def finalize(verdicts: list[dict[str, Any]], policy: VerdictPolicy = DEFAULT_POLICY,
-             tolerances: list[dict[str, float] | float | None] | None = None) -> None:
-    """Adjust the timing p-values across all cases and metrics, then decide each verdict's
-    status and reason (in place). ``tolerances`` (per verdict) give the throughput
-    tolerance; default 5 %."""
-    pending = [(v, name, m) for v in verdicts if v["status"] == "pending"
-               for name, m in v["metrics"].items() if m.get("status") == "pending"]
-    adjust_pvalues([m for _, _, m in pending], policy)
-    for _, _, m in pending:
-        _decide_timing(m, policy)
-    for i, v in enumerate(verdicts):
-        if v["status"] != "pending":
+def decide_pending(verdicts: list[Verdict], policy: VerdictPolicy,
+                   decide: Callable[[MetricVerdict], MetricVerdict]
+                   ) -> list[dict[str, MetricVerdict]]:
+    """Each verdict's metrics, the pending metrics of pending verdicts adjusted over all of
+    them together (:func:`adjust_pvalues`) and then decided by ``decide`` (the stored
+    baseline's rule, or A/B's)."""
+    pending = [(i, name) for i, v in enumerate(verdicts) if v.status == "pending"
+               for name, m in v.metrics.items() if m.status == "pending"]
+    adjusted = adjust_pvalues([verdicts[i].metrics[name] for i, name in pending], policy)
+    out = [dict(v.metrics) for v in verdicts]
+    for (i, name), m in zip(pending, adjusted, strict=True):
+        out[i][name] = decide(m)
+    return out
+
+
+def finalize(verdicts: list[Verdict], policy: VerdictPolicy = DEFAULT_POLICY,
+             tolerances: list[dict[str, float] | float | None] | None = None) -> list[Verdict]:
+    """The verdicts decided: the timing p-values adjusted across all cases and metrics, then
+    each pending verdict's status and reason set (a new record for each; the others as
+    given). ``tolerances`` (per verdict) give the throughput tolerance; default 5 %."""
+    metrics = decide_pending(verdicts, policy, lambda m: _decide_timing(m, policy))
+    out = []
+    for i, (v, ms) in enumerate(zip(verdicts, metrics, strict=True)):
+        if v.status != "pending":
+            out.append(v)
             continue
         tol = (tolerances or [None] * len(verdicts))[i]
         thr_tol = tol.get("throughput", 0.05) if isinstance(tol, dict) else 0.05
-        if "median" in v["metrics"]:
-            v["metrics"]["throughput"] = throughput_metric(v["metrics"]["median"], thr_tol)
-        clocks.confirm_stored(v, policy)      # different SM clocks: confirm in cycle space
-        _conclude(v)
+        if "median" in ms:
+            ms["throughput"] = throughput_metric(ms["median"], thr_tol)
+        # different SM clocks: the timing calls must hold in cycle space too
+        v, ms = clocks.confirm_stored(v, ms, policy)
+        out.append(_conclude(v.updated(metrics=ms)))
+    return out
 
 
-def _conclude(v: dict[str, Any]) -> None:
-    metrics, unstable = v["metrics"], v["unstable"]
+def _conclude(v: Verdict) -> Verdict:
+    metrics, unstable = v.metrics, v.unstable
     timing = set(TIMING_METRICS) | {"throughput"}
-    voids = v.pop("voids_timing", False)
+    voids = v.get("voids_timing", False)
     explains = v.get("host_explains")
+    v = v.without("voids_timing")       # a working figure of judging, never written
 
-    def voided(k: str, m: dict[str, Any]) -> bool:
+    def voided(k: str) -> bool:
         if k not in timing:
             return False
         if voids or (explains is not None and k == "p99"):
             return True        # preemption lands in the tail: a busy host's p99 says nothing
-        return explains is not None and 1 + (metrics["median"].get("change") or 0) <= explains
+        return explains is not None and 1 + (metrics["median"].change or 0) <= explains
 
-    regressed = [k for k, m in metrics.items() if m["status"] == "regression"
-                 and not voided(k, m)]
-    improved = [k for k, m in metrics.items() if m["status"] == "improvement"]
+    regressed = [k for k, m in metrics.items() if m.status == "regression" and not voided(k)]
+    improved = [k for k, m in metrics.items() if m.status == "improvement"]
     lead = (regressed or improved or (["median"] if "median" in metrics else list(metrics)))[0]
     m = metrics.get(lead) or next(iter(metrics.values()))
-    v["metric"], v["change"] = lead, m.get("change")
-    for key in ("ci", "mdc", "baseline_ms", "current_ms"):
-        if key in m:
-            v[key] = m[key]
+    lead_fields = {"metric": lead, "change": m.change,
+                   **{k: m[k] for k in ("ci", "mdc", "baseline_ms", "current_ms") if k in m}}
+    v = v.updated(**lead_fields)
     engine = v.get("engine") or {}
     tail = f"; {engine['summary']}" if engine.get("changed") else ""
     if regressed:
-        v["status"] = "regression"
-        v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in regressed) + (
+        reason = "; ".join(f"{k} {metrics[k].reason}" for k in regressed) + (
             " — beyond the tolerance and statistically clear") + tail
         if explains is not None:
-            v["reason"] += (f"; the host was busy ({'; '.join(unstable)}), but contention "
-                            f"explains at most {explains:.1f}x")
-    elif unstable:
-        voided = [k for k, m in metrics.items() if m["status"] == "regression"]
-        v["would_be"] = "regression" if voided else ("improvement" if improved else "pass")
-        v["status"] = "unstable"
-        v["reason"] = "unstable: " + "; ".join(unstable) + (
-            f" (median {metrics['median']['reason']})" if "median" in metrics else "") + tail
-    elif improved:
-        v["status"] = "improvement"
-        v["reason"] = "; ".join(f"{k} {metrics[k]['reason']}" for k in improved) + tail
-    else:
-        v["status"] = "pass"
-        v["reason"] = (f"{lead} {m['reason']}: no change beyond tolerance that the data "
-                       "could show") + _runs_to_see(v, m) + tail
+            reason += (f"; the host was busy ({'; '.join(unstable)}), but contention "
+                       f"explains at most {explains:.1f}x")
+        return v.updated(status="regression", reason=reason)
+    if unstable:
+        any_voided = any(m.status == "regression" for m in metrics.values())
+        would_be = "regression" if any_voided else ("improvement" if improved else "pass")
+        return v.updated(would_be=would_be, status="unstable", reason="unstable: " + "; ".join(
+            unstable) + (f" (median {metrics['median'].reason})" if "median" in metrics
+                         else "") + tail)
+    if improved:
+        return v.updated(status="improvement", reason="; ".join(
+            f"{k} {metrics[k].reason}" for k in improved) + tail)
+    see, more = _runs_to_see(m)
+    return v.updated(status="pass", reason=f"{lead} {m.reason}: no change beyond tolerance "
+                     "that the data could show" + see + tail, **more)
 
 
-def _runs_to_see(v: dict[str, Any], m: dict[str, Any], cap: int = 100) -> str:
+def _runs_to_see(m: MetricVerdict, cap: int = 100) -> tuple[str, dict[str, int | None]]:
     """A pass that could not have seen the tolerance says how many more accepted runs would
-    let it (issue 20, item 4), or that none would."""
-    terms, tol = m.get("terms"), m.get("tolerance")
+    let it (issue 20, item 4), or that none would: the text, and the verdict's
+    ``more_runs`` (None: no number of runs would)."""
+    terms, tol = m.get("terms"), m.tolerance
     if not terms or tol is None or not m.get("mdc_level") or m["mdc"] <= tol:
-        return ""
+        return "", {}
     runs = int(m.get("replicates") or 1)
     more = more_runs_to_see(terms, runs, tol, m["mdc_level"], m.get("power", 0.8), cap)
-    v["more_runs"] = more if math.isfinite(more) else None
+    fields = {"more_runs": more if math.isfinite(more) else None}
     if math.isinf(more):
         return (f"; MDC {m['mdc']:.1%} > tolerance {tol:.1%}, and even infinitely many "
                 f"accepted runs would not let it see the tolerance: the current run's own "
                 f"between-run ({math.sqrt(terms['between_var']):.1%}) and within-run noise "
-                f"remain (widen the tolerance, or compare interleaved: trt-harness ab)")
+                f"remain (widen the tolerance, or compare interleaved: trt-harness ab)"), fields
     if more > cap:
         return (f"; MDC {m['mdc']:.1%} > tolerance {tol:.1%}: more than {cap} more accepted "
-                f"runs would be needed to see the tolerance")
+                f"runs would be needed to see the tolerance"), fields
     keep = f" (keep them: --keep {runs + more})" if runs + more > DEFAULT_KEEP_RUNS else ""
     return (f"; MDC {m['mdc']:.1%} > tolerance {tol:.1%}: about {more} more accepted "
-            f"run{'s' if more != 1 else ''} would let it see the tolerance{keep}")
+            f"run{'s' if more != 1 else ''} would let it see the tolerance{keep}"), fields
 
 
 def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],
                  tolerance: dict[str, float] | float | None = None,
-                 policy: VerdictPolicy = DEFAULT_POLICY) -> dict[str, Any]:
+                 policy: VerdictPolicy = DEFAULT_POLICY) -> Verdict:
     """Verdict for one case judged alone (no matrix-wide correction)."""
-    v = evaluate_case(current, entries, tolerance, policy)
-    finalize([v], policy, [tolerance])
-    return v
+    return finalize([evaluate_case(current, entries, tolerance, policy)], policy, [tolerance])[0]
 
 
-def summarize_verdicts(verdicts: list[dict[str, Any]]) -> dict[str, int]:
+def summarize_verdicts(verdicts: list[Verdict]) -> dict[str, int]:
     counts = dict.fromkeys(VERDICTS, 0)
     for v in verdicts:
-        counts[v["status"]] = counts.get(v["status"], 0) + 1
+        counts[v.status] = counts.get(v.status, 0) + 1
     return counts
 
 
-def exit_code(verdicts: list[dict[str, Any]], fail_on: tuple[str, ...] = FAILING,
+def exit_code(verdicts: list[Verdict], fail_on: tuple[str, ...] = FAILING,
               allow_undecided: bool = False) -> int:
     """1 when any verdict is in ``fail_on`` (regressions and broken cases); else 3 when any
     could not be judged (unstable, undecided) unless ``allow_undecided``; else 0."""
-    statuses = {v["status"] for v in verdicts}
+    statuses = {v.status for v in verdicts}
     if statuses & set(fail_on):
         return EXIT_FAILED
     if statuses & set(UNDECIDED) and not allow_undecided:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.verdict.records import Verdict
+
 PASSING = ("pass", "new", "improvement")
 
 
@@ -69,19 +71,18 @@ def check_accuracy(accuracy: dict[str, Any] | None, tolerance: float) -> list[di
     return out
 
 
-def apply_gates(verdict: dict[str, Any], gates: list[dict[str, Any]]) -> dict[str, Any]:
-    """The verdict with its gates attached; a failed gate makes a passing verdict a
+def apply_gates(verdict: Verdict, gates: list[dict[str, Any]]) -> Verdict:
+    """A new verdict with the gates attached; a failed gate makes a passing verdict a
     ``regression`` whose reason names the gate (the latency verdict stays in ``latency``)."""
     if not gates:
         return verdict
-    out = {**verdict, "gates": gates}
+    out = verdict.updated(gates=gates)
     failed = [g for g in gates if g["status"] == "fail"]
-    if failed and verdict.get("status") in PASSING:
-        out["latency"] = {"status": verdict.get("status"), "reason": verdict.get("reason")}
-        out["status"] = "regression"
-        out["reason"] = "; ".join(g["reason"] for g in failed) + \
-            f" (latency: {verdict.get('reason')})"
-        out["metric"] = failed[0]["gate"]
+    if failed and verdict.status in PASSING:
+        out = out.updated(latency={"status": verdict.status, "reason": verdict.reason},
+                          status="regression",
+                          reason="; ".join(g["reason"] for g in failed)
+                          + f" (latency: {verdict.reason})", metric=failed[0]["gate"])
     return out
 
 

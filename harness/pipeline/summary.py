@@ -29,7 +29,7 @@ def study_rows(run: RunResult) -> list[dict[str, Any]]:
         row.update(model_mb=_mb(mem.get("engine_bytes") or mem.get("model_bytes")),
                    device_mb=_mb(mem.get("device_bytes") or mem.get("torch_peak_bytes")),
                    rss_peak_mb=_mb(mem.get("host_rss_peak_bytes")))
-        gates = (c.verdict or {}).get("gates") or []
+        gates = c.verdict.gates if c.verdict else ()
         row["gates"] = ", ".join(f"{g['gate']} {g['status']}" for g in gates)
         rows.append(row)
     return rows

@@ -11,6 +11,8 @@ from markupsafe import Markup
 
 from harness.ab.verdict import pair_values
 from harness.report import svg
+from harness.report.view import ab_verdict_of
+from harness.verdict.records import MetricVerdict
 
 SIDE_COLORS = {"A": svg.COLORS[0], "B": svg.COLORS[1]}
 
@@ -26,7 +28,7 @@ def pair_differences(record: dict[str, Any]) -> str:
         ends[blk["pair"]] = max(ends.get(blk["pair"], 0.0), blk["t_end_s"])
     t = np.array([ends[i] for i in sorted(ends)][:len(a)])
     d = (b / a - 1) * 100
-    m = (record.get("verdict") or {}).get("metrics", {}).get("median", {})
+    m = ab_verdict_of(record).metrics.get("median") or MetricVerdict()
     est = (m.get("change") if m.get("change") is not None else float(np.mean(d)) / 100) * 100
     lo_ci, hi_ci = (c * 100 for c in (m.get("ci") or [est / 100, est / 100]))
     lo = min(float(d.min()), lo_ci, 0.0)
@@ -85,8 +87,7 @@ def ab_views(run: Any) -> list[dict[str, Any]]:
             xs = [x for b in r.get("blocks", []) if b["side"] == label for x in b["samples_ms"]]
             side[label] = xs
         cdf = svg.cdf([("A", side["A"]), ("B", side["B"])]) if side["A"] else ""
-        views.append({"r": r, "verdict": r.get("verdict") or {"status": r.get("status"),
-                                                               "reason": r.get("error") or ""},
+        views.append({"r": r, "verdict": ab_verdict_of(r),
                       "cdf": Markup(cdf), "pairs": Markup(pair_differences(r)),
                       "clocks": Markup(clocks(r)), "generic": False})
     return views

@@ -34,10 +34,10 @@ def compare_runs(references: list[RunResult], candidate: RunResult
         tolerance = (c.case.get("tolerance") or {}).get("median", 0.05)
         v = compare_case(current, entries, tolerance)
         if not entries and c.status == "ok":
-            v["reason"] = "not in the reference result file(s)"
+            v = v.updated(reason="not in the reference result file(s)")
         if notes:
-            v["reason"] += f" [compared across: {'; '.join(notes)}]"
-            v["differences"] = notes
+            v = v.updated(reason=v.reason + f" [compared across: {'; '.join(notes)}]",
+                          differences=notes)
         c.verdict = v
         history[c.id] = entries
     return run, history

@@ -72,7 +72,7 @@ def duration_s(run: RunResult) -> float | None:
 
 
 def summary(run: RunResult, cases: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = summarize_verdicts([x["verdict"].to_json() for x in cases])
+    counts = summarize_verdicts([x["verdict"] for x in cases])
     attention = sorted((x for x in cases if x["verdict"].status in ATTENTION),
                        key=lambda x: (ATTENTION.index(x["verdict"].status),
                                       -(x["change"] or 0.0)))

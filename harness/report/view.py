@@ -53,14 +53,14 @@ def shape_label(case_id: str) -> str:
 def verdict_of(c: CaseResult) -> Verdict:
     """The case's verdict; a case never judged reads as its run status ("new" when it ran)."""
     if c.verdict:
-        return Verdict.from_json(c.verdict)
+        return c.verdict
     return Verdict(c.status if c.status != "ok" else "new", c.error or "")
 
 
 def ab_verdict_of(r: dict[str, Any]) -> Verdict:
     """An A/B record's verdict; a record never judged reads as its status and error."""
     if r.get("verdict"):
-        return Verdict.from_json(r["verdict"])
+        return Verdict.read(r["verdict"])
     return Verdict(r.get("status", "failed"), r.get("error") or "")
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from harness.verdict.records import MetricVerdict, Verdict
+
 # Two sides count as "at different SM clocks" when their median SM clocks differ by more
 # than this (relative). shared/gpu.md: under load the H200 holds 1980 MHz (idle 345-405 MHz,
 # persistence on), and a ~1 ms spin kernel -- whose time is its cycles over the clock -- agreed
@@ -174,14 +176,15 @@ def check_metric(name: str, m: Mapping[str, Any], reference_mhz: float, current_
                                  float(m["tolerance"]), level), limit)
 
 
-def _checks(v: dict[str, Any], metrics: Sequence[str], alpha: float, limit: float,
-            gross: Any = None) -> list[ClockCheck]:
-    """Check each timing metric of a decided verdict dict against its ``clock_mhz``
-    ([reference, current]); record each metric's cycle-space figures when the clocks differ."""
+def _checks(v: Verdict, ms: dict[str, MetricVerdict], metrics: Sequence[str], alpha: float,
+            limit: float, gross: Any = None) -> tuple[dict[str, MetricVerdict], list[ClockCheck]]:
+    """Check each timing metric of a decided verdict against its ``clock_mhz`` ([reference,
+    current]): the metrics, each with its cycle-space figures where the clocks differ, and
+    the checks."""
     ref, cur = (v.get("clock_mhz") or (None, None))
-    out = []
+    out, checks = dict(ms), []
     for name in metrics:
-        m = v["metrics"].get(name)
+        m = ms.get(name)
         if m is None or ref is None or cur is None:
             continue
         level = float(m.get("mdc_level") or alpha) / max(int(m.get("looks") or 1), 1)
@@ -191,46 +194,49 @@ def _checks(v: dict[str, Any], metrics: Sequence[str], alpha: float, limit: floa
         if gross is not None and check.time_call == 1 and check.cycle_call == 0 and \
                 m.get("gross"):
             # called by the gross-change rule in time: the same rule in cycles
-            shifted = {**m, "change": check.cycle_change,
-                       "log_ratio": math.log1p(check.cycle_change)}
+            shifted = m.updated(change=check.cycle_change,
+                                log_ratio=math.log1p(check.cycle_change))
             if gross(shifted):
                 check = dataclasses.replace(check, cycle_call=1)
-        m.update(check.to_json())
-        out.append(check)
-    return out
+        out[name] = m.updated(**check.to_json())
+        checks.append(check)
+    return out, checks
 
 
-def confirm_stored(v: dict[str, Any], policy: Any, metrics: Sequence[str] = ("median", "p99"),
-                   limit: float = CLOCK_DIFF_LIMIT) -> None:
-    """A stored verdict (before it concludes, in place): where the current run and its
+def confirm_stored(v: Verdict, ms: dict[str, MetricVerdict], policy: Any,
+                   metrics: Sequence[str] = ("median", "p99"), limit: float = CLOCK_DIFF_LIMIT
+                   ) -> tuple[Verdict, dict[str, MetricVerdict]]:
+    """A stored verdict before it concludes, and its metrics: where the current run and its
     baseline ran at different SM clocks and a timing metric's call differs in cycle space,
     the reason goes to ``unstable`` and the timing verdict is voided, as a throttled run's is
     (``would_be`` keeps the time's call)."""
     from harness.baseline.verdict import gross_change  # that module calls this one
 
-    checks = _checks(v, metrics, policy.alpha, limit,
-                     lambda m: gross_change(m, policy.alpha, policy.gross_factor))
+    ms, checks = _checks(v, ms, metrics, policy.alpha, limit,
+                         lambda m: gross_change(m, policy.alpha, policy.gross_factor))
     bad = [c for c in checks if c.disagrees]
     if bad:
-        v["unstable"].append(clock_reason(bad))
-        v["voids_timing"] = True
+        v = v.updated(unstable=[*v.unstable, clock_reason(bad)], voids_timing=True)
+    return v, ms
 
 
-def confirm_ab(v: dict[str, Any], alpha: float, metrics: Sequence[str] = ("median", "p99"),
-               limit: float = CLOCK_DIFF_LIMIT) -> None:
-    """An A/B verdict (before it concludes, in place): a timing metric whose call differs in
-    cycle space becomes "unstable" (``would_be`` keeps the time's call) -- a "slower" is not
-    allowed to stand on a clock difference -- and the reason goes to ``unstable``.
-    Throughput follows the median."""
-    bad = [c for c in _checks(v, metrics, alpha, limit) if c.disagrees]
+def confirm_ab(v: Verdict, ms: dict[str, MetricVerdict], alpha: float,
+               metrics: Sequence[str] = ("median", "p99"), limit: float = CLOCK_DIFF_LIMIT
+               ) -> tuple[Verdict, dict[str, MetricVerdict]]:
+    """An A/B verdict before it concludes, and its metrics: a timing metric whose call
+    differs in cycle space becomes "unstable" (``would_be`` keeps the time's call) -- a
+    "slower" is not allowed to stand on a clock difference -- and the reason goes to
+    ``unstable``. Throughput follows the median."""
+    ms, checks = _checks(v, ms, metrics, alpha, limit)
+    bad = [c for c in checks if c.disagrees]
     for c in bad:
-        names = [c.metric, "throughput"] if c.metric == "median" else [c.metric]
-        for name in names:
-            m = v["metrics"].get(name)
+        for name in [c.metric, "throughput"] if c.metric == "median" else [c.metric]:
+            m = ms.get(name)
             if m is not None:
-                m["would_be"], m["status"] = m["status"], "unstable"
+                ms[name] = m.updated(would_be=m.status, status="unstable")
     if bad:
-        v["unstable"].append(clock_reason(bad, ("B", "A")))
+        v = v.updated(unstable=[*v.unstable, clock_reason(bad, ("B", "A"))])
+    return v, ms
 
 
 def clock_fields(reference_mhz: float | None, current_mhz: float | None) -> dict[str, Any]:

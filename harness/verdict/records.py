@@ -1,11 +1,12 @@
-"""Verdict records: frozen dataclasses over the verdict dicts the judges write.
+"""Verdict records: the frozen dataclasses every judge returns and every reader takes.
 
 The judges (harness.baseline.verdict, harness.ab.verdict, harness.pipeline.gates,
-harness.api.judge, harness.scale.merge) still build plain dicts; readers take them through
-:meth:`Verdict.from_json`, and :meth:`Verdict.to_json` gives back the same dict, key for key
-and in the same order, so a results file read and written again is unchanged. Fields the
-records do not model (``gates``, ``engine``, ``would_be``, ``latency`` ...) are kept in
-``extra`` (metric fields in ``evidence``); nested lists and dicts there are frozen too.
+harness.api.judge) build records with :meth:`~_JsonRecord.build` and derive the next stage's
+record with :meth:`~_JsonRecord.updated`, never changing one in place. :meth:`Verdict.to_json`
+and :meth:`Verdict.from_json` are the one serialisation path: a results file read and written
+again is unchanged, key for key and in the same order. Fields the records do not model
+(``gates``, ``engine``, ``would_be``, ``latency`` ...) are kept in ``extra`` (metric fields in
+``evidence``); nested lists and dicts there are frozen too.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar, Self
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_MISSING = object()
 
 
 class FrozenList(tuple):
@@ -71,6 +73,78 @@ def _to_json(record: Any, modelled: dict[str, Any], extra: Mapping[str, Any]) ->
     return out
 
 
+class _JsonRecord:
+    """What both records share: their fields read by JSON name (``v["status"]``,
+    ``m.get("a_ms")``), built and derived the way a dict is filled and updated, so a judge
+    written as a chain of records writes the very JSON (keys in the order they were first
+    set) its dicts did. ``keys`` is that order; ``BAG`` names the field that holds the
+    JSON keys a record does not model."""
+
+    MODELLED: ClassVar[tuple[str, ...]]
+    BAG: ClassVar[str]
+    keys: tuple[str, ...]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+
+    # Immutable: a copy is the record itself (its read-only mappings cannot be deep-copied
+    # or pickled, and copying a results run copies its verdicts).
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self).from_json, (self.to_json(),)
+
+    def to_json(self) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, d: Any) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def _typed(cls, key: str, value: Any) -> Any:
+        """A modelled field's value as the record holds it."""
+        return freeze(value)
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """A record from its fields by JSON name, written in the order given."""
+        return cls._assemble(fields, {}, fields)
+
+    def updated(self, **fields: Any) -> Self:
+        """A new record with ``fields`` (JSON names) set, as ``dict.update`` would: known
+        keys keep their place, new ones are written after them in the order given."""
+        current = {k: getattr(self, k) for k in self.MODELLED}
+        return self._assemble({**current, **fields}, getattr(self, self.BAG),
+                              dict.fromkeys((*self.keys, *fields)))
+
+    def without(self, *names: str) -> Self:
+        """A new record without the unmodelled keys ``names`` (judging's working figures)."""
+        bag = {k: v for k, v in getattr(self, self.BAG).items() if k not in names}
+        return dataclasses.replace(self, **{self.BAG: MappingProxyType(bag)},
+                                   keys=tuple(k for k in self.keys if k not in names))
+
+    @classmethod
+    def _assemble(cls, fields: Mapping[str, Any], bag: Mapping[str, Any],
+                  keys: Mapping[str, Any]) -> Self:
+        modelled = {k: cls._typed(k, v) for k, v in fields.items() if k in cls.MODELLED}
+        bag = {**bag, **{k: freeze(v) for k, v in fields.items() if k not in cls.MODELLED}}
+        return cls(**modelled, **{cls.BAG: MappingProxyType(bag)}, keys=tuple(keys))
+
+
 @dataclass(frozen=True)
 class Flag:
     """A note a verdict carries without changing its status (today A/B's "the preparations
@@ -90,7 +164,7 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class MetricVerdict:
+class MetricVerdict(_JsonRecord):
     """One metric's verdict (median, p99, throughput, a gate such as accuracy or size).
 
     ``change`` is relative (+0.05: 5 % slower or larger); ``ci`` its interval; ``evidence``
@@ -107,6 +181,7 @@ class MetricVerdict:
     keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     MODELLED = ("status", "change", "ci", "tolerance", "direction", "reason")
+    BAG = "evidence"
 
     def get(self, key: str, default: Any = None) -> Any:
         """A field by its JSON name, modelled or evidence (``m.get("a_ms")``)."""
@@ -127,7 +202,7 @@ class MetricVerdict:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(_JsonRecord):
     """A case's or an A/B record's verdict.
 
     ``status`` is one of harness.baseline.verdict.VERDICTS (A/B: slower, faster, same,
@@ -151,6 +226,18 @@ class Verdict:
     SCALARS = ("status", "reason", "metric", "change", "ci", "mdc")
     CONTAINERS = ("metrics", "flags", "unstable")
     MODELLED = (*SCALARS, *CONTAINERS)
+    BAG = "extra"
+
+    @classmethod
+    def _typed(cls, key: str, value: Any) -> Any:
+        if key == "metrics":
+            return MappingProxyType({k: m if isinstance(m, MetricVerdict)
+                                     else MetricVerdict.from_json(m) for k, m in value.items()})
+        if key == "flags":
+            return tuple(f if isinstance(f, Flag) else Flag.from_json(f) for f in value)
+        if key == "unstable":
+            return tuple(value)
+        return freeze(value)
 
     def get(self, key: str, default: Any = None) -> Any:
         """An unmodelled field by its JSON name (``v.get("gates")``), or a modelled one."""
@@ -178,6 +265,12 @@ class Verdict:
             if key not in self.keys and not out.get(key, True):
                 out.pop(key)
         return out
+
+    @classmethod
+    def read(cls, value: Verdict | Mapping[str, Any]) -> Verdict:
+        """A verdict as it is, or one held as its JSON (an A/B record's, a results file's)
+        read through :meth:`from_json`."""
+        return value if isinstance(value, Verdict) else cls.from_json(value)
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Verdict:
