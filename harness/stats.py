@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
+from statistics import NormalDist
 
 import numpy as np
 
@@ -24,20 +26,26 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int, float]:
     """
     if n < 1:
         raise ValueError("need at least one sample")
-    from scipy.stats import binom, norm  # imported here: scipy.stats takes seconds to load
-
     if n > 5000:
         # Normal approximation to Binomial(n, 1/2); exact sums get slow and gain nothing here.
-        z = float(norm.ppf(0.5 + confidence / 2))
+        z = NormalDist().inv_cdf(0.5 + confidence / 2)
         lo = max(0, math.floor(n / 2 - z * math.sqrt(n) / 2) - 1)
         return lo, n - 1 - lo, confidence
     # coverage(lo) = P(lo + 1 <= B <= n - 1 - lo), B ~ Binomial(n, 1/2): order statistics
     # x_(lo+1) .. x_(n-lo) (1-based) bracket the median unless too many samples fall outside,
     # = 1 - 2 P(B <= lo) by symmetry. It falls as lo grows, so the largest lo that still
     # covers, the narrowest interval, is the last at or above ``confidence`` (else lo = 0).
-    coverage = 1.0 - 2.0 * binom.cdf(np.arange(max(n // 2, 1)), n, 0.5)
-    best_lo = max(int(np.count_nonzero(coverage >= confidence)) - 1, 0)
-    return best_lo, n - 1 - best_lo, float(coverage[best_lo])
+    # Exact integer sums (no scipy.stats: seconds to import, in every measuring process).
+    total, want = 2 ** n, Fraction(confidence)
+    best_lo, best_below = 0, 1
+    below, comb = 0, 1                            # below = sum of C(n, i) for i <= lo
+    for lo in range(max(n // 2, 1)):
+        below += comb
+        if (total - 2 * below) * want.denominator < want.numerator * total:
+            break
+        best_lo, best_below = lo, below
+        comb = comb * (n - lo) // (lo + 1)
+    return best_lo, n - 1 - best_lo, (total - 2 * best_below) / total
 
 
 def median_ci(samples: Sequence[float] | np.ndarray, confidence: float = 0.95,

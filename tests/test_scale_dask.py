@@ -28,9 +28,16 @@ def test_local_cluster_runs_the_quickstart(tmp_path, capsys):
     expected = [c.id for c in api.list_cases([QUICKSTART])]
     assert [c.id for c in run.cases] == expected             # the matrix's order
     assert all(c.status == "ok" and c.verdict["status"] == "new" for c in run.cases)
-    assert run.complete and "dask" in run.startup_s
+    assert run.complete and "dask" in run.startup_s and "dask_workers" in run.startup_s
     workers = {c.timing["worker"] for c in run.cases}
     assert len(workers) == 2 and all(w.startswith("tcp://") for w in workers)
+    # each worker started (harness modules, backends, model sources) before its first
+    # case, which reports that start-up; no later case carries any
+    for w in workers:
+        ran = sorted((c for c in run.cases if c.timing["worker"] == w),
+                     key=lambda c: c.timing["started_at"])
+        assert set(ran[0].timing["worker_startup_s"]) == {"onnxruntime"}
+        assert all("worker_startup_s" not in c.timing for c in ran[1:])
     assert all(c.platform_id is None for c in run.cases)    # the client's platform
     # two workers, one case each at a time: every case ran beside at most one other at once,
     # and some ran beside another
@@ -77,6 +84,30 @@ def test_a_worker_killed_mid_case_fails_that_case_only(write_toml, tmp_path, mon
     assert len(others) == 2 and all(c.status == "ok" for c in others)
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert saved["complete"] and len(saved["cases"]) == 3
+
+
+def test_a_worker_that_joined_late_starts_on_its_first_case(tiny_scenario, monkeypatch):
+    from harness.scale import dask_executor
+
+    monkeypatch.setattr(dask_executor, "_started", set())
+    monkeypatch.setattr(dask_executor, "_startup", {})
+    case = api.list_cases([tiny_scenario])[0]
+    first = dask_executor.run_on_worker(case, str(tiny_scenario.parent))
+    again = dask_executor.run_on_worker(case, str(tiny_scenario.parent))
+    assert first.status == again.status == "ok"
+    assert set(first.timing["worker_startup_s"]) == {"onnxruntime"}
+    assert "worker_startup_s" not in again.timing and again.timing["worker"] is None
+
+
+def test_the_clusters_started_here_do_not_profile_their_workers():
+    import dask
+
+    from harness.scale.dask_executor import SCHEDULER_CONFIG
+
+    # the worker's sampling profiler would walk every thread's stack every 10 ms inside the
+    # process whose cases are being timed; the Nanny hands this config to its worker
+    with dask.config.set(SCHEDULER_CONFIG):
+        assert dask.config.get("distributed.worker.profile.enabled") is False
 
 
 def test_exclusive_runs_every_case_alone(tiny_scenario, tmp_path):

@@ -17,6 +17,7 @@ platform (``CaseResult.platform_id``), so it is judged against that platform's b
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import BackendUnavailable, ConfigError
+from harness.models.source import check_source
 from harness.results import CaseResult, ResultWriter
 from harness.runner import NoProgress, PlannedCase, Progress, run_case, start_backends
 from harness.scale.interference import mark_concurrent
@@ -33,8 +35,11 @@ SCHEME = "dask://"
 # Scheduler settings for the clusters this executor starts: a case whose worker dies is not
 # run again, and a worker gets a task only when its one thread is free (so the task a dying
 # worker held is the one it was running, and the queue balances by finishing order).
+# Each worker's statistical profiler is off: it samples every thread's stack every 10 ms,
+# inside the process whose cases are being timed.
 SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
-                    "distributed.scheduler.worker-saturation": 1.0}
+                    "distributed.scheduler.worker-saturation": 1.0,
+                    "distributed.worker.profile.enabled": False}
 
 
 @dataclass
@@ -64,6 +69,9 @@ class DaskExecutor:
         t0 = time.perf_counter()
         with self._client() as client:
             writer.run.startup_s["dask"] = round(time.perf_counter() - t0, 4)
+            t0 = time.perf_counter()
+            start_workers(client, planned, writer.run.run_id)
+            writer.run.startup_s["dask_workers"] = round(time.perf_counter() - t0, 4)
             writer.flush()
             progress.start(len(planned))
             try:
@@ -168,6 +176,21 @@ def local_cluster(workers: int | None) -> Any:
     return LocalCluster(n_workers=workers or 1, processes=True, **common)
 
 
+def start_workers(client: Any, planned: list[PlannedCase], run_id: str) -> None:
+    """Every worker's process-wide start-up (:func:`start_worker`), all at once and before the
+    first case, so that no case carries it and none is measured beside another worker's
+    start-up. It runs as a task on each worker's one thread, the thread its cases run on (a
+    CUDA context made current there is theirs). A worker that cannot start is left to its
+    cases, which then fail saying why; one that joins later starts on its first case."""
+    from distributed import wait
+
+    workers = list(client.scheduler_info(n_workers=-1)["workers"])
+    started = [client.submit(start_worker, planned, workers=[w], allow_other_workers=False,
+                             pure=False, key=f"start-{i}-{run_id}")
+               for i, w in enumerate(workers)]
+    wait(started)
+
+
 def collect_result(fut: Any, item: PlannedCase, client_platform: str) -> CaseResult:
     """The case's result, or a ``failed`` record saying why the task gave none (its worker
     died, the scheduler went away); a platform equal to the client's is not repeated."""
@@ -192,7 +215,8 @@ def collect_result(fut: Any, item: PlannedCase, client_platform: str) -> CaseRes
     return result
 
 
-_started: set[str] = set()
+_started: set[str] = set()           # backends this worker process has started
+_startup: dict[str, float] = {}      # its start-up seconds, reported with its next case
 
 
 @functools.cache
@@ -203,13 +227,27 @@ def _worker_platform() -> tuple[str, dict[str, Any]]:
     return platform_id(fp), fp
 
 
+def start_worker(planned: list[PlannedCase]) -> None:
+    """This worker process's start-up, once per backend, outside every case's load and
+    measuring time: the harness's modules (unpickling this task imports them), each backend's
+    start-up (:func:`harness.runner.start_backends`), the modules the cases' model sources
+    need (the client imported them when it planned the run), the platform fingerprint every
+    result is stamped with."""
+    todo = [p for p in planned if p.case.backend not in _started]
+    if todo:
+        _startup.update(start_backends([p.case for p in todo]))
+        _started.update(p.case.backend for p in todo)
+        for source, base_dir in {(p.case.source, p.base_dir) for p in todo}:
+            with contextlib.suppress(Exception):  # the case says what is wrong with its source
+                check_source(source, base_dir)
+    _worker_platform()
+
+
 def run_on_worker(case: Any, base_dir: str | None) -> CaseResult:
     """The task: one case, run whole in this worker process, stamped with where it ran."""
-    startup = {}
-    if case.backend not in _started:
-        # process-wide initialisation once per worker, outside every case's load time
-        startup = start_backends([case])
-        _started.add(case.backend)
+    start_worker([PlannedCase(case, base_dir)])   # done, unless it joined after the start
+    startup = dict(_startup)
+    _startup.clear()
     started = time.time()
     result = run_case(case, base_dir)
     finished = time.time()
