@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from ab_records import synthetic
 
 from harness.ab.verdict import judge
 from harness.baseline.store import entry
@@ -24,7 +25,6 @@ from harness.verdict.clocks import (
     side_clocks_mhz,
     sm_clock_mhz,
 )
-from tests.ab_records import synthetic
 
 FULL, CAPPED = 1980.0, 1755.0      # the H200 under load; a power-capped clock
 
