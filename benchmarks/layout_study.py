@@ -149,10 +149,8 @@ def measure_process(spec: Mapping[str, Any], instances: int, rounds: int, block_
                     seed: int) -> dict[str, Any]:
     """One process's preparations and their block medians (this process must be fresh:
     the fixed-order preparations come first, so their addresses repeat in every process)."""
-    from harness.ab.measure import _prepare, _Side, block_sample_count
+    from harness.ab.measure import _prepare, _Side
     from harness.layout import Layout
-    from harness.scenario.schema import Warmup
-    from harness.timing.measure import warm_up
 
     case = _case(spec)
     rng = np.random.default_rng(seed)
@@ -164,28 +162,42 @@ def measure_process(spec: Mapping[str, Any], instances: int, rounds: int, block_
             side = _Side(f"{kind}{i}", case)
             _prepare(side, ".", stack, layout)
             sides.append(side)
-        for side in sides:
-            side.info["feed"] = sides[0].info["feed"]     # the very same input arrays
-            side.bind()
-            warm_up(side.warm, case.warmup)
-        counts = []
-        for side in sides:
-            t, n, _ = warm_up(side.warm, Warmup(min_time=0.05, max_time=0.2, min_iterations=5))
-            counts.append(block_sample_count(block_s, t / n,
-                                             getattr(side.timer, "runs_per_sample", 1), 20))
-        count = min(counts)                   # the same block length for every preparation
-        rewarm = Warmup(min_time=0.02, max_time=0.1, min_iterations=2)
-        medians: list[list[float]] = [[] for _ in sides]
-        for _ in range(rounds):
-            for j in rng.permutation(len(sides)):
-                warm_up(sides[j].warm, rewarm)
-                samples = sides[j].timer.sample(sides[j].step, count)
-                medians[j].append(float(np.median(samples)) * 1e3)
+        medians, count = interleaved_block_medians(sides, case, rounds, block_s, rng)
         return {"seed": seed, "block_samples": count, "preparations": [
             {"kind": kind, "index": i, "seed": None if layout is None else layout.seed,
              "applied": layout is not None and str(side.info["layout"]).startswith("random"),
              "blocks_ms": m} for (kind, i, layout), side, m in zip(plan, sides, medians,
                                                                    strict=True)]}
+
+
+def interleaved_block_medians(sides: Sequence[Any], case: Any, rounds: int, block_s: float,
+                              rng: np.random.Generator) -> tuple[list[list[float]], int]:
+    """Prepared A/B sides bound to the very same inputs, warmed, then timed in ``rounds``
+    rounds of one block each (a fresh random order per round, a short synchronised re-warm
+    before each block): every side's block medians (ms), and the samples per block (the
+    slowest side's, so every block is as long)."""
+    from harness.ab.measure import block_sample_count
+    from harness.scenario.schema import Warmup
+    from harness.timing.measure import warm_up
+
+    for side in sides:
+        side.info["feed"] = sides[0].info["feed"]
+        side.bind()
+        warm_up(side.warm, case.warmup)
+    counts = []
+    for side in sides:
+        t, n, _ = warm_up(side.warm, Warmup(min_time=0.05, max_time=0.2, min_iterations=5))
+        counts.append(block_sample_count(block_s, t / n,
+                                         getattr(side.timer, "runs_per_sample", 1), 20))
+    count = min(counts)
+    rewarm = Warmup(min_time=0.02, max_time=0.1, min_iterations=2)
+    medians: list[list[float]] = [[] for _ in sides]
+    for _ in range(rounds):
+        for j in rng.permutation(len(sides)):
+            warm_up(sides[j].warm, rewarm)
+            samples = sides[j].timer.sample(sides[j].step, count)
+            medians[j].append(float(np.median(samples)) * 1e3)
+    return medians, count
 
 
 def _case(spec: Mapping[str, Any]) -> Any:

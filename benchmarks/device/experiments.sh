@@ -35,7 +35,7 @@ if [[ ,$S, == *,stored,* ]]; then
   echo "stored rc=$?"; tail -20 $OUT/stored-calib.txt
 fi
 if [[ ,$S, == *,instances,* ]]; then
-  I="python3 benchmarks/device/instances.py --instances 4 --rounds 12"
+  I="python3 -m benchmarks.device.instances --instances 4 --rounds 12"
   R50="--backend torch --model torchvision.models:resnet50 --precision fp16 --shapes x:8x3x224x224"
   $I $R50 --option mode=graph --sets 3 --save $OUT/instances-torch-graph.json
   $I $R50 --option mode=graph --option cudnn_benchmark=false --sets 2 \

@@ -7,7 +7,7 @@ sets (all instances freed between sets). On the H100 the A/B A/A runs of a torch
 resnet50 showed B, always prepared second, 0.06-0.33 % slower than A: this tells an offset
 tied to the preparation order from one tied to the instance.
 
-    python benchmarks/device/instances.py --backend torch --option mode=graph \\
+    python -m benchmarks.device.instances --backend torch --option mode=graph \\
         --model torchvision.models:resnet50 --precision fp16 --shapes x:8x3x224x224 \\
         --instances 4 --sets 3 --rounds 12 --save instances.json
 """
@@ -22,38 +22,19 @@ from dataclasses import replace
 
 import numpy as np
 
-from harness.ab.measure import _prepare, _Side, block_sample_count
+from benchmarks.layout_study import interleaved_block_medians
+from harness.ab.measure import _prepare, _Side
 from harness.ab.plan import parse_option
 from harness.api import bench_case
-from harness.scenario.schema import Warmup
-from harness.timing.measure import warm_up
 
 
 def measure_set(case, n: int, rounds: int, block_s: float, rng) -> list[list[float]]:
     """Block medians (ms) per instance, ``rounds`` blocks each."""
-    medians: list[list[float]] = [[] for _ in range(n)]
     with contextlib.ExitStack() as stack:
         sides = [_Side(f"I{i}", case) for i in range(n)]
         for side in sides:
             _prepare(side, ".", stack)
-        for side in sides:
-            side.info["feed"] = sides[0].info["feed"]
-            side.bind()
-            warm_up(side.warm, case.warmup)
-        counts = []
-        for side in sides:
-            t, k, _ = warm_up(side.warm, Warmup(min_time=0.05, max_time=0.2, min_iterations=5))
-            counts.append(block_sample_count(block_s, t / k,
-                                             getattr(side.timer, "runs_per_sample", 1), 20))
-        count = min(counts)                 # the slowest instance sets the block length
-        rewarm = Warmup(min_time=0.02, max_time=0.1, min_iterations=2)
-        for _ in range(rounds):
-            for i in rng.permutation(n):
-                side = sides[i]
-                warm_up(side.warm, rewarm)
-                samples = side.timer.sample(side.step, count)
-                medians[i].append(float(np.median(samples)) * 1e3)
-    return medians
+        return interleaved_block_medians(sides, case, rounds, block_s, rng)[0]
 
 
 def main() -> int:
