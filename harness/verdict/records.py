@@ -54,18 +54,18 @@ def thaw(value: Any) -> Any:
 
 
 def _to_json(record: Any, modelled: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The dict of a record: its keys in the order they were read (``record.keys``), then
+    """The dict of a record: its keys in the order they were read (``record.key_order``), then
     modelled fields set since (not at their default), then any other ``extra`` keys."""
     out: dict[str, Any] = {}
     defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
                 else f.default for f in dataclasses.fields(record) if f.name in modelled}
-    for key in record.keys:
+    for key in record.key_order:
         if key in modelled:
             out[key] = modelled[key]
         elif key in extra:
             out[key] = thaw(extra[key])
     for key, value in modelled.items():
-        if key not in out and key not in record.keys and value != defaults.get(key):
+        if key not in out and key not in record.key_order and value != defaults.get(key):
             out[key] = value
     for key, value in extra.items():
         if key not in out:
@@ -77,12 +77,13 @@ class _JsonRecord:
     """What both records share: their fields read by JSON name (``v["status"]``,
     ``m.get("a_ms")``), built and derived the way a dict is filled and updated, so a judge
     written as a chain of records writes the very JSON (keys in the order they were first
-    set) its dicts did. ``keys`` is that order; ``BAG`` names the field that holds the
-    JSON keys a record does not model."""
+    set) its dicts did. ``key_order`` is that order (not ``keys``, which would shadow the
+    mapping protocol: ``{**record}`` must fail plainly, not call a tuple); ``BAG`` names the
+    field that holds the JSON keys a record does not model."""
 
     MODELLED: ClassVar[tuple[str, ...]]
     BAG: ClassVar[str]
-    keys: tuple[str, ...]
+    key_order: tuple[str, ...]
 
     def get(self, key: str, default: Any = None) -> Any:
         raise NotImplementedError
@@ -129,20 +130,20 @@ class _JsonRecord:
         keys keep their place, new ones are written after them in the order given."""
         current = {k: getattr(self, k) for k in self.MODELLED}
         return self._assemble({**current, **fields}, getattr(self, self.BAG),
-                              dict.fromkeys((*self.keys, *fields)))
+                              dict.fromkeys((*self.key_order, *fields)))
 
     def without(self, *names: str) -> Self:
         """A new record without the unmodelled keys ``names`` (judging's working figures)."""
         bag = {k: v for k, v in getattr(self, self.BAG).items() if k not in names}
         return dataclasses.replace(self, **{self.BAG: MappingProxyType(bag)},
-                                   keys=tuple(k for k in self.keys if k not in names))
+                                   key_order=tuple(k for k in self.key_order if k not in names))
 
     @classmethod
     def _assemble(cls, fields: Mapping[str, Any], bag: Mapping[str, Any],
                   keys: Mapping[str, Any]) -> Self:
         modelled = {k: cls._typed(k, v) for k, v in fields.items() if k in cls.MODELLED}
         bag = {**bag, **{k: freeze(v) for k, v in fields.items() if k not in cls.MODELLED}}
-        return cls(**modelled, **{cls.BAG: MappingProxyType(bag)}, keys=tuple(keys))
+        return cls(**modelled, **{cls.BAG: MappingProxyType(bag)}, key_order=tuple(keys))
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class MetricVerdict(_JsonRecord):
     direction: str | None = None
     reason: str = ""
     evidence: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     MODELLED = ("status", "change", "ci", "tolerance", "direction", "reason")
     BAG = "evidence"
@@ -187,7 +188,7 @@ class MetricVerdict(_JsonRecord):
         """A field by its JSON name, modelled or evidence (``m.get("a_ms")``)."""
         if key in self.MODELLED:
             value = getattr(self, key)
-            return default if value is None and key not in self.keys else value
+            return default if value is None and key not in self.key_order else value
         return self.evidence.get(key, default)
 
     def to_json(self) -> dict[str, Any]:
@@ -198,7 +199,7 @@ class MetricVerdict(_JsonRecord):
     def from_json(cls, d: Mapping[str, Any]) -> MetricVerdict:
         return cls(**{k: freeze(d[k]) for k in cls.MODELLED if k in d},
                    evidence=freeze({k: v for k, v in d.items() if k not in cls.MODELLED}),
-                   keys=tuple(d))
+                   key_order=tuple(d))
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ class Verdict(_JsonRecord):
     flags: tuple[Flag, ...] = ()
     unstable: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     SCALARS = ("status", "reason", "metric", "change", "ci", "mdc")
     CONTAINERS = ("metrics", "flags", "unstable")
@@ -243,7 +244,7 @@ class Verdict(_JsonRecord):
         """An unmodelled field by its JSON name (``v.get("gates")``), or a modelled one."""
         if key in self.MODELLED:
             value = getattr(self, key)
-            return default if key not in self.keys and value in (None, (), _EMPTY) else value
+            return default if key not in self.key_order and value in (None, (), _EMPTY) else value
         return self.extra.get(key, default)
 
     @property
@@ -262,7 +263,7 @@ class Verdict(_JsonRecord):
         out = _to_json(self, modelled, self.extra)
         # an empty container left at its default and never read is not written
         for key in self.CONTAINERS:
-            if key not in self.keys and not out.get(key, True):
+            if key not in self.key_order and not out.get(key, True):
                 out.pop(key)
         return out
 
@@ -287,4 +288,4 @@ class Verdict(_JsonRecord):
             fields["unstable"] = tuple(d["unstable"])
         extra = {k: v for k, v in d.items()
                  if k not in cls.MODELLED or (k in cls.CONTAINERS and v is None)}
-        return cls(**fields, extra=freeze(extra), keys=tuple(d))
+        return cls(**fields, extra=freeze(extra), key_order=tuple(d))
