@@ -192,8 +192,7 @@ class TorchEngine(Engine):
         before = requested_bytes()
         self._outs = _flatten(self._fn(*self._args))
         self.stream.sync()
-        held = (_nbytes(self.module.parameters()) + _nbytes(self.module.buffers())
-                + _nbytes(self._args))
+        held = self._weight_bytes() + _nbytes(self._args)
         self._mem["device_bytes"] = int(held + requested_bytes(peak=True) - before)
 
     def _gpu_ms(self, fn: Any, runs: int = SIZING_RUNS) -> float:
@@ -297,19 +296,21 @@ class TorchEngine(Engine):
 
     def memory(self) -> dict[str, int]:
         torch = _torch()
-        params = _nbytes(self.module.parameters()) + _nbytes(self.module.buffers())
-        return {"model_bytes": int(params), **self._mem,
+        return {"model_bytes": int(self._weight_bytes()), **self._mem,
                 # process-wide context: what the allocator holds now, whoever asked for it
                 "process_reserved_bytes": int(torch.cuda.memory_reserved()),
                 "process_peak_bytes": int(torch.cuda.max_memory_allocated())}
 
-    def hold_pads(self, stage: str) -> int:
+    def _weight_bytes(self) -> int:
+        """The model's parameters and buffers on the device."""
+        return _nbytes(self.module.parameters()) + _nbytes(self.module.buffers())
+
+    def hold_pads(self, stage: str) -> None:
         """Allocate the layout's pads for ``stage`` and keep them for the engine's life."""
         pads, nbytes = layout_pads(self.layout, stage)
         self._pads += pads
         self._mem["harness_layout_pad_bytes"] = (self._mem.get("harness_layout_pad_bytes", 0)
                                                  + nbytes)
-        return nbytes
 
     def deactivate_impl(self) -> None:
         torch = _torch()

@@ -285,9 +285,10 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
             metrics[gate.metric] = m
     unstable, voids = (_unstable_reasons(current, cur_med, policy, tol["median"]) if cur_med
                        else ([], False))
-    few_runs = len(entries) < policy.min_runs_host_bound and _host_bound(current)
+    bound = _host_bound(current)
+    few_runs = bound is not None and len(entries) < policy.min_runs_host_bound
     if few_runs:
-        unstable.append(f"{_host_bound(current)}, which varies between runs beyond any prior; "
+        unstable.append(f"{bound}, which varies between runs beyond any prior; "
                         f"accept at least {policy.min_runs_host_bound} runs (their spread is "
                         "then the noise); with fewer, only a change beyond "
                         f"{policy.host_bound_gross:+.0%} is judged")
