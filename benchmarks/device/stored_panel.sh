@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Issue 20, stored flow: raw runs for re-judging on a CPU (benchmarks/stored_panel.py).
+# Each run is a fresh process (as in CI) with every workload twice, plain and with +2 %
+# injected (`slowdown`), in a new random case order, so each judged case has a different set
+# of cases before it in different runs ("a case added before the judged one"). Nothing is
+# judged here: the re-judging forms baselines of 5 runs and judges the others against them,
+# plain (A/A) and injected (power), with the harness's own verdict code.
+# Default scenario settings apart from the workload (default stop rule, default layouts).
+#   WORKLOADS="resnet18 regnet_y_400mf squeezenet1_1" BUDGET_S=420 bash benchmarks/device/stored_panel.sh
+set -uo pipefail
+export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
+WORKLOADS=${WORKLOADS:-resnet18 regnet_y_400mf squeezenet1_1}
+BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-40}; TAG=${TAG:-stored-panel}
+O=/tmp/$TAG; rm -rf $O; mkdir -p $O
+start=$(date +%s)
+for ((i = 1; i <= MAX_RUNS; i++)); do
+  python3 - "$O/run$i.toml" "$i" $WORKLOADS <<'PY'
+import random, sys
+path, seed, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+cases = [(m, m, "") for m in models] + [
+    (m, f"{m}-slow", 'options = { torch = { slowdown = "2%" } }') for m in models]
+random.Random(seed).shuffle(cases)
+with open(path, "w") as f:
+    f.write('name = "panel"\n[defaults]\nbackends = ["torch:graph"]\nprecisions = ["fp16"]\n'
+            'batch = [8]\n')
+    for m, mid, extra in cases:
+        f.write(f'[[model]]\nid = "{mid}"\nsource = "torchvision.models:{m}"\n'
+                f'shapes = "x:{{batch}}x3x224x224"\n{extra}\n')
+PY
+  python3 -m harness run $O/run$i.toml --allow-code --quiet --out /tmp/$TAG-out$i \
+    --baselines /tmp/$TAG-empty > $O/run$i.txt 2>&1
+  echo "run $i rc=$? $(( $(date +%s) - start )) s"
+  cp /tmp/$TAG-out$i/results.json $O/run$i.json 2>/dev/null
+  (( $(date +%s) - start + 45 > BUDGET_S )) && break
+done
+tar -czf ${OUT:-/tmp}/$TAG.tgz -C /tmp $TAG
