@@ -198,6 +198,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from harness import api, consent
     from harness.ab import plan
     from harness.baseline.verdict import VerdictPolicy
+    from harness.scenario.schema import DEFAULT_MAX_DURATION_S
 
     if args.allow_code:
         consent.allow_code()
@@ -207,7 +208,9 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                rewarm_s=args.rewarm, seed=args.seed,
                                instances=args.instances or plan.DEFAULT_INSTANCES,
                                layout_seed=args.layout_seed, tolerance=tol,
-                               max_duration_s=args.max_duration)
+                               max_duration_s=(DEFAULT_MAX_DURATION_S
+                                               if args.max_duration is None
+                                               else args.max_duration))
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -460,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--tolerance", default="0.5%", type=arguments.fraction,
                     help="median/throughput tolerance")
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
-    ab.add_argument("--max-duration", default="30s", type=arguments.duration_or_zero,
+    ab.add_argument("--max-duration", default=None, type=arguments.duration_or_zero,
                     help="an undecided comparison prepares more layouts and measures on "
                          "until it is decided or its measuring time reaches this "
                          "(default 30s; 0 never extends)")

@@ -290,3 +290,17 @@ def test_ab_against_the_stored_baseline_rebuilds_its_case(write_toml, tmp_path, 
     capsys.readouterr()
     assert main(args) == 2
     assert "not at hand" in capsys.readouterr().out
+
+
+def test_every_way_to_start_an_ab_extends_up_to_the_same_default():
+    """The CLI, a scenario's [[ab]] table and ABSettings share one extension limit; a driver
+    built on ABSettings() measured without extension while `ab` extended to 30 s."""
+    from harness.ab.measure import ABSettings
+    from harness.cli import build_parser
+    from harness.scenario.schema import DEFAULT_MAX_DURATION_S, ABSpec
+
+    assert DEFAULT_MAX_DURATION_S > 0
+    assert ABSettings().max_duration_s == DEFAULT_MAX_DURATION_S
+    assert ABSpec(a="x", b="y").max_duration == DEFAULT_MAX_DURATION_S
+    args = build_parser().parse_args(["ab", "zoo:resnet", "zoo:resnet"])
+    assert args.max_duration is None      # resolved to DEFAULT_MAX_DURATION_S in cmd_ab

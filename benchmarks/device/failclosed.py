@@ -1,7 +1,9 @@
 """Issues 22 and 20 on the GPU: does the A/B gate hold on workloads it was never tuned on?
 
 Each trial is one ``trt-harness ab`` at its defaults (fresh preparations in fresh random
-layouts, ``DEFAULT_INSTANCES`` per side, 10 s of interleaved measuring), A = B = one workload;
+layouts, ``DEFAULT_INSTANCES`` per side, 10 s of interleaved measuring, extended with new
+preparations while undecided up to ``DEFAULT_MAX_DURATION_S``; records saved before
+2026-12-02 were measured without the extension), A = B = one workload;
 B carries an injected slowdown (0: A/A), or, at the level ``moved``, A/A with B's
 preparations following an extra 1-64 MiB allocation (``options.torch.extra_pad``: the layout
 moved, nothing else). Workloads (``--workload``, comma-separated):
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.ab.measure import ABSettings, measure_ab
-from harness.ab.plan import side_case
+from harness.ab.plan import settle, side_case
 from harness.ab.verdict import judge
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
@@ -72,7 +74,7 @@ def trial(workload: str, level: str, settings: ABSettings, rng: random.Random) -
     sides = [side_case(workload_case(workload, e), label)
              for label, e in (("A", {}), ("B", extra))]
     t0 = time.perf_counter()
-    record = measure_ab(sides[0], sides[1], settings)
+    record = measure_ab(sides[0], sides[1], settings, extend=settle)   # as `ab` does
     [verdict] = judge([record])
     record["verdict"] = verdict.to_json()       # saved with the record as it arrives
     record["wall_s"] = time.perf_counter() - t0
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["settings"]["tolerance"] = {**r["settings"]["tolerance"],
                                               "median": args.tolerance,
                                               "throughput": args.tolerance}
-            judge([r])
+            r["verdict"] = judge([r])[0].to_json()   # verdicts are new records, not edits
         print(f"{len(ok)} records re-judged")
         print(table(records))
         return 0

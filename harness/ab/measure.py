@@ -39,7 +39,7 @@ from harness.markers import case_message, nvtx_range
 from harness.models.source import resolve_source
 from harness.results import now_iso
 from harness.scenario.expand import Case
-from harness.scenario.schema import Warmup
+from harness.scenario.schema import DEFAULT_MAX_DURATION_S, Warmup
 from harness.stats import summarize
 from harness.timing.measure import Timer, warm_up
 from harness.timing.session import MeasuringSession, TelemetryWindow, build_facts
@@ -75,7 +75,7 @@ class ABSettings:
     layout_seed: int | None = None     # None: drawn at random per run (and recorded)
     # An undecided comparison prepares more layouts and measures on while its measuring time
     # stays within this (0: never extend).
-    max_duration_s: float = 0.0
+    max_duration_s: float = DEFAULT_MAX_DURATION_S
     tolerance: dict[str, float] = field(default_factory=lambda: dict(AB_TOLERANCE))
 
     @property

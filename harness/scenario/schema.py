@@ -21,6 +21,10 @@ from pydantic import (
 from harness.scenario.shapes import parse_shapes
 from harness.units import parse_duration, parse_fraction
 
+# An undecided A/B pair measures on up to this much measuring time: the CLI, ``[[ab]]`` and
+# ``ABSettings`` share it, so an experiment driver measures what the command does.
+DEFAULT_MAX_DURATION_S = 30.0
+
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, BeforeValidator(parse_fraction), Field(ge=0, allow_inf_nan=False)]
 # Bounds on counts keep a typo (or a 5000-digit number) from becoming a run that never ends.
@@ -266,7 +270,7 @@ class ABSpec(Strict):
     rewarm: Seconds = 0.05
     seed: Seed = 0
     instances: Annotated[Count, Field(ge=1)] | None = None   # None: the A/B default
-    max_duration: Seconds = 30.0      # an undecided pair measures on up to this (0: never)
+    max_duration: Seconds = DEFAULT_MAX_DURATION_S   # an undecided pair measures on (0: never)
     tolerance: dict[str, Fraction] | None = None
 
 
