@@ -5,6 +5,7 @@ memory check is in tests/test_gpu_device.py)."""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -131,6 +132,13 @@ def test_layouts_in_a_stored_run_are_its_replicates(write_toml, tmp_path):
     est = estimate(out.run.to_json()["cases"][0], "median", 10)
     assert est.blocks == 3 and est.within_se > 0
     api.accept(out.results_path, tmp_path / "b")
+    # the accepted entry keeps the statistic the current run is judged by (the mean over its
+    # layouts), not an estimate from the pooled samples of all of them
+    from harness.baseline.store import BaselineStore
+
+    [entry] = BaselineStore(tmp_path / "b").entries(out.run, c)[0]
+    assert entry["estimates"]["median"]["blocks"] == 3
+    assert math.isclose(entry["estimates"]["median"]["log_value"], est.log_value)
     again = api.run([path], out_dir=tmp_path / "o2", baselines=tmp_path / "b")
     v = again.run.cases[0].verdict
     assert v["status"] in ("pass", "unstable", "improvement", "regression")
