@@ -17,6 +17,7 @@ from harness.baseline.verdict import (
     EXIT_FAILED,
     FAILING,
     VerdictPolicy,
+    case_tolerance,
     compare_case,
     evaluate_case,
     exit_code,
@@ -272,7 +273,8 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
         # the result as the judges read it: plain data, without a verdict judged before
         current = dataclasses.asdict(dataclasses.replace(c, verdict=None))
         current["precision"] = c.precision
-        c.verdict = evaluate_case(current, entries, c.case.get("tolerance"), policy)
+        tolerances[-1] = case_tolerance(current, c.case.get("tolerance"))
+        c.verdict = evaluate_case(current, entries, tolerances[-1], policy)
     decided = finalize([c.verdict for c in run_.cases], policy, tolerances)
     for c, v in zip(run_.cases, decided, strict=True):
         # SLOs and the accuracy delta are absolute gates beside the baseline comparison.

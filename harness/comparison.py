@@ -126,6 +126,12 @@ class NoisePrior:
 
     run_to_run_cv: float = 0.005
     weight: float = 4.0
+    # True: the prior is a floor that a smaller observed spread cannot lower (runs of one
+    # process's layout, or of a shared CPU, where the runs' own spread is the whole term).
+    # False: the runs' replicates are random memory layouts, whose spread each run measures
+    # itself; the prior then covers only what is left between runs, as a weighted term
+    # (``weight`` pseudo-runs beside the J - 1 observed) rather than a switch.
+    floor: bool = True
 
 
 @dataclass(frozen=True)
@@ -232,25 +238,63 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
     w_base = np.where(np.isfinite(w_base), w_base, 0.0)
     mean_w = float(w_base.mean())
     w_cur = current.within_se ** 2 if math.isfinite(current.within_se) else math.inf
-    # The prior is a floor: runs accepted close together in time agree better than runs
-    # far apart (gpu.md), so a small observed spread must not shrink the noise below it;
-    # a larger observed spread is taken as it is, with its own J - 1 degrees of freedom.
+    df_cur = _replicate_df(current)
+    df_base = sum(_replicate_df(e) for e in baseline)
+    pooled = False
+    if not prior.floor and math.isfinite(w_cur):
+        # Layouts: one spread between layouts, the same workload's in every run, pooled over
+        # all runs (J(L - 1) + L - 1 degrees of freedom instead of L - 1 for the current run);
+        # a current run noisier than its history keeps its own.
+        df_base += df_cur
+        w_cur, mean_w, df_cur = _pooled_layout_terms(current, baseline, w_cur, df_base)
+        pooled = df_cur == df_base
     observed = max(float(x.var(ddof=1)) - mean_w, 0.0) if j >= 2 else 0.0
-    if observed > prior.run_to_run_cv ** 2:
+    if not prior.floor:
+        # weighted: a small observed spread lowers it, a large one raises it (with its weight)
+        sb2 = ((prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed)
+               / (prior.weight + j - 1))
+        df_b = prior.weight + j - 1
+    elif observed > prior.run_to_run_cv ** 2:
+        # The prior is a floor: runs accepted close together in time agree better than runs
+        # far apart (gpu.md), so a small observed spread must not shrink the noise below it;
+        # a larger observed spread is taken as it is, with its own J - 1 degrees of freedom.
         sb2, df_b = observed, float(j - 1)
     else:
         sb2, df_b = prior.run_to_run_cv ** 2, prior.weight + j - 1
     if math.isinf(w_cur):
         return _finish(current.log_value - float(x.mean()), math.inf, 1, alpha, power, tests, j,
                        "baseline-runs", math.sqrt(sb2))
-    terms = [(sb2 * (1 + 1 / j), df_b),
-             (w_cur, max(current.blocks - 1, 1) if current.blocks else current.n - 1),
-             (mean_w / j, sum(max(e.blocks - 1, 1) if e.blocks else e.n - 1 for e in baseline))]
+    terms = [(sb2 * (1 + 1 / j), df_b), (w_cur, df_cur), (mean_w / j, df_base)]
     se = math.sqrt(sum(v for v, _ in terms))
     parts = {"between_var": sb2, "between_df": df_b, "current_var": w_cur,
-             "current_df": terms[1][1], "baseline_var": mean_w, "baseline_df": terms[2][1]}
+             "current_df": df_cur, "baseline_var": mean_w, "baseline_df": df_base}
+    if pooled:       # one pooled layout spread: one term, not two independent ones
+        terms = [terms[0], (w_cur + mean_w / j, df_cur)]
     return _finish(current.log_value - float(x.mean()), se, satterthwaite(terms), alpha, power,
                    tests, j, "baseline-runs", math.sqrt(sb2), parts)
+
+
+def _replicate_df(e: RunEstimate) -> float:
+    """Degrees of freedom of a run's own error: its replicates (batch-means blocks or
+    layouts) less one, or its samples less one for an estimate from a summary CI."""
+    return max(e.blocks - 1, 1) if e.blocks else e.n - 1
+
+
+def _pooled_layout_terms(current: RunEstimate, baseline: Sequence[RunEstimate], w_cur: float,
+                         df: float) -> tuple[float, float, float]:
+    """The current run's error variance, the baseline runs' mean one and the current run's
+    degrees of freedom, from one spread between layouts pooled over every run
+    (``within_se² · L`` is a run's variance between its L layouts; ``df`` the pooled
+    degrees of freedom). The current run keeps its own error where that is larger."""
+    runs = [e for e in (current, *baseline) if e.blocks >= 2 and math.isfinite(e.within_se)]
+    weights = [e.blocks - 1 for e in runs]
+    pooled = sum(w * e.within_se ** 2 * e.blocks
+                 for w, e in zip(weights, runs, strict=True)) / sum(weights)
+    mean_w = float(np.mean([pooled / max(e.blocks, 1) for e in baseline]))
+    shared = pooled / max(current.blocks, 1)
+    if w_cur > shared:
+        return w_cur, mean_w, _replicate_df(current)
+    return shared, mean_w, df
 
 
 def more_runs_to_see(terms: dict[str, float], runs: int, tolerance: float, level: float,

@@ -208,3 +208,21 @@ def test_export_reads_in_pytest_benchmark(tmp_path):
                           f"file://{tmp_path / '.benchmarks'}", "compare", "--columns",
                           "median,rounds"], capture_output=True, text=True, check=True)
     assert "0001_base" in out.stdout and "0002_now" in out.stdout
+
+
+def test_stored_tolerance_default_follows_how_the_case_was_timed():
+    """Median and throughput: 1 % where the run's replicates are random layouts (the layout
+    spread is measured in every run), 5 % otherwise; a scenario's value always wins, and an
+    unset one (None) never overrides."""
+    from harness.baseline.verdict import LAYOUTS_TIMING_TOLERANCE, case_tolerance
+
+    layouts = {"timing": {"layout_figures": [{"median_ms": 1.0}, {"median_ms": 1.01}]}}
+    assert case_tolerance(layouts, None)["median"] == LAYOUTS_TIMING_TOLERANCE == 0.01
+    assert case_tolerance(layouts, None)["throughput"] == 0.01
+    assert case_tolerance({"timing": {}}, None)["median"] == 0.05
+    given = case_tolerance(layouts, {"median": 0.03, "throughput": None, "p99": 0.2})
+    assert given["median"] == 0.03 and given["throughput"] == 0.01
+    assert case_tolerance(layouts, 0.02)["median"] == 0.02
+    from harness.scenario.schema import Tolerance
+
+    assert Tolerance().median is None and Tolerance(median="2%").median == 0.02

@@ -31,7 +31,7 @@ def compare_runs(references: list[RunResult], candidate: RunResult
             e["backend"], e["precision"] = c.backend, c.precision
         current = {"status": c.status, "error": c.error, "stats_ms": c.stats_ms,
                    "backend": c.backend, "precision": c.precision}
-        tolerance = (c.case.get("tolerance") or {}).get("median", 0.05)
+        tolerance = (c.case.get("tolerance") or {}).get("median")     # None: the default
         v = compare_case(current, entries, tolerance)
         if not entries and c.status == "ok":
             v = v.updated(reason="not in the reference result file(s)")

@@ -125,11 +125,14 @@ class TelemetrySettings(Strict):
 
 
 class Tolerance(Strict):
-    """Largest change that still passes, per metric, as a fraction (``"5%"``)."""
+    """Largest change that still passes, per metric, as a fraction (``"5%"``). The median's
+    and throughput's default (None) depends on how the case is timed: 1 % where its runs
+    sample random memory layouts (torch), 5 % otherwise
+    (``harness.baseline.verdict.case_tolerance``)."""
 
-    median: Fraction = 0.05
+    median: Fraction | None = None
     p99: Fraction = 0.20
-    throughput: Fraction = 0.05
+    throughput: Fraction | None = None
     accuracy: float = Field(default=1e-2, ge=0)
     size: Fraction = 0.01
     memory: Fraction = 0.05

@@ -1,0 +1,187 @@
+"""Issue 20, stored flow: judge saved runs against baselines formed from other saved runs,
+with the harness's own verdict code (``harness.api.judge``), and count the verdicts.
+
+Input: results files of separate processes (``benchmarks/device/stored_panel.sh`` on a GPU,
+or any runs of one scenario). A case whose model id ends in ``-slow`` is its workload with a
+slowdown injected; the others are plain. For every run *i* and ``--draws`` random sets of
+``--baseline-runs`` other runs: the other runs' plain cases are accepted (entries built by
+``harness.baseline.store.entry``, as ``baseline accept`` writes them) and run *i* is judged
+twice, its plain cases (A/A: anything but "pass" is a false alarm or an honest "unstable")
+and its slowed cases under the plain ids (power). All workloads of run *i* are judged as one
+matrix, so the matrix-wide correction is the one a real run gets.
+
+The comparisons share runs (14 runs give 14 x draws comparisons, not that many independent
+ones): the counts show how often a rule errs on these runs, not a rate with a binomial
+interval.
+
+    python -m benchmarks.stored_panel docs/device-runs/session5/stored-panel.tgz
+    python -m benchmarks.stored_panel RUNS... --tolerance 0.01 --rule floor
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import tarfile
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from harness import api
+from harness.baseline.store import entry
+from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
+from harness.comparison import NoisePrior
+from harness.results import CaseResult, RunResult, load_results
+
+SLOW = "-slow"
+
+
+class FloorPolicy(VerdictPolicy):
+    """The rule before layouts had their own prior: the CUDA-graph prior as a floor."""
+
+    def layout_prior(self, metric: str) -> NoisePrior:
+        return NoisePrior(self.run_to_run_cv["cuda-event-graph"]
+                          * (self.p99_noise if metric == "p99" else 1.0), self.prior_weight)
+
+
+class _Store:
+    """Stands in for :class:`harness.baseline.store.BaselineStore`: the entries of the
+    chosen runs, in memory (the judge reads nothing else from a store)."""
+
+    def __init__(self, entries: dict[str, list[dict[str, Any]]]) -> None:
+        self._entries = entries
+
+    def entries(self, run: RunResult, case: CaseResult) -> tuple[list[dict[str, Any]], list]:
+        return self._entries.get(case.id, []), []
+
+
+def load_runs(paths: list[str]) -> list[RunResult]:
+    """Results files, and ``.tgz`` archives of them (``run*.json`` or any ``*.json``)."""
+    runs = []
+    for p in paths:
+        if p.endswith((".tgz", ".tar.gz")):
+            tmp = Path(tempfile.mkdtemp(prefix="stored-panel-"))
+            with tarfile.open(p) as tar:
+                tar.extractall(tmp, filter="data")
+            files = sorted(tmp.rglob("*.json"))
+        else:
+            files = [Path(p)]
+        for f in files:
+            try:
+                run = load_results(f)
+            except Exception:           # an archive's other JSON (a printout's)
+                continue
+            if any(c.status == "ok" for c in run.cases):
+                runs.append(run)
+    return runs
+
+
+def _plain_id(c: CaseResult) -> str:
+    model = c.case["model"]
+    return c.id.replace(f"/{model}/", f"/{model.removesuffix(SLOW)}/", 1)
+
+
+def split(run: RunResult) -> tuple[dict[str, CaseResult], dict[str, CaseResult]]:
+    """A run's plain and slowed cases, both keyed by the plain case id."""
+    plain, slow = {}, {}
+    for c in run.cases:
+        if c.status != "ok":
+            continue
+        if c.case["model"].endswith(SLOW) or (c.case.get("options") or {}).get("torch", {}).get(
+                "slowdown"):
+            slow[_plain_id(c)] = dataclasses.replace(c, id=_plain_id(c), verdict=None)
+        else:
+            plain[c.id] = dataclasses.replace(c, verdict=None)
+    return plain, slow
+
+
+def judge_once(current: RunResult, cases: dict[str, CaseResult],
+               baseline: list[RunResult], policy: VerdictPolicy,
+               tolerance: float | None) -> dict[str, dict[str, Any]]:
+    entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in baseline:
+        for cid, c in split(run)[0].items():
+            entries[cid].append(entry(run, c))
+    judged = []
+    for cid, c in cases.items():
+        # None: the harness's default for how the case was timed (runs saved before it
+        # existed carry the old 5 % written out in their case)
+        c = dataclasses.replace(c, case={**c.case, "tolerance": {
+            **(c.case.get("tolerance") or {}), "median": tolerance, "throughput": tolerance}})
+        judged.append(dataclasses.replace(c, id=cid))
+    run = dataclasses.replace(current, cases=judged)
+    api.judge(run, _Store(entries), policy)
+    return {c.id: c.verdict.to_json() for c in run.cases}
+
+
+def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: VerdictPolicy,
+               tolerance: float | None, seed: int = 0) -> dict[tuple[str, str], Counter]:
+    rng = random.Random(seed)
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    mdc: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for i, current in enumerate(runs):
+        others = [r for j, r in enumerate(runs) if j != i]
+        if len(others) < baseline_runs:
+            continue
+        plain, slow = split(current)
+        for _ in range(draws):
+            base = rng.sample(others, baseline_runs)
+            for level, cases in (("A/A", plain), ("+2%", slow)):
+                if not cases:
+                    continue
+                for cid, v in judge_once(current, cases, base, policy, tolerance).items():
+                    key = (cid.split("/")[1], level)
+                    counts[key][v["status"]] += 1
+                    med = (v.get("metrics") or {}).get("median") or {}
+                    counts[key][f"(median {med.get('status')})"] += 1
+                    if med.get("mdc") is not None:
+                        mdc[key].append(med["mdc"])
+    for key, values in mdc.items():
+        values.sort()
+        counts[key]["_mdc_median"] = values[len(values) // 2]
+    return counts
+
+
+def table(counts: dict[tuple[str, str], Counter]) -> str:
+    lines = ["| workload | judged | comparisons | verdicts | the median's verdicts | median MDC |",
+             "|---|---|---|---|---|---|"]
+    for (w, level), c in sorted(counts.items()):
+        mdc = c.pop("_mdc_median", float("nan"))
+        med = {k: n for k, n in c.items() if k.startswith("(")}
+        run = {k: n for k, n in c.items() if not k.startswith("(")}
+        lines.append(f"| {w} | {level} | {sum(run.values())} | "
+                     + ", ".join(f"{k} {n}" for k, n in Counter(run).most_common()) + " | "
+                     + ", ".join(f"{k[8:-1]} {n}" for k, n in Counter(med).most_common())
+                     + f" | {mdc:.2%} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+", help="results files or .tgz archives of them")
+    p.add_argument("--baseline-runs", type=int, default=5)
+    p.add_argument("--draws", type=int, default=8, help="baseline sets per judged run")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="median/throughput tolerance (default: the harness's default)")
+    p.add_argument("--rule", choices=("layouts", "floor"), default="layouts",
+                   help="layouts: the harness's rule; floor: the CUDA-graph prior as a floor")
+    p.add_argument("--layout-cv", type=float, default=None,
+                   help="the layout rule's between-run prior (default: the policy's)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    runs = load_runs(args.runs)
+    policy = DEFAULT_POLICY if args.rule == "layouts" else FloorPolicy()
+    if args.layout_cv is not None:
+        policy = dataclasses.replace(policy, layout_run_cv=args.layout_cv)
+    print(f"{len(runs)} runs; baselines of {args.baseline_runs}, {args.draws} draws per run; "
+          f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}); "
+          f"tolerance {args.tolerance or 'the default'}")
+    print(table(experiment(runs, args.baseline_runs, args.draws, policy, args.tolerance,
+                           args.seed)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
