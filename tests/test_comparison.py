@@ -175,15 +175,15 @@ def test_layout_rule_false_alarms_stay_within_alpha_on_simulated_runs(run_sd, la
 
 
 def test_layout_rule_sees_two_percent_where_the_layouts_are_quiet():
-    """+2 % on runs like the H200's resnet18 (layout SD 0.2 %, run SD 0.1 %), decided at
-    the level of six tests and beyond a 1 % tolerance: found in at least 95 %."""
+    """+2 % on runs like the H200's resnet18 (layout SD 0.2 %, run SD 0.1 %), one case's two
+    metrics (Holm's first step, alpha / 2) and beyond a 1 % tolerance: found in >= 95 %."""
     rng = np.random.default_rng(5)
     prior = NoisePrior(0.006, 4, floor=False)
     found = 0
     for _ in range(200):
         base = [_layout_run(rng, 0.001, 0.002) for _ in range(5)]
         c = compare_to_baseline(_layout_run(rng, 0.001, 0.002, shift=math.log(1.02)), base,
-                                prior, tests=6)
-        found += c.p_slower < 0.01 / 6 and c.change > 0.01
+                                prior, tests=2)
+        found += c.p_slower < 0.01 / 2 and c.change > 0.01
         assert c.mdc < 0.03      # H200 resnet18 and regnet_y_400mf: 2.3-2.4 %
     assert found >= 190
