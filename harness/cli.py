@@ -210,7 +210,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                layout_seed=args.layout_seed, tolerance=tol,
                                max_duration_s=(DEFAULT_MAX_DURATION_S
                                                if args.max_duration is None
-                                               else args.max_duration))
+                                               else args.max_duration),
+                               redraw=args.redraw)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -470,6 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--layout-seed", type=int, default=None,
                     help="replay the memory layouts of an earlier comparison (its record's "
                          "layout_seed); default: new random layouts")
+    ab.add_argument("--redraw", action="store_true",
+                    help="before every block pair, a fresh random layout for both sides' "
+                         "buffers and graphs (weights stay): cheap extra layout draws "
+                         "(scenario files: redraw = true in [[ab]]). Opt-in: not yet "
+                         "validated on a GPU")
     ab.add_argument("--instances", type=arguments.integer_at_least(1), default=None,
                     help=f"preparations (random memory layouts) of each side, in ABBA order "
                          f"(default {DEFAULT_INSTANCES}): two preparations of one engine can "

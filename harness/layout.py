@@ -55,3 +55,9 @@ class Layout:
 def random_seed() -> int:
     """A fresh layout seed (recorded beside the results, so the run can be replayed)."""
     return int.from_bytes(os.urandom(4), "little")
+
+
+def derived_seed(seed: int, *parts: object) -> int:
+    """A layout seed drawn from ``seed`` and ``parts`` (an A/B redraw's block-order seed, pair
+    and side): the same in every process, so the one recorded seed replays every draw."""
+    return random.Random(":".join(map(str, (seed, *parts)))).getrandbits(32)

@@ -304,3 +304,145 @@ def test_every_way_to_start_an_ab_extends_up_to_the_same_default():
     assert ABSpec(a="x", b="y").max_duration == DEFAULT_MAX_DURATION_S
     args = build_parser().parse_args(["ab", "zoo:resnet", "zoo:resnet"])
     assert args.max_duration is None      # resolved to DEFAULT_MAX_DURATION_S in cmd_ab
+
+
+# Keys of a block and of the timing facts before redraw existed: with redraw off, nothing else.
+BLOCK_KEYS = {"side", "pair", "instance", "t_s", "t_end_s", "n", "median_ms", "p99_ms",
+              "mean_ms", "samples_ms"}
+
+
+def _redraw_doubles(monkeypatch, events):
+    """Test doubles: a recording ``relayout_impl`` on the ONNX Runtime engine (whose real hook
+    places nothing and says so), returning True as a GPU backend's does, and a recording
+    host timer in place of the CUDA-event timer; both log to ``events``."""
+    from harness.backends.onnxruntime import OrtEngine
+    from harness.timing import session
+    from harness.timing.host import HostTimer
+
+    def relayout_impl(engine, layout):
+        events.append(("relayout", id(engine), layout.seed))
+        return True
+
+    class RecordingTimer(HostTimer):
+        def prepare(self, run):
+            events.append(("prepare", id(self.engine), None))
+            return run
+
+        def sample(self, run, count):
+            events.append(("sample", id(self.engine), None))
+            return super().sample(run, count)
+
+    def make_timer(case, engine, *_):
+        timer = RecordingTimer(0.0)
+        timer.engine = engine
+        return timer
+
+    monkeypatch.setattr(OrtEngine, "relayout_impl", relayout_impl)
+    monkeypatch.setattr(session, "make_timer", make_timer)
+
+
+def _redraw_record(redraw, layout_seed=99):
+    from harness.ab.measure import measure_ab
+    from harness.api import bench_case
+
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
+    settings = ABSettings(duration_s=0.1, rewarm_s=0.002, instances=2, redraw=redraw,
+                          layout_seed=layout_seed)
+    record = measure_ab(case, case, settings)
+    assert record["status"] == "ok", record["error"]
+    return record
+
+
+def test_ab_redraw_relayouts_both_measured_preparations_before_every_pair(monkeypatch):
+    """With ``redraw``, before each block pair both sides' measured preparations get a fresh
+    layout (one relayout each), then the timer prepares their step again on the new buffers;
+    each block records its layout seed, and the same layout seed replays every draw. Uses the
+    recording relayout and timer test doubles of :func:`_redraw_doubles`."""
+    events: list[tuple[str, int, int | None]] = []
+    _redraw_doubles(monkeypatch, events)
+    record = _redraw_record(True)
+    blocks = record["blocks"]
+    pairs = sorted({b["pair"] for b in blocks})
+    relayouts = [e for e in events if e[0] == "relayout"]
+    assert len(relayouts) == 2 * len(pairs) and len(pairs) >= 8
+    # after binding (4 preparations: 4 prepares), per pair: 2 relayouts, each followed by the
+    # timer's prepare for that engine, then the two blocks
+    steps = events[[e[0] for e in events].index("relayout"):]
+    assert [e[0] for e in steps] == ["relayout", "prepare", "relayout", "prepare",
+                                     "sample", "sample"] * len(pairs)
+    assert sum(e[0] == "prepare" for e in events) == 4 + 2 * len(pairs)
+    for p in pairs:
+        redrawn = steps[6 * p: 6 * p + 6]
+        # the engines re-drawn are the ones then measured, and each block ran on its draw
+        assert [e[1] for e in redrawn if e[0] == "relayout"] == [e[1] for e in redrawn
+                                                                 if e[0] == "sample"]
+        pair_blocks = [b for b in blocks if b["pair"] == p]
+        assert [b["layout_seed"] for b in pair_blocks] == [e[2] for e in redrawn
+                                                           if e[0] == "relayout"]
+    by_instance = {i: {e[1] for p in pairs if p % 2 == i
+                       for e in steps[6 * p: 6 * p + 6] if e[0] == "relayout"} for i in (0, 1)}
+    assert len(by_instance[0]) == len(by_instance[1]) == 2         # A and B of the instance
+    assert not by_instance[0] & by_instance[1]
+    seeds = [b["layout_seed"] for b in blocks]
+    assert len(set(seeds)) == len(seeds)                            # every draw a new one
+    assert record["settings"]["redraw"] is True
+    assert record["timing"]["redraw_s"] >= 0 and record["timing"]["measure_s"] > 0
+    assert not [w for w in record["warnings"] if w.startswith("redraw")]
+    # the recorded layout seed replays every draw; another one draws others
+    events.clear()
+    again = _redraw_record(True)
+    assert [b["layout_seed"] for b in again["blocks"]] == seeds
+    assert [e[2] for e in events if e[0] == "relayout"] == [e[2] for e in relayouts]
+    other = _redraw_record(True, layout_seed=100)
+    assert not set(b["layout_seed"] for b in other["blocks"]) & set(seeds)
+
+
+def test_ab_without_redraw_is_as_before(monkeypatch):
+    """``redraw`` off: no relayout, one step preparation per preparation, and the record as
+    before apart from ``settings.redraw`` (no block seeds, no re-draw time). Uses the
+    recording relayout and timer test doubles of :func:`_redraw_doubles`."""
+    events: list[tuple[str, int, int | None]] = []
+    _redraw_doubles(monkeypatch, events)
+    record = _redraw_record(False)
+    assert not [e for e in events if e[0] == "relayout"]
+    assert sum(e[0] == "prepare" for e in events) == 4
+    assert all(set(b) == BLOCK_KEYS for b in record["blocks"])
+    assert set(record["timing"]) == {"timer", "measure_s"}
+    assert record["settings"]["redraw"] is False
+    assert set(ABSettings().__dataclass_fields__) - set(record["settings"]) == set()
+
+
+def test_ab_redraw_on_a_backend_that_places_no_memory_runs_unchanged(tmp_path, write_toml):
+    """ONNX Runtime places no memory itself (its relayout is the base's no-op): ``ab
+    --redraw`` measures and judges as without it, records no block seeds and says why.
+    ``redraw = true`` in an ``[[ab]]`` table turns it on as the flag does."""
+    out = tmp_path / "r"
+    args = ["ab", "zoo:transformer", "zoo:transformer", "--shapes", "input_ids:1x8",
+            "--duration", "0.4s", "--warmup", "20ms", "--rewarm", "5ms", "--instances", "2",
+            "--max-duration", "0", "--fail-on", "failed", "--allow-undecided", "--redraw",
+            "--out", str(out)]
+    assert main(args) == 0
+    [rec] = json.loads((out / "ab-results.json").read_text())["ab"]
+    assert rec["status"] == "ok" and rec["settings"]["redraw"] is True
+    assert rec["verdict"]["status"] in ("same", "slower", "faster", "unstable", "undecided")
+    assert all(set(b) == BLOCK_KEYS for b in rec["blocks"])
+    notes = [w for w in rec["warnings"] if w.startswith("redraw")]
+    assert len(notes) == 2 and all("onnxruntime" in n for n in notes)
+    from harness import plan as plan_mod
+
+    path = write_toml("""
+        name = "rd"
+        [[model]]
+        id = "t"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        batch = [1, 2]
+        [[ab]]
+        a = "t/onnxruntime/fp32/b1"
+        b = "t/onnxruntime/fp32/b2"
+        redraw = true
+        [[ab]]
+        a = "t/onnxruntime/fp32/b1"
+        b = "t/onnxruntime/fp32/b2"
+    """)
+    assert [p.settings.redraw for p in plan_mod.load_plan([path]).pairs] == [True, False]

@@ -202,3 +202,75 @@ def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path, mo
         assert max(values) - min(values) <= 0.01 * max(values), (model, values)
     # the spin is not memory: the same model with +20 % injected needs the same
     assert abs(figures["slow"][0] - figures["small"][0]) <= 0.01 * figures["small"][0]
+
+
+def _bound_torch_session(backend, stack, layout_seed=1):
+    """A torch engine of the zoo ResNet in fp16, prepared in a random layout and bound, as
+    one A/B preparation is (:func:`harness.ab.measure._prepare`)."""
+    from harness.adhoc import bench_case
+    from harness.backends import backend_class
+    from harness.layout import Layout
+    from harness.models.source import resolve_source
+    from harness.timing.session import MeasuringSession
+
+    case = bench_case("zoo:resnet", backend=backend, precision="fp16", shapes="input:2x3x224x224")
+    source = resolve_source(case.source, None, case.seed)
+    session = stack.enter_context(MeasuringSession(case, source, backend_class(case.backend),
+                                                   Layout(layout_seed)))
+    session.prepare()
+    session.open_timer()
+    session.prepare_feed()
+    session.bind()
+    return session
+
+
+@pytest.mark.parametrize("backend", ["torch:graph", "torch:eager"])
+def test_torch_relayout_moves_the_buffers_and_keeps_the_outputs(backend):
+    """``Engine.relayout``: the inputs land elsewhere (a new pad before them), the weights
+    stay where they are, the graph is captured again, and the same inputs give the same
+    outputs (the same kernels on the same data: bit for bit)."""
+    import contextlib
+
+    import numpy as np
+
+    pytest.importorskip("torch")
+    from harness.layout import Layout
+
+    with contextlib.ExitStack() as stack:
+        engine = _bound_torch_session(backend, stack).engine
+        engine.run()
+        before = engine.fetch_outputs()
+        ptr = engine._args[0].data_ptr()
+        weight = next(engine.module.parameters()).data_ptr()
+        graph = engine._graph
+        assert engine.relayout(Layout(2)) is True
+        assert engine._args[0].data_ptr() != ptr
+        assert next(engine.module.parameters()).data_ptr() == weight
+        assert (engine._graph is None) == (backend == "torch:eager")
+        assert engine._graph is not graph or graph is None
+        engine.run()
+        after = engine.fetch_outputs()
+        assert before.keys() == after.keys()
+        for name in before:
+            np.testing.assert_array_equal(after[name], before[name])
+
+
+def test_ab_with_redraw_completes_on_gpu():
+    """A short A/A comparison of a torch CUDA-graph model with ``redraw`` on: every block
+    ran on its own re-drawn layout, the re-draws are timed apart, and a verdict is reached."""
+    pytest.importorskip("torch")
+    from harness.ab.measure import ABSettings, measure_ab
+    from harness.ab.verdict import judge
+    from harness.adhoc import bench_case
+
+    case = bench_case("zoo:resnet", backend="torch:graph", precision="fp16",
+                      shapes="input:8x3x224x224", warmup="100ms")
+    settings = ABSettings(duration_s=1.0, instances=2, redraw=True, layout_seed=11)
+    record = measure_ab(case, case, settings)
+    assert record["status"] == "ok", record["error"]
+    seeds = [b["layout_seed"] for b in record["blocks"]]
+    assert len(set(seeds)) == len(seeds) >= 16
+    assert record["timing"]["redraw_s"] > 0
+    assert not [w for w in record["warnings"] if w.startswith("redraw")]
+    [verdict] = judge([record])
+    assert verdict.status in ("same", "slower", "faster", "unstable", "undecided")

@@ -69,7 +69,7 @@ def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | P
         settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
                               rewarm_s=spec.rewarm, seed=spec.seed,
                               instances=spec.instances or DEFAULT_INSTANCES,
-                              max_duration_s=spec.max_duration,
+                              max_duration_s=spec.max_duration, redraw=spec.redraw,
                               tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
         out.append(ABPair(a, b, settings, base, base))
     return out

@@ -178,6 +178,19 @@ class Engine(abc.ABC):
     def select_input_set(self, i: int) -> None:  # noqa: B027 - optional hook (rotates_inputs)
         """Make input set ``i`` the one the next ``run`` reads."""
 
+    def relayout(self, layout: Layout) -> bool:
+        """Place everything but the weights afresh at ``layout``'s "buffers" offsets: new
+        pads, new device input and output buffers, any captured graph captured again, on the
+        same bound inputs; the engine's GPU work is finished when it returns. What a timer
+        prepared on the old buffers must then be prepared again.
+
+        A cheap layout re-draw (A/B ``redraw``): one capture instead of a whole preparation,
+        and the activations' placement is most of the spread between layouts. False, with
+        nothing done, where the backend does not place its memory itself."""
+        if not self._bound:
+            raise RuntimeError("relayout needs a bound engine: bind its inputs first")
+        return self.relayout_impl(layout)
+
     def on_measure_start(self) -> None:  # noqa: B027 - optional hook
         """Told when the timed samples begin, after the warm-up (e.g. to reset counters)."""
 
@@ -204,6 +217,10 @@ class Engine(abc.ABC):
     def update_inputs_impl(self, feed: dict[str, np.ndarray]) -> None:
         """Backends with staging buffers copy into them; the default binds again."""
         self.bind_impl(feed)
+
+    def relayout_impl(self, layout: Layout) -> bool:
+        """Backends that place their memory themselves re-place it; the default cannot."""
+        return False
 
     @abc.abstractmethod
     def run_impl(self) -> None: ...

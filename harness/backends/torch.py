@@ -115,7 +115,9 @@ class TorchEngine(Engine):
         self.slowdown = float(options.get("slowdown", 0.0))    # validated by prepare
         self.spin_cycles = 0                 # torch.cuda._sleep cycles per inference
         self.layout: Layout | None = None
-        self._pads: list[Any] = []           # held for the engine's life: they are the layout
+        # per layout stage, held until the stage is placed again or the engine closes
+        self._pads: dict[str, list[Any]] = {}
+        self._pad_bytes: dict[str, int] = {}
         self._mem: dict[str, int] = {}
 
     @property
@@ -135,14 +137,9 @@ class TorchEngine(Engine):
         torch.set_grad_enabled(False)
         self._ext = torch.cuda.ExternalStream(gpu.stream_handle(self.stream))
         torch.cuda.set_stream(self._ext)   # torch enqueues on the harness's stream from now on
-        self.hold_pads("buffers")
         self._host_in = [torch.from_numpy(np.ascontiguousarray(feed[s.name])).pin_memory()
                          for s in self._inputs]
-        self._args = tuple(self._device_input(h) for h in self._host_in)
-        if self.options.get("channels_last"):
-            self._args = tuple(a.contiguous(memory_format=torch.channels_last)
-                               if a.dim() == 4 else a for a in self._args)
-        self._sets = [self._args]
+        self._place_inputs()
         t0 = time.perf_counter()
         self.stream.sync()
         before_first = requested_bytes()
@@ -163,18 +160,59 @@ class TorchEngine(Engine):
         del first
         self._measure_own_memory()
         if self.mode == "graph":
-            # torch.cuda.graph empties the allocator's cache as capture begins: empty it
-            # first, or the pool's figure is the capture's size minus whatever was cached
-            torch.cuda.empty_cache()
-            before = torch.cuda.memory_reserved()
-            self._graph = self._capture(self._args)
-            self._graphs = [self._graph]
-            self._mem["harness_graph_pool_bytes"] = torch.cuda.memory_reserved() - before
+            self._capture_graph()
         if self.slowdown:
             self._size_slowdown()
         self.stream.sync()
         self._host_out = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True)
                           for o in self._outs]
+
+    def _place_inputs(self) -> None:
+        """The layout's buffer pads, then the device copies of the bound host inputs."""
+        torch = _torch()
+        self.hold_pads("buffers")
+        self._args = tuple(self._device_input(h) for h in self._host_in)
+        if self.options.get("channels_last"):
+            self._args = tuple(a.contiguous(memory_format=torch.channels_last)
+                               if a.dim() == 4 else a for a in self._args)
+        self._sets = [self._args]
+
+    def _capture_graph(self) -> None:
+        """Capture the inference on the current inputs, the graph's pool measured."""
+        torch = _torch()
+        # torch.cuda.graph empties the allocator's cache as capture begins: empty it first,
+        # or the pool's figure is the capture's size minus whatever was cached
+        torch.cuda.empty_cache()
+        before = torch.cuda.memory_reserved()
+        self._graph = self._capture(self._args)
+        self._graphs = [self._graph]
+        self._mem["harness_graph_pool_bytes"] = torch.cuda.memory_reserved() - before
+
+    def _drop_graphs(self) -> None:
+        """Release the captured graphs and, with them, their pools (give back ``_outs``
+        first where they live in one) to the driver."""
+        self._graph, self._graphs = None, []
+        gc.collect()
+        _torch().cuda.empty_cache()
+
+    def relayout_impl(self, layout: Layout) -> bool:
+        torch = _torch()
+        torch.cuda.set_stream(self._ext)     # this engine's stream, whoever ran last
+        self.stream.sync()
+        self.layout = layout
+        # Let go of everything the old placement put down (graphs and their pools, inputs,
+        # input sets, outputs, the buffer pads) before anything new is placed: the new pads,
+        # not the old buffers' holes, must decide where the new ones land. Weights stay.
+        self._outs, self._raw, self._sets, self._args = [], None, [], ()
+        self._pads.pop("buffers", None)
+        self._drop_graphs()
+        self._place_inputs()
+        if self.mode == "graph":
+            self._capture_graph()
+        else:          # the outputs the copies read (as after the bind), in the new placement
+            self._outs = _flatten(self._fn(*self._args))
+        self.stream.sync()
+        return True
 
     def _measure_own_memory(self) -> None:
         """The case's own device memory: what it holds (weights, inputs) plus the peak of one
@@ -220,11 +258,8 @@ class TorchEngine(Engine):
         if self.mode == "graph":
             # release the first graph (and its pool) before capturing with the spin: the
             # injection must not change what is allocated, only what runs
-            self._graph, self._graphs = None, []
-            gc.collect()
-            torch.cuda.empty_cache()
-            self._graph = self._capture(self._args)
-            self._graphs = [self._graph]
+            self._drop_graphs()
+            self._capture_graph()
         self.build.notes.append(
             f"injected slowdown {self.slowdown:+.2%}: torch.cuda._sleep({self.spin_cycles}) "
             f"= {self.spin_cycles / cycles_per_ms * 1e3:.2f} us after each inference "
@@ -306,16 +341,21 @@ class TorchEngine(Engine):
         return _nbytes(self.module.parameters()) + _nbytes(self.module.buffers())
 
     def hold_pads(self, stage: str) -> None:
-        """Allocate the layout's pads for ``stage`` and keep them for the engine's life."""
-        pads, nbytes = layout_pads(self.layout, stage)
-        self._pads += pads
-        self._mem["harness_layout_pad_bytes"] = (self._mem.get("harness_layout_pad_bytes", 0)
-                                                 + nbytes)
+        """Allocate the layout's pads for ``stage`` and hold them in place of the stage's
+        earlier ones (a relayout lets those go before anything new is placed)."""
+        self.keep_pads(stage, *layout_pads(self.layout, stage))
+
+    def keep_pads(self, stage: str, pads: list[Any], nbytes: int) -> None:
+        """Hold ``pads`` (``nbytes``) as ``stage``'s until it is placed again or the engine
+        closes: they are the layout."""
+        self._pads[stage] = pads
+        self._pad_bytes[stage] = nbytes
+        self._mem["harness_layout_pad_bytes"] = sum(self._pad_bytes.values())
 
     def deactivate_impl(self) -> None:
         torch = _torch()
         self._graph, self._graphs, self._sets, self._args = None, [], [], ()
-        self._pads = []
+        self._pads = {}
         torch.cuda.set_stream(torch.cuda.default_stream())
 
 
@@ -380,8 +420,8 @@ class TorchBackend(Backend):
         t0 = time.perf_counter()
         module, inputs, outputs = self._load(case, model_path)
         engine = TorchEngine(module, inputs, outputs, case.precision, mode, opts)
-        engine.layout, engine._pads = self.layout, pads
-        engine._mem["harness_layout_pad_bytes"] = pad_bytes
+        engine.layout = self.layout
+        engine.keep_pads("weights", pads, pad_bytes)
         dtype = getattr(torch, _DTYPES[case.precision])
         module = module.eval().to(device="cuda", dtype=dtype)
         if opts.get("channels_last"):

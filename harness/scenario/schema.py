@@ -274,6 +274,7 @@ class ABSpec(Strict):
     seed: Seed = 0
     instances: Annotated[Count, Field(ge=1)] | None = None   # None: the A/B default
     max_duration: Seconds = DEFAULT_MAX_DURATION_S   # an undecided pair measures on (0: never)
+    redraw: bool = False              # a fresh buffer layout per block pair (opt-in)
     tolerance: dict[str, Fraction] | None = None
 
 

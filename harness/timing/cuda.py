@@ -123,7 +123,10 @@ class CudaTimer(Timer):
     # -- set-up --------------------------------------------------------------------------
     def prepare(self, run: Callable[[], None]) -> Callable[[], None]:
         """What the warm-up and the timed loop call: ``run`` itself, or its CUDA-graph launch;
-        with the copies inside when ``timing.transfers`` is on."""
+        with the copies inside when ``timing.transfers`` is on. Called again after the engine
+        re-placed its buffers (:meth:`Engine.relayout`), it releases the previous step's
+        graphs and flush buffer first: they point at the old buffers."""
+        self._release_step()
         step = run
         if self.timing.transfers and self._copies:
             h2d, d2h = self.engine.enqueue_h2d, self.engine.enqueue_d2h
@@ -306,13 +309,17 @@ class CudaTimer(Timer):
         warns += analysis.warnings_for(compute, None, transfer, None)
         return facts, warns
 
-    def close(self) -> None:
+    def _release_step(self) -> None:
+        """What :meth:`prepare` made: the graphs and the L2-flush buffer."""
         for g in self.graphs:
             g.close()
         self.graphs.clear()
         if self._flush_buf is not None:
             self._flush_buf.close()
             self._flush_buf = None
+
+    def close(self) -> None:
+        self._release_step()
         if self.probe is not None:
             self.probe.close()
         if self._hold is not None:

@@ -22,7 +22,9 @@ class Timer(abc.ABC):
 
     def prepare(self, run: Callable[[], None]) -> Callable[[], None]:
         """What the warm-up and the timed loop call instead of ``run`` (a CUDA graph's
-        launch, the copies around it); default ``run`` itself."""
+        launch, the copies around it); default ``run`` itself. Called again when the engine
+        re-places its buffers (A/B ``redraw``): a timer then releases what its previous
+        ``prepare`` made before making it anew."""
         return run
 
     def warmup_step(self, run: Callable[[], None]) -> Callable[[], None]:
