@@ -129,8 +129,9 @@ class NoisePrior:
     # True: the prior is a floor that a smaller observed spread cannot lower (runs of one
     # process's layout, or of a shared CPU, where the runs' own spread is the whole term).
     # False: the runs' replicates are random memory layouts, whose spread each run measures
-    # itself; the prior then covers only what is left between runs, as a weighted term
-    # (``weight`` pseudo-runs beside the J - 1 observed) rather than a switch.
+    # itself; the prior then covers only what is left between runs, and a smaller observed
+    # spread lowers it (``weight`` pseudo-runs beside the J - 1 observed). A larger observed
+    # spread is taken as measured either way.
     floor: bool = True
 
 
@@ -249,18 +250,20 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
         w_cur, mean_w, df_cur = _pooled_layout_terms(current, baseline, w_cur, df_base)
         pooled = df_cur == df_base
     observed = max(float(x.var(ddof=1)) - mean_w, 0.0) if j >= 2 else 0.0
-    if not prior.floor:
-        # weighted: a small observed spread lowers it, a large one raises it (with its weight)
+    if observed > prior.run_to_run_cv ** 2:
+        # A spread above the prior is taken as measured, with its own J - 1 degrees of
+        # freedom: a measured spread is never thrown away.
+        sb2, df_b = observed, float(j - 1)
+    elif prior.floor:
+        # The prior is a floor: runs accepted close together in time agree better than runs
+        # far apart (gpu.md), so a small observed spread must not shrink the noise below it.
+        sb2, df_b = prior.run_to_run_cv ** 2, prior.weight + j - 1
+    else:
+        # Layouts: a quiet history lowers the prior, weighted by its J - 1 degrees of
+        # freedom against the prior's pseudo-runs.
         sb2 = ((prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed)
                / (prior.weight + j - 1))
         df_b = prior.weight + j - 1
-    elif observed > prior.run_to_run_cv ** 2:
-        # The prior is a floor: runs accepted close together in time agree better than runs
-        # far apart (gpu.md), so a small observed spread must not shrink the noise below it;
-        # a larger observed spread is taken as it is, with its own J - 1 degrees of freedom.
-        sb2, df_b = observed, float(j - 1)
-    else:
-        sb2, df_b = prior.run_to_run_cv ** 2, prior.weight + j - 1
     if math.isinf(w_cur):
         return _finish(current.log_value - float(x.mean()), math.inf, 1, alpha, power, tests, j,
                        "baseline-runs", math.sqrt(sb2))

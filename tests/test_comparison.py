@@ -153,6 +153,10 @@ def test_layout_runs_pool_their_layout_spread_and_weigh_the_prior():
     assert c.terms["current_df"] == c.terms["baseline_df"] == 6 * 3
     floor = compare_to_baseline(cur, base, NoisePrior(0.006, 4))
     assert c.mdc < floor.mdc          # a quiet workload is not held to the prior's floor
+    # a history louder than the prior is taken as measured, with its own J - 1 df
+    loud = [_layout_run(rng, 0.02, 0.002) for _ in range(5)]
+    big = compare_to_baseline(cur, loud, prior)
+    assert big.terms["between_df"] == 4 and big.terms["between_var"] > 0.006 ** 2
     # a current run far noisier than its history keeps its own error
     shaky = RunEstimate(cur.log_value, 0.02, 4, 1600)
     s = compare_to_baseline(shaky, base, prior)
