@@ -226,3 +226,41 @@ def test_stored_tolerance_default_follows_how_the_case_was_timed():
     from harness.scenario.schema import Tolerance
 
     assert Tolerance().median is None and Tolerance(median="2%").median == 0.02
+
+
+def _layout_result(seed, layouts, level=1.0):
+    """A run of ``layouts`` random layouts (each its own 0.3 % offset), its figures recorded
+    as the runner records them, and its stored estimate as ``baseline accept`` stores it."""
+    rng = np.random.default_rng(seed)
+    parts = [samples(level * np.exp(0.003 * rng.standard_normal()), seed=seed * 100 + i, n=100)
+             for i in range(layouts)]
+    figures = [{"n": len(p), "median_ms": float(np.median(p)),
+                "p99_ms": float(np.percentile(p, 99))} for p in parts]
+    return result(np.concatenate(parts), timing={"timer": "cuda-event", "cuda_graph": True,
+                                                 "layout_figures": figures})
+
+
+def test_the_layout_rule_needs_layouts_on_both_sides_not_the_same_count():
+    """Runs over 4 and 6 layouts are judged together by the layout rule (the layout spread is
+    pooled per replicate); an accepted run of one layout (or an entry from before layouts
+    were its estimate's replicates) puts the comparison back on the floor rule."""
+    from harness.baseline.store import entry
+    from harness.baseline.verdict import _prior, estimate
+
+    def accepted(res):
+        c = CaseResult(id="s/m/torch/fp16/b8", status="ok", case={}, samples_ms=res["samples_ms"],
+                       stats_ms=res["stats_ms"], timing=res["timing"], backend=res["backend"])
+        return entry(RunResult(run_id="r", started="now", scenarios=[], platform={},
+                               platform_id="p"), c)
+
+    cur = _layout_result(1, 4)
+    mixed = [accepted(_layout_result(s, n)) for s, n in ((2, 4), (3, 6), (4, 4))]
+    est = [estimate(x, "median", 10) for x in mixed]
+    policy = VerdictPolicy()
+    assert not _prior(cur, estimate(cur, "median", 10), mixed, est, "median", policy).floor
+    one = accepted(result(samples(seed=9)))
+    with_one = [*mixed, one]
+    est1 = [*est, estimate(one, "median", 10)]
+    assert _prior(cur, estimate(cur, "median", 10), with_one, est1, "median", policy).floor
+    v = evaluate_case(cur, [{**m, "precision": "fp16"} for m in mixed])
+    assert v.metrics["median"]["tolerance"] == 0.01, v.reason

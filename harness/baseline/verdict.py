@@ -179,15 +179,21 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
     return None
 
 
-def _prior(current: dict[str, Any], cur: RunEstimate, base: list[RunEstimate], metric: str,
-           policy: VerdictPolicy) -> NoisePrior:
-    """Layouts as replicates in the current run and every baseline run (the same number of
-    them): the weighted layout prior; otherwise (one layout, or entries accepted before the
+def _prior(current: dict[str, Any], cur: RunEstimate, entries: list[dict[str, Any]],
+           base: list[RunEstimate], metric: str, policy: VerdictPolicy) -> NoisePrior:
+    """Layouts as the replicates of the current run and of every accepted run (their counts
+    may differ): the layout prior; otherwise (one layout, or entries accepted before the
     layouts were their estimates' replicates) the timer's prior as a floor."""
-    figures = (current.get("timing") or {}).get("layout_figures") or []
-    if len(figures) >= 2 and all(b.blocks == cur.blocks == len(figures) for b in base):
+    if len(base) == len(entries) and all(
+            _over_layouts(x, e) for x, e in zip([current, *entries], [cur, *base], strict=True)):
         return policy.layout_prior(metric)
     return policy.prior(current.get("timing"), metric)
+
+
+def _over_layouts(result: dict[str, Any], est: RunEstimate) -> bool:
+    """Whether ``est`` (of ``result``, a run or an entry) has the run's layouts as replicates."""
+    figures = (result.get("timing") or {}).get("layout_figures") or []
+    return len(figures) >= 2 and est.blocks == len(figures)
 
 
 def _sampling_se(samples: list[float], figures: list[dict[str, Any]], metric: str,
@@ -316,7 +322,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         base = [e for e in (estimate(x, metric, blocks) for x in quiet) if e is not None]
         if cur is None or not base:
             continue
-        comp = compare_to_baseline(cur, base, _prior(current, cur, base, metric, policy),
+        comp = compare_to_baseline(cur, base, _prior(current, cur, quiet, base, metric, policy),
                                    policy.alpha, policy.power)
         metrics[metric] = MetricVerdict.build(
             status="pending", tolerance=tol[metric], direction="lower is better",
