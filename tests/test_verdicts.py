@@ -264,3 +264,18 @@ def test_the_layout_rule_needs_layouts_on_both_sides_not_the_same_count():
     assert _prior(cur, estimate(cur, "median", 10), with_one, est1, "median", policy).floor
     v = evaluate_case(cur, [{**m, "precision": "fp16"} for m in mixed])
     assert v.metrics["median"]["tolerance"] == 0.01, v.reason
+
+
+def test_an_autotuned_case_says_a_change_may_be_the_autotuners():
+    """cudnn.benchmark on (torch's build note): cuDNN's algorithm choice is a process-level
+    term, so a timing change is reported with that caveat; off, no caveat."""
+    notes = {"notes": ["mode=graph dtype=torch.float16 cudnn.benchmark=True tf32=False"]}
+    base = [result(samples(seed=s), build=notes) for s in range(5)]
+    slow = result(samples(1.2, seed=9), build=notes)
+    v = compare_case(slow, base)
+    assert v["status"] == "regression" and "autotuned (cudnn.benchmark on)" in v["reason"]
+    pinned = {"notes": [notes["notes"][0].replace("True", "False")]}
+    v = compare_case(result(samples(1.2, seed=9), build=pinned),
+                     [result(samples(seed=s), build=pinned) for s in range(5)])
+    assert v["status"] == "regression" and "autotuned" not in v["reason"]
+    assert "autotuned" not in compare_case(result(samples(seed=9), build=notes), base)["reason"]

@@ -61,6 +61,9 @@ DEFAULT_TOLERANCE = {"median": 0.05, "p99": 0.20, "throughput": 0.05, "accuracy"
 # 1.2-2.4 % on most architectures; elsewhere (one layout: the layout's bias is fixed
 # within a process but not across scenario edits) 5 % stays.
 LAYOUTS_TIMING_TOLERANCE = 0.01
+# How a torch build says cuDNN's autotuner chose its algorithms (harness/backends/torch.py's
+# build note): the choice is a process-level term, and the verdict says so (issue 20, item 2).
+AUTOTUNED_NOTE = "cudnn.benchmark=True"
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,8 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
     ident = engine_identity(current.get("build") or {}, current.get("layers"), entries[-1])
     if ident is not None:
         fields["engine"] = ident
+    if AUTOTUNED_NOTE in " ".join((current.get("build") or {}).get("notes") or []):
+        fields["autotuned"] = True
     if not metrics:
         return verdict("pass", "build-only case without gated figures on both sides", **fields)
     return verdict("pending", "", **fields)
@@ -514,6 +519,11 @@ def _conclude(v: Verdict) -> Verdict:
     v = v.updated(**lead_fields)
     engine = v.get("engine") or {}
     tail = f"; {engine['summary']}" if engine.get("changed") else ""
+    if v.get("autotuned") and (regressed or improved):
+        tail += ("; autotuned (cudnn.benchmark on): cuDNN picks its algorithms in each process, "
+                 "which moved efficientnet_b0 by 1.9 % between processes on an H200, so part "
+                 "of this change may be the autotuner's choice (options.torch.cudnn_benchmark "
+                 "= false pins it)")
     if regressed:
         reason = "; ".join(f"{k} {metrics[k].reason}" for k in regressed) + (
             " — beyond the tolerance and statistically clear") + tail
