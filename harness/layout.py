@@ -16,6 +16,7 @@ ignore it and say so in the record.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from dataclasses import dataclass
@@ -34,6 +35,16 @@ STAGES = ("weights", "buffers")
 # (a false regression); with 4, the runs alone and after other cases agreed (-2.0 to -0.1 %)
 # and a run's own error stayed near 1 %, at four preparations' cost (0.1-0.4 s each).
 DEFAULT_LAYOUTS = 4
+# Where the first DEFAULT_LAYOUTS disagree, more are drawn (once, after them) until the run's
+# mean over layouts has a standard error near LAYOUT_SE_TARGET, at most MAX_LAYOUTS. Chosen
+# on the tuning workloads (H200 layout study, fp16 b8 CUDA graph): SD between random layouts
+# 1.35 % shufflenet_v2_x1_0, 0.27 % efficientnet_b0, 0.13 % resnet50 (stored runs). With 4
+# layouts shufflenet's run mean carries ±0.6-0.7 %, about its whole stored MDC budget; 0.3 %
+# is half the between-run prior (harness.baseline.verdict, layout_run_cv 0.6 %), so the
+# layouts stop being the larger term, and 16 bounds the cost (shufflenet: 16 layouts,
+# efficientnet_b0 and resnet50: 4, as before).
+LAYOUT_SE_TARGET = 0.003
+MAX_LAYOUTS = 16
 
 
 @dataclass(frozen=True)
@@ -61,3 +72,18 @@ def derived_seed(seed: int, *parts: object) -> int:
     """A layout seed drawn from ``seed`` and ``parts`` (an A/B redraw's block-order seed, pair
     and side): the same in every process, so the one recorded seed replays every draw."""
     return random.Random(":".join(map(str, (seed, *parts)))).getrandbits(32)
+
+
+def layouts_wanted(log_medians: list[float], target: float = LAYOUT_SE_TARGET,
+                   cap: int = MAX_LAYOUTS) -> int:
+    """How many layouts a run needs in all, from the log medians of those it measured: as
+    many as bring the standard error of their mean to ``target`` (at least as many as there
+    are, at most ``cap``). One look after the first layouts, so the count is not chosen
+    by repeated peeking at a noisy spread."""
+    n = len(log_medians)
+    if n < 2:
+        return n
+    mean = sum(log_medians) / n
+    var = sum((x - mean) ** 2 for x in log_medians) / (n - 1)
+    needed = math.ceil(var / target ** 2) if target > 0 else cap
+    return max(n, min(cap, needed))

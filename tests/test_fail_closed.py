@@ -6,6 +6,7 @@ memory check is in tests/test_gpu_device.py)."""
 from __future__ import annotations
 
 import math
+import statistics
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -241,3 +242,51 @@ def test_stored_runs_sample_layouts_by_default_where_the_backend_places_memory()
     assert len(drawn) == DEFAULT_LAYOUTS and len({x.seed for x in drawn}) == DEFAULT_LAYOUTS
     two = dataclasses.replace(case, timing=case.timing.model_copy(update={"layouts": 2}))
     assert len(case_layouts(two, Placing)) == 2 and case_layouts(two, ort) != [None]
+
+
+def test_layouts_wanted_draws_more_only_where_the_layouts_disagree():
+    """One look after the first layouts: as many as bring the SE of their mean to the target
+    (0.3 %), never fewer than measured, at most MAX_LAYOUTS."""
+    from harness.layout import LAYOUT_SE_TARGET, MAX_LAYOUTS, layouts_wanted
+
+    quiet = [math.log(x) for x in (1.000, 1.002, 0.999, 1.001)]          # SD ~0.13 %
+    loud = [math.log(x) for x in (0.760, 0.780, 0.790, 0.765)]           # SD ~1.8 %
+    mid = [math.log(x) for x in (1.000, 1.010, 0.990, 1.000)]            # SD ~0.8 %
+    assert layouts_wanted(quiet) == 4
+    assert layouts_wanted(loud) == MAX_LAYOUTS == 16
+    assert 4 < layouts_wanted(mid) < MAX_LAYOUTS
+    sd = statistics.stdev(mid)
+    assert sd / math.sqrt(layouts_wanted(mid)) <= LAYOUT_SE_TARGET
+    assert layouts_wanted(mid[:1]) == 1
+
+
+def test_default_layouts_grow_where_they_disagree_and_a_set_count_is_kept(monkeypatch):
+    """Unset ``timing.layouts`` on a backend that places memory: the first DEFAULT_LAYOUTS,
+    then the extra ones ``layouts_wanted`` asks for, each a new seed, recorded as
+    ``layouts_added``; a scenario's own count is measured exactly. (ONNX Runtime stands in
+    for a placing backend here: a test double for the count, not for any layout effect.)"""
+    import dataclasses
+
+    from harness import runner
+    from harness.adhoc import bench_case
+    from harness.backends import backend_class
+    from harness.layout import DEFAULT_LAYOUTS
+
+    ort = backend_class("onnxruntime")
+
+    class Placing(ort):
+        randomizes_layout = True
+
+    monkeypatch.setattr(runner, "backend_class", lambda name: Placing)
+    monkeypatch.setattr(runner, "layouts_wanted", lambda logs: len(logs) + 2)
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.2s",
+                      warmup="20ms")
+    res = runner.run_case(case)
+    assert res.status == "ok", res.error
+    figures = res.timing["layout_figures"]
+    assert len(figures) == DEFAULT_LAYOUTS + 2 and res.timing["layouts_added"] == 2
+    assert len({x["seed"] for x in figures}) == len(figures)
+    assert sum(x["n"] for x in figures) == len(res.samples_ms)
+    three = dataclasses.replace(case, timing=case.timing.model_copy(update={"layouts": 3}))
+    fixed = runner.run_case(three)
+    assert len(fixed.timing["layout_figures"]) == 3 and "layouts_added" not in fixed.timing

@@ -106,7 +106,8 @@ class Timing(Strict):
     # one after the other within the stop rule's time: the run's estimate is then the mean
     # over layouts with their spread as its error (docs/verdicts.md, "Layouts in stored runs").
     # Unset: harness.layout.DEFAULT_LAYOUTS where the backend places memory at a layout
-    # (torch), else 1 (a backend that cannot move its memory would only repeat one layout).
+    # (torch), and more (up to MAX_LAYOUTS) where they disagree (layouts_wanted), else 1 (a
+    # backend that cannot move its memory would only repeat one layout). Set: exactly that.
     layouts: Annotated[Count, Field(ge=1, le=64)] | None = None
 
 
