@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"LEVEL:TRIALS,... (LEVEL: a slowdown fraction, or {MOVED!r})")
     p.add_argument("--instances", type=int, default=None, help="default: the A/B default")
     p.add_argument("--duration", type=float, default=None, help="seconds; default: A/B's")
+    p.add_argument("--redraw", action="store_true",
+                   help="a fresh buffer/graph layout before every block pair (ab --redraw)")
     p.add_argument("--save", help="JSON file, rewritten after every trial")
     p.add_argument("--load", nargs="*", help="re-judge and tabulate saved files")
     p.add_argument("--seed", type=int, default=0, help="trial order")
@@ -147,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.instances = args.instances
     if args.duration:
         settings.duration_s = args.duration
+    settings.redraw = args.redraw
     plan = [(arch, level) for arch in args.arch.split(",")
             for level, n in (x.split(":") for x in args.levels.split(","))
             for _ in range(int(n))]

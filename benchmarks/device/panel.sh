@@ -20,5 +20,6 @@ case $W in
   spin:*) LEVELS=${LEVELS:-0:8,0.01:8,0.005:6} ;;         # no memory layout to move
   *)      LEVELS=${LEVELS:-0:8,moved:6,0.01:6,0.005:4} ;;
 esac
+# REDRAW=1: ab --redraw (a fresh buffer/graph layout per block pair; opt-in until validated)
 python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$SLICE" \
-  --save ${OUT:-/tmp}/panel-$SLICE.json 2>&1 | tee ${OUT:-/tmp}/panel-$SLICE.txt | tail -12
+  ${REDRAW:+--redraw} --save ${OUT:-/tmp}/panel-$SLICE${REDRAW:+-redraw}.json 2>&1 | tee ${OUT:-/tmp}/panel-$SLICE${REDRAW:+-redraw}.txt | tail -12
