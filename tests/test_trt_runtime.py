@@ -231,3 +231,34 @@ def test_engine_via_runner_with_the_double(monkeypatch, tmp_path):
     assert result.build["fingerprint_source"] == "inspector" and result.layers
     assert result.build["layer_count"] == RESNET_NODES and result.build["cache_hit"] is False
     assert result.memory["device_bytes"] == 1 << 20
+
+
+def test_a_layout_puts_pads_before_the_weights_context_and_bindings(fake):
+    """With a layout (the backend's ``randomizes_layout``), the run path holds the layout's
+    pads before deserialising and before the execution context and bindings, and frees them
+    with the engine; without one nothing extra is allocated. (Against the test double: its
+    addresses are sequential, so the order of allocations is what this shows, not any speed
+    effect of placement.)"""
+    from harness.layout import Layout
+    from harness.timing.session import laid_out
+
+    trt, _ = fake
+    assert TensorRTBackend.randomizes_layout
+    layout = Layout(7)
+    backend = laid_out(TensorRTBackend, layout)
+    backend._trt, backend._cuda_factory, backend._gpu = trt, (lambda: trt.cuda), GPU
+    backend.cache_root = fake[1].cache_root
+    engine = backend.prepare(make_case(), str(zoo_model("resnet")))
+    engine.set_stream(trt.cuda.new_stream())
+    pads = [n for stage in ("weights", "buffers") for n in layout.pads(stage) if n]
+    with engine:
+        held = sorted(trt.cuda.memory.items())
+        assert [len(b) for _, b in held] == pads          # the pads, in stage order
+        engine.bind(random_inputs(engine.inputs, {"input": (2, 3, 224, 224)}, seed=0))
+        bindings = set(engine._device.values())
+        assert min(bindings) > max(p for p, _ in held)    # the bindings come after the pads
+    assert not trt.cuda.memory, "pads or buffers leaked after deactivate"
+    plain = fake[1].prepare(make_case(), str(zoo_model("resnet")))
+    plain.set_stream(trt.cuda.new_stream())
+    with plain:
+        assert not trt.cuda.memory                        # no layout: nothing held before bind

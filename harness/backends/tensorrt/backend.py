@@ -92,6 +92,9 @@ def tf32_refusal(flavour: str) -> str:
 class TensorRTBackend(Backend):
     name = "tensorrt"
     options_model = TensorRTOptions
+    # The run path holds the layout's pads before the weights and before the context's
+    # activation memory and the bindings (TrtEngine); run against the test double only.
+    randomizes_layout = True
 
     def __init__(self, trt: Any = None, cuda_factory: Any = None,
                  gpu: dict[str, Any] | bool | None = False,
@@ -210,6 +213,7 @@ class TensorRTBackend(Backend):
             cuda = (self._cuda_factory or _cuda_ops)()
             prepared = TrtEngine(trt, cuda, data, logger, options=plan.opts,
                                  profile=profiles[0])
+            prepared.layout = self.layout
         b = prepared.build
         b.build_time_s = float(record["build_time_s"])
         b.engine_bytes = len(data)

@@ -22,6 +22,7 @@ from harness.backends.tensorrt.build import dtype_name
 from harness.backends.tensorrt.errors import BuildError
 from harness.backends.tensorrt.introspect import engine_information, fingerprint, profiler_class
 from harness.errors import ConfigError
+from harness.layout import Layout
 from harness.scenario.shapes import Shape
 
 
@@ -48,11 +49,17 @@ class TrtEngine(Engine):
         self._host: dict[str, np.ndarray] = {}
         self._shapes: dict[str, Shape] = {}
         self._graph: Any = None
+        self.layout: Layout | None = None   # set by the backend before activation
+        self._pads: list[int] = []          # the layout's pads (device pointers), held
 
     # -- lifecycle ------------------------------------------------------------------
     def activate_impl(self) -> None:
         trt = self.trt
         runtime = trt.Runtime(self.logger)
+        # The layout (harness.layout): pads held before the weights (placed as the engine
+        # deserialises) and before the context's activation memory and the I/O bindings, so
+        # each preparation starts its allocations at another offset.
+        self._hold_pads("weights")
         t0 = time.perf_counter()
         engine = runtime.deserialize_cuda_engine(self.plan)
         if engine is None:
@@ -62,6 +69,7 @@ class TrtEngine(Engine):
         self.runtime, self.engine = runtime, engine
         if self.stream is None:
             self.stream = self.cuda.new_stream()
+        self._hold_pads("buffers")
         context = engine.create_execution_context()
         if context is None:
             raise BuildError(f"TensorRT could not create an execution context: "
@@ -78,12 +86,20 @@ class TrtEngine(Engine):
             is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
             (self._inputs if is_input else self._outputs).append(spec)
 
+    def _hold_pads(self, stage: str) -> None:
+        if self.layout is None:
+            return
+        for nbytes in self.layout.pads(stage):
+            if nbytes:
+                self._pads.append(self.cuda.alloc(nbytes))
+
     def deactivate_impl(self) -> None:
-        for ptr in self._device.values():
-            self.cuda.free(ptr)
-        self._device, self._host, self._graph = {}, {}, None
-        self.cuda.release_pinned()
+        # the context (its activation memory) and the engine go before the pads under them
         self.context = self.engine = None
+        for ptr in [*self._device.values(), *self._pads]:
+            self.cuda.free(ptr)
+        self._device, self._host, self._graph, self._pads = {}, {}, None, []
+        self.cuda.release_pinned()
 
     # -- binding --------------------------------------------------------------------
     def profile_shapes(self, name: str) -> tuple[Shape, Shape, Shape]:
