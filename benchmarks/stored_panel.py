@@ -89,12 +89,17 @@ def split(run: RunResult) -> tuple[dict[str, CaseResult], dict[str, CaseResult]]
     for c in run.cases:
         if c.status != "ok":
             continue
-        if c.case["model"].endswith(SLOW) or (c.case.get("options") or {}).get("torch", {}).get(
-                "slowdown"):
+        if c.case["model"].endswith(SLOW) or _slowdown(c):
             slow[_plain_id(c)] = dataclasses.replace(c, id=_plain_id(c), verdict=None)
         else:
             plain[c.id] = dataclasses.replace(c, verdict=None)
     return plain, slow
+
+
+def _slowdown(c: CaseResult) -> str | None:
+    """The injected slowdown a case's options name ("2%"), if any."""
+    value = (c.case.get("options") or {}).get("slowdown")
+    return str(value) if value else None
 
 
 def judge_once(current: RunResult, cases: dict[str, CaseResult],
@@ -128,7 +133,8 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
         plain, slow = split(current)
         for _ in range(draws):
             base = rng.sample(others, baseline_runs)
-            for level, cases in (("A/A", plain), ("+2%", slow)):
+            slowed = next((_slowdown(c) for c in slow.values() if _slowdown(c)), None)
+            for level, cases in (("A/A", plain), (f"+{slowed}" if slowed else "slowed", slow)):
                 if not cases:
                     continue
                 for cid, v in judge_once(current, cases, base, policy, tolerance).items():

@@ -1,0 +1,85 @@
+"""The stored panel's re-judging (benchmarks/stored_panel.py): on simulated runs of known
+noise, written as results files, it forms baselines from other runs, judges plain cases
+(A/A) and slowed cases under the plain ids with the harness's own judge, and counts what it
+should: no false alarm, the slowdown found."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from harness.results import CaseResult, RunResult, load_results
+from harness.stats import summarize
+
+# benchmarks/ is not installed with the package: load the script from the checkout
+_path = Path(__file__).resolve().parents[1] / "benchmarks" / "stored_panel.py"
+_spec = importlib.util.spec_from_file_location("stored_panel", _path)
+stored_panel = importlib.util.module_from_spec(_spec)
+sys.modules["stored_panel"] = stored_panel
+_spec.loader.exec_module(stored_panel)
+
+MODELS = ("alpha", "beta")
+
+
+def _case(rng, model: str, level: float) -> CaseResult:
+    """A torch-like case over 4 random layouts (0.2 % apart), 0.1 % run to run."""
+    run = level * np.exp(0.001 * rng.standard_normal())
+    parts = [run * np.exp(0.002 * rng.standard_normal()
+                          + 0.001 * rng.standard_normal(100)) for _ in range(4)]
+    x = np.concatenate(parts)
+    figures = [{"seed": i, "applied": True, "n": len(p), "median_ms": float(np.median(p)),
+                "p99_ms": float(np.percentile(p, 99))} for i, p in enumerate(parts)]
+    return CaseResult(id=f"panel/{model}/torch:graph/fp16/b8", status="ok",
+                      case={"scenario": "panel", "model": model, "options": {}},
+                      backend={"name": "torch", "version": "2.11"}, samples_ms=x.tolist(),
+                      stats_ms=summarize(x), timing={"timer": "cuda-event", "cuda_graph": True,
+                                                     "layout_figures": figures},
+                      shapes={"x": [8, 3, 224, 224]})
+
+
+def _runs(tmp_path: Path, count: int = 8, slow: float = 1.03) -> list[str]:
+    """Results files of ``count`` simulated processes, each with the plain models and the
+    same models ``slow`` times slower (model id ending in "-slow", no slowdown option)."""
+    paths = []
+    for i in range(count):
+        rng = np.random.default_rng(40 + i)
+        cases = [_case(rng, m, 1.0) for m in MODELS]
+        cases += [_case(rng, m + stored_panel.SLOW, slow) for m in MODELS]
+        run = RunResult(run_id=f"r{i}", started="2026-12-02T00:00:00", platform={},
+                        platform_id="sim", cases=cases)
+        path = tmp_path / f"run{i}.json"
+        path.write_text(json.dumps(run.to_json()))
+        paths.append(str(path))
+    return paths
+
+
+def test_the_panel_finds_the_slowdown_and_no_false_alarm(tmp_path):
+    runs = stored_panel.load_runs(_runs(tmp_path))
+    assert len(runs) == 8
+    plain, slow = stored_panel.split(runs[0])
+    assert set(plain) == set(slow) and all("-slow" not in k for k in slow)
+    counts = stored_panel.experiment(runs, 5, 2, stored_panel.DEFAULT_POLICY, None)
+    for model in MODELS:
+        aa, power = counts[(model, "A/A")], counts[(model, "slowed")]
+        assert aa["pass"] == 16 and aa["(median pass)"] == 16, aa
+        assert power["regression"] == 16 and power["(median regression)"] == 16, power
+    table = stored_panel.table(counts)
+    assert "| alpha | A/A | 16 | pass 16 |" in table
+
+
+def test_results_files_and_archives_load_alike(tmp_path):
+    import tarfile
+
+    paths = _runs(tmp_path, count=2)
+    archive = tmp_path / "runs.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for p in paths:
+            tar.add(p, arcname=f"panel/{Path(p).name}")
+    (tmp_path / "printout.json").write_text("[1, 2]")     # an archive's other JSON
+    assert len(stored_panel.load_runs([str(archive)])) == 2
+    assert [r.run_id for r in stored_panel.load_runs(paths)] == ["r0", "r1"]
+    assert load_results(paths[0]).cases[0].timing["layout_figures"]
