@@ -242,7 +242,7 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
     df_cur = _replicate_df(current)
     df_base = sum(_replicate_df(e) for e in baseline)
     pooled = False
-    if not prior.floor and math.isfinite(w_cur):
+    if not prior.floor and math.isfinite(w_cur) and current.blocks >= 2:
         # Layouts: one spread between layouts, the same workload's in every run, pooled over
         # all runs (J(L - 1) + L - 1 degrees of freedom instead of L - 1 for the current run);
         # a current run noisier than its history keeps its own.
