@@ -36,13 +36,12 @@ def as_result(samples: np.ndarray) -> dict[str, Any]:
 def harness_stored(groups: list[tuple[list[np.ndarray], np.ndarray]], tolerance: float,
                    policy: VerdictPolicy) -> list[bool]:
     """Judge comparisons together as one matrix (Holm across them): regression flags."""
-    verdicts, tols = [], []
+    verdicts = []
     for baseline_runs, current in groups:
         entries = [as_result(b) for b in baseline_runs]
         tol = {"median": tolerance, "p99": max(tolerance, 0.2)}
         verdicts.append(evaluate_case(as_result(current), entries, tol, policy))
-        tols.append(tol)
-    verdicts = finalize(verdicts, policy, tols)
+    verdicts = finalize(verdicts, policy)
     # Latency power counts latency verdicts only: a regression through another gate (memory,
     # size) is a different finding, whatever it does to the exit code (issue 22).
     return [v["status"] == "regression" and v.get("metric") in LATENCY for v in verdicts]

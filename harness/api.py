@@ -17,7 +17,6 @@ from harness.baseline.verdict import (
     EXIT_FAILED,
     FAILING,
     VerdictPolicy,
-    case_tolerance,
     compare_case,
     evaluate_case,
     exit_code,
@@ -262,10 +261,8 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
         for part in parts:
             judge(part, store, policy)
         return
-    tolerances = []
     for c in run_.cases:
         entries, diffs = store.entries(run_, c)
-        tolerances.append(c.case.get("tolerance"))
         if diffs:
             c.verdict = verdict("incomparable", "platform differs from the baseline's: "
                                 + "; ".join(diffs))
@@ -273,9 +270,8 @@ def judge(run_: RunResult, store: BaselineStore, policy: VerdictPolicy = DEFAULT
         # the result as the judges read it: plain data, without a verdict judged before
         current = dataclasses.asdict(dataclasses.replace(c, verdict=None))
         current["precision"] = c.precision
-        tolerances[-1] = case_tolerance(current, c.case.get("tolerance"))
-        c.verdict = evaluate_case(current, entries, tolerances[-1], policy)
-    decided = finalize([c.verdict for c in run_.cases], policy, tolerances)
+        c.verdict = evaluate_case(current, entries, c.case.get("tolerance"), policy)
+    decided = finalize([c.verdict for c in run_.cases], policy)
     for c, v in zip(run_.cases, decided, strict=True):
         # SLOs and the accuracy delta are absolute gates beside the baseline comparison.
         v = apply_gates(v, case_gates(c))

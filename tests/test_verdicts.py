@@ -264,6 +264,10 @@ def test_the_layout_rule_needs_layouts_on_both_sides_not_the_same_count():
     assert _prior(cur, estimate(cur, "median", 10), with_one, est1, "median", policy).floor
     v = evaluate_case(cur, [{**m, "precision": "fp16"} for m in mixed])
     assert v.metrics["median"]["tolerance"] == 0.01, v.reason
+    # throughput at the same resolved default, judged alone as in a matrix
+    done = compare_case(cur, [{**m, "precision": "fp16"} for m in mixed])
+    assert done.metrics["throughput"].tolerance == 0.01
+    assert "throughput_tolerance" not in done.to_json()
 
 
 def test_an_autotuned_case_says_a_change_may_be_the_autotuners():

@@ -361,7 +361,8 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         fields["autotuned"] = True
     if not metrics:
         return verdict("pass", "build-only case without gated figures on both sides", **fields)
-    return verdict("pending", "", **fields)
+    # throughput follows the median at its own tolerance, decided in finalize
+    return verdict("pending", "", throughput_tolerance=tol["throughput"], **fields)
 
 
 def adjust_pvalues(metrics: list[MetricVerdict], policy: VerdictPolicy) -> list[MetricVerdict]:
@@ -466,21 +467,19 @@ def decide_pending(verdicts: list[Verdict], policy: VerdictPolicy,
     return out
 
 
-def finalize(verdicts: list[Verdict], policy: VerdictPolicy = DEFAULT_POLICY,
-             tolerances: list[dict[str, float] | float | None] | None = None) -> list[Verdict]:
+def finalize(verdicts: list[Verdict], policy: VerdictPolicy = DEFAULT_POLICY) -> list[Verdict]:
     """The verdicts decided: the timing p-values adjusted across all cases and metrics, then
     each pending verdict's status and reason set (a new record for each; the others as
-    given). ``tolerances`` (per verdict) give the throughput tolerance; default 5 %."""
+    given). Throughput is decided at the tolerance :func:`evaluate_case` resolved."""
     metrics = decide_pending(verdicts, policy, lambda m: _decide_timing(m, policy))
     out = []
-    for i, (v, ms) in enumerate(zip(verdicts, metrics, strict=True)):
+    for v, ms in zip(verdicts, metrics, strict=True):
         if v.status != "pending":
             out.append(v)
             continue
-        tol = (tolerances or [None] * len(verdicts))[i]
-        thr_tol = tol.get("throughput", 0.05) if isinstance(tol, dict) else 0.05
         if "median" in ms:
-            ms["throughput"] = throughput_metric(ms["median"], thr_tol)
+            ms["throughput"] = throughput_metric(
+                ms["median"], v.get("throughput_tolerance", DEFAULT_TOLERANCE["throughput"]))
         # different SM clocks: the timing calls must hold in cycle space too
         v, ms = clocks.confirm_stored(v, ms, policy)
         if v.get("few_runs"):
@@ -499,7 +498,8 @@ def _conclude(v: Verdict) -> Verdict:
     voids = v.get("voids_timing", False)
     few_runs = v.get("few_runs", False)
     explains = v.get("host_explains")
-    v = v.without("voids_timing", "few_runs")     # working figures of judging, never written
+    # working figures of judging, never written
+    v = v.without("voids_timing", "few_runs", "throughput_tolerance")
 
     def voided(k: str) -> bool:
         if k not in timing:
@@ -572,7 +572,7 @@ def compare_case(current: dict[str, Any], entries: list[dict[str, Any]],
                  tolerance: dict[str, float] | float | None = None,
                  policy: VerdictPolicy = DEFAULT_POLICY) -> Verdict:
     """Verdict for one case judged alone (no matrix-wide correction)."""
-    return finalize([evaluate_case(current, entries, tolerance, policy)], policy, [tolerance])[0]
+    return finalize([evaluate_case(current, entries, tolerance, policy)], policy)[0]
 
 
 def summarize_verdicts(verdicts: list[Verdict]) -> dict[str, int]:
