@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import statistics
 from dataclasses import dataclass
 
 MIB = 1 << 20
@@ -83,7 +84,5 @@ def layouts_wanted(log_medians: list[float], target: float = LAYOUT_SE_TARGET,
     n = len(log_medians)
     if n < 2:
         return n
-    mean = sum(log_medians) / n
-    var = sum((x - mean) ** 2 for x in log_medians) / (n - 1)
-    needed = math.ceil(var / target ** 2) if target > 0 else cap
+    needed = math.ceil(statistics.variance(log_medians) / target ** 2) if target > 0 else cap
     return max(n, min(cap, needed))

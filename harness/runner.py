@@ -189,7 +189,6 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
     :func:`harness.layout.layouts_wanted` asks for, each with the same share of time."""
     per = [_layout_figures(layouts[0], result.samples_ms, cls)]
     samples = list(result.samples_ms)
-    layouts = list(layouts)
     drawn = len(layouts)
     for layout in _layouts_to_measure(layouts, per, adaptive):
         again = CaseResult(id=case.id, status="ok", case=result.case)
