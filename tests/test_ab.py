@@ -139,18 +139,22 @@ def test_ab_scenario_table_runs_with_the_matrix(write_toml, tmp_path):
         api.run([bad], out_dir=tmp_path / "r2", baselines=tmp_path / "b")
 
 
+# One model at batch 1 and 2, for [[ab]] tables that pair its two cases.
+TWO_BATCHES = """
+        name = "{name}"
+        [[model]]
+        id = "t"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        batch = [1, 2]"""
+
+
 def test_plan_parses_each_file_once_and_pairs_reuse_its_cases(write_toml, monkeypatch):
     """One parse per scenario file gives the cases (with their folder) and the [[ab]] pairs,
     whose sides are the planned cases themselves; --case keeps a pair when a side matches."""
     from harness import plan as plan_mod
 
-    path = write_toml("""
-        name = "once"
-        [[model]]
-        id = "t"
-        source = "zoo:transformer"
-        shapes = "input_ids:1x8"
-        batch = [1, 2]
+    path = write_toml(TWO_BATCHES.format(name="once") + """
         [[ab]]
         a = "t/onnxruntime/fp32/b1"
         b = "once/t/onnxruntime/fp32/b2"
@@ -430,13 +434,7 @@ def test_ab_redraw_on_a_backend_that_places_no_memory_runs_unchanged(tmp_path, w
     assert len(notes) == 2 and all("onnxruntime" in n for n in notes)
     from harness import plan as plan_mod
 
-    path = write_toml("""
-        name = "rd"
-        [[model]]
-        id = "t"
-        source = "zoo:transformer"
-        shapes = "input_ids:1x8"
-        batch = [1, 2]
+    path = write_toml(TWO_BATCHES.format(name="rd") + """
         [[ab]]
         a = "t/onnxruntime/fp32/b1"
         b = "t/onnxruntime/fp32/b2"
