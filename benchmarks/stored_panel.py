@@ -102,13 +102,20 @@ def _slowdown(c: CaseResult) -> str | None:
     return str(value) if value else None
 
 
+def accepted(run: RunResult) -> dict[str, dict[str, Any]]:
+    """A run's plain cases as ``baseline accept`` would store them, by case id."""
+    return {cid: entry(run, c) for cid, c in split(run)[0].items()}
+
+
 def judge_once(current: RunResult, cases: dict[str, CaseResult],
-               baseline: list[RunResult], policy: VerdictPolicy,
+               baseline: list[dict[str, dict[str, Any]]], policy: VerdictPolicy,
                tolerance: float | None) -> dict[str, dict[str, Any]]:
+    """``cases`` of ``current`` judged as one matrix against the ``baseline`` runs'
+    entries (:func:`accepted`, oldest first)."""
     entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for run in baseline:
-        for cid, c in split(run)[0].items():
-            entries[cid].append(entry(run, c))
+        for cid, e in run.items():
+            entries[cid].append(e)
     judged = []
     for cid, c in cases.items():
         # None: the harness's default for how the case was timed (runs saved before it
@@ -126,15 +133,17 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
     rng = random.Random(seed)
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     mdc: dict[tuple[str, str], list[float]] = defaultdict(list)
+    stored = [accepted(r) for r in runs]        # each run's entries, built once
     for i, current in enumerate(runs):
-        others = [r for j, r in enumerate(runs) if j != i]
+        others = [r for j, r in enumerate(stored) if j != i]
         if len(others) < baseline_runs:
             continue
         plain, slow = split(current)
+        slowed = next((_slowdown(c) for c in slow.values() if _slowdown(c)), None)
+        levels = (("A/A", plain), (f"+{slowed}" if slowed else "slowed", slow))
         for _ in range(draws):
             base = rng.sample(others, baseline_runs)
-            slowed = next((_slowdown(c) for c in slow.values() if _slowdown(c)), None)
-            for level, cases in (("A/A", plain), (f"+{slowed}" if slowed else "slowed", slow)):
+            for level, cases in levels:
                 if not cases:
                     continue
                 for cid, v in judge_once(current, cases, base, policy, tolerance).items():
