@@ -16,6 +16,11 @@ interval.
 
     python -m benchmarks.stored_panel docs/device-runs/session5/stored-panel.tgz
     python -m benchmarks.stored_panel RUNS... --tolerance 0.01 --rule floor
+    python -m benchmarks.stored_panel RUNS... --layouts 4   # as if a fixed 4 had been drawn
+
+``--layouts K`` keeps each case's first K layouts (figures and samples): a run whose layout
+count was adaptive (``harness.layout.layouts_wanted``) is judged as the fixed count K would
+have measured it, on the same processes, since the first K layouts are the ones drawn anyway.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from harness.baseline.store import entry
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 from harness.comparison import NoisePrior
 from harness.results import CaseResult, RunResult, load_results
+from harness.stats import summarize, throughput
 
 SLOW = "-slow"
 
@@ -76,6 +82,23 @@ def load_runs(paths: list[str]) -> list[RunResult]:
             if any(c.status == "ok" for c in run.cases):
                 runs.append(run)
     return runs
+
+
+def first_layouts(run: RunResult, k: int) -> RunResult:
+    """``run`` as if each case had drawn only its first ``k`` layouts: the figures and the
+    samples (which lie in layout order) of the others dropped, the statistics recomputed."""
+    cases = []
+    for c in run.cases:
+        figures = (c.timing or {}).get("layout_figures") or []
+        if c.status == "ok" and len(figures) > k:
+            samples = c.samples_ms[:sum(int(x["n"]) for x in figures[:k])]
+            stats = summarize(samples, (c.case.get("stop") or {}).get("confidence", 0.95))
+            timing = {**c.timing, "layout_figures": figures[:k], "layouts_added": None}
+            c = dataclasses.replace(c, samples_ms=samples, stats_ms=stats, timing=timing,
+                                    throughput=throughput(c.case["batch"],
+                                                          stats["median"] / 1e3))
+        cases.append(c)
+    return dataclasses.replace(run, cases=cases)
 
 
 def _plain_id(c: CaseResult) -> str:
@@ -184,15 +207,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="layouts: the harness's rule; floor: the CUDA-graph prior as a floor")
     p.add_argument("--layout-cv", type=float, default=None,
                    help="the layout rule's between-run prior (default: the policy's)")
+    p.add_argument("--layouts", type=int, default=None,
+                   help="judge each case on its first K layouts only (a fixed count)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     runs = load_runs(args.runs)
+    if args.layouts:
+        runs = [first_layouts(r, args.layouts) for r in runs]
     policy = DEFAULT_POLICY if args.rule == "layouts" else FloorPolicy()
     if args.layout_cv is not None:
         policy = dataclasses.replace(policy, layout_run_cv=args.layout_cv)
     print(f"{len(runs)} runs; baselines of {args.baseline_runs}, {args.draws} draws per run; "
           f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}); "
-          f"tolerance {args.tolerance or 'the default'}")
+          f"tolerance {args.tolerance or 'the default'}"
+          + (f"; first {args.layouts} layouts of each case" if args.layouts else ""))
     print(table(experiment(runs, args.baseline_runs, args.draws, policy, args.tolerance,
                            args.seed)))
     return 0
