@@ -18,9 +18,10 @@ interval.
     python -m benchmarks.stored_panel RUNS... --tolerance 0.01 --rule floor
     python -m benchmarks.stored_panel RUNS... --layouts 4   # as if a fixed 4 had been drawn
 
-``--layouts K`` keeps each case's first K layouts (figures and samples): a run whose layout
-count was adaptive (``harness.layout.layouts_wanted``) is judged as the fixed count K would
-have measured it, on the same processes, since the first K layouts are the ones drawn anyway.
+``--layouts K`` keeps each case's first K layouts (figures and samples): runs that drew more
+than K are judged as a fixed count K would have measured them, on the same processes, since
+the first K layouts are the ones drawn anyway (session 6 compared the count chosen from a
+run's own first layouts, since removed, with fixed counts this way).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.adhoc import bench_case as bench_case  # part of the API: the case `bench` runs
+from harness.baseline.layout_count import plan_layouts
 from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import (
     DEFAULT_POLICY,
@@ -195,6 +196,7 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         mine, run_.shard = select_shard(Plan(planned, ab_pairs), shard, store,
                                         run_.platform_id)
         planned, ab_pairs = mine.cases, mine.pairs
+    planned = plan_layouts(planned, store, run_.platform_id)
     writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
     problems: list[str] = []

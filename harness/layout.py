@@ -36,12 +36,12 @@ STAGES = ("weights", "buffers")
 # (a false regression); with 4, the runs alone and after other cases agreed (-2.0 to -0.1 %)
 # and a run's own error stayed near 1 %, at four preparations' cost (0.1-0.4 s each).
 DEFAULT_LAYOUTS = 4
-# Where the first DEFAULT_LAYOUTS disagree, more are drawn (once, after them) until the run's
-# mean over layouts has a standard error near LAYOUT_SE_TARGET, at most MAX_LAYOUTS. Chosen
-# on the tuning workloads (H200 layout study, fp16 b8 CUDA graph): SD between random layouts
-# 1.35 % shufflenet_v2_x1_0, 0.27 % efficientnet_b0, 0.13 % resnet50 (stored runs). With 4
-# layouts shufflenet's run mean carries ±0.6-0.7 %, about its whole stored MDC budget; 0.3 %
-# is half the between-run prior (harness.baseline.verdict, layout_run_cv 0.6 %), so the
+# Where a case's accepted runs show its layouts disagree, its next runs draw as many as bring
+# the standard error of their mean over layouts to LAYOUT_SE_TARGET, at most MAX_LAYOUTS.
+# Chosen on the tuning workloads (H200 layout study, fp16 b8 CUDA graph): SD between random
+# layouts 1.35 % shufflenet_v2_x1_0, 0.27 % efficientnet_b0, 0.13 % resnet50 (stored runs).
+# With 4 layouts shufflenet's run mean carries ±0.6-0.7 %, about its whole stored MDC budget;
+# 0.3 % is half the between-run prior (harness.baseline.verdict, layout_run_cv 0.6 %), so the
 # layouts stop being the larger term, and 16 bounds the cost (shufflenet: 16 layouts,
 # efficientnet_b0 and resnet50: 4, as before).
 LAYOUT_SE_TARGET = 0.003
@@ -75,14 +75,23 @@ def derived_seed(seed: int, *parts: object) -> int:
     return random.Random(":".join(map(str, (seed, *parts)))).getrandbits(32)
 
 
-def layouts_wanted(log_medians: list[float], target: float = LAYOUT_SE_TARGET,
-                   cap: int = MAX_LAYOUTS) -> int:
-    """How many layouts a run needs in all, from the log medians of those it measured: as
-    many as bring the standard error of their mean to ``target`` (at least as many as there
-    are, at most ``cap``). One look after the first layouts, so the count is not chosen
-    by repeated peeking at a noisy spread."""
-    n = len(log_medians)
-    if n < 2:
-        return n
-    needed = math.ceil(statistics.variance(log_medians) / target ** 2) if target > 0 else cap
-    return max(n, min(cap, needed))
+def layouts_wanted(history: list[list[float]], target: float = LAYOUT_SE_TARGET,
+                   floor: int = DEFAULT_LAYOUTS, cap: int = MAX_LAYOUTS) -> int:
+    """How many layouts the next run of a case draws, from the log medians of the layouts of
+    its accepted runs (one list per run): as many as bring the standard error of a run's mean
+    over layouts to ``target``, with the spread between layouts pooled within those runs; at
+    least ``floor``, at most ``cap``; ``floor`` without a history.
+
+    Never from the run's own first layouts. A count chosen from them is optional stopping: a
+    layout distribution is skewed (squeezenet1_1 on the H200: most layouts near +0.7 %, a
+    tail to -3 %), so runs whose first four agree are the ones that missed the tail, and
+    their mean is biased. Measured: H200 runs that stopped at 4 were +0.78 % above the
+    others; their run means scattered 0.81 % against 0.60 % for a fixed 8 layouts of the same
+    runs (docs/verdicts.md, "How many layouts"). The history is independent of the run."""
+    runs = [g for g in history if len(g) >= 2]
+    df = sum(len(g) - 1 for g in runs)
+    if df == 0:
+        return floor
+    pooled = sum((len(g) - 1) * statistics.variance(g) for g in runs) / df
+    needed = math.ceil(pooled / target ** 2) if target > 0 else cap
+    return max(floor, min(cap, needed))

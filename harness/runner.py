@@ -8,10 +8,8 @@ run file is flushed after every case, so Ctrl-C loses nothing already measured.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +19,7 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped
-from harness.layout import DEFAULT_LAYOUTS, Layout, layouts_wanted, random_seed
+from harness.layout import DEFAULT_LAYOUTS, Layout, random_seed
 from harness.markers import case_range, nvtx_range, scenario_range
 from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
@@ -146,8 +144,8 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
                     finish_case(case, engine, source, session.feed, outputs, result,
                                 session.load_s, base_dir, rss)
             if len(layouts) > 1 and not engine.build_only:
-                _measure_layouts(timed, cls, source, layouts, result,
-                                 adaptive=case.timing.layouts is None)
+                _measure_layouts(timed, cls, source, layouts, result)
+                result.timing["layouts_from"] = _layouts_from(case)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -160,11 +158,13 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
 
 def case_layouts(case: Case, cls: type[Backend]) -> list[Layout | None]:
     """The layouts a case is measured in: ``[None]`` (as allocated) unless ``timing.layouts``
-    (by default :data:`~harness.layout.DEFAULT_LAYOUTS` where the backend can place its
-    memory) asks for several, each then a fresh random draw (seeds recorded with the result)."""
+    asks for several, or, where it is unset and the backend can place its memory, the count
+    the case's accepted runs ask for (``Case.history_layouts``, else
+    :data:`~harness.layout.DEFAULT_LAYOUTS`); each a fresh random draw (seeds recorded with
+    the result). The count is fixed before the first layout is measured."""
     n = case.timing.layouts
     if n is None:
-        n = DEFAULT_LAYOUTS if cls.randomizes_layout else 1
+        n = (case.history_layouts or DEFAULT_LAYOUTS) if cls.randomizes_layout else 1
     if n <= 1:
         return [None]
     first = random_seed()
@@ -181,16 +181,12 @@ def per_layout(case: Case, n: int) -> Case:
 
 
 def _measure_layouts(case: Case, cls: type[Backend], source: Any,
-                     layouts: list[Layout | None], result: CaseResult,
-                     adaptive: bool = False) -> None:
+                     layouts: list[Layout | None], result: CaseResult) -> None:
     """Prepare and time the case again in each further layout; the result's samples become
-    all layouts' samples in order, and ``timing.layout_figures`` holds each layout's figures.
-    ``adaptive`` (the default count): after them, as many more as
-    :func:`harness.layout.layouts_wanted` asks for, each with the same share of time."""
+    all layouts' samples in order, and ``timing.layout_figures`` holds each layout's figures."""
     per = [_layout_figures(layouts[0], result.samples_ms, cls)]
     samples = list(result.samples_ms)
-    drawn = len(layouts)
-    for layout in _layouts_to_measure(layouts, per, adaptive):
+    for layout in layouts[1:]:
         again = CaseResult(id=case.id, status="ok", case=result.case)
         with nvtx_range("layout"), MeasuringSession(case, source, cls, layout) as session:
             session.prepare(phase=None)     # the "layout" range stands for its build
@@ -205,19 +201,13 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
     result.stats_ms = summarize(samples, case.stop.confidence)
     result.throughput = throughput(case.batch, result.stats_ms["median"] / 1e3)
     result.timing["layout_figures"] = per
-    if len(per) > drawn:
-        result.timing["layouts_added"] = len(per) - drawn
 
 
-def _layouts_to_measure(layouts: list[Layout | None], per: list[dict[str, Any]],
-                        adaptive: bool) -> Iterator[Layout | None]:
-    """The further layouts, in order; with ``adaptive``, once the drawn ones are measured
-    (``per`` filled by the caller meanwhile), the extra ones their spread asks for."""
-    yield from layouts[1:]
-    if adaptive and layouts[-1] is not None:
-        wanted = layouts_wanted([math.log(x["median_ms"]) for x in per])
-        for i in range(wanted - len(per)):
-            yield Layout(layouts[-1].seed + 1 + i)
+def _layouts_from(case: Case) -> str:
+    """Where a case's layout count came from (recorded beside the figures)."""
+    if case.timing.layouts is not None:
+        return "scenario"
+    return "history" if case.history_layouts else "default"
 
 
 def _layout_figures(layout: Layout | None, samples_ms: list[float],

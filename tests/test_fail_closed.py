@@ -244,27 +244,32 @@ def test_stored_runs_sample_layouts_by_default_where_the_backend_places_memory()
     assert len(case_layouts(two, Placing)) == 2 and case_layouts(two, ort) != [None]
 
 
-def test_layouts_wanted_draws_more_only_where_the_layouts_disagree():
-    """One look after the first layouts: as many as bring the SE of their mean to the target
-    (0.3 %), never fewer than measured, at most MAX_LAYOUTS."""
-    from harness.layout import LAYOUT_SE_TARGET, MAX_LAYOUTS, layouts_wanted
+def test_layouts_wanted_follows_the_history_spread():
+    """From the accepted runs' layouts, pooled within runs: as many as bring the SE of a run's
+    mean to the target (0.3 %), at least DEFAULT_LAYOUTS, at most MAX_LAYOUTS; a difference
+    between runs (a process term) asks for no more layouts; no history: the default."""
+    from harness.layout import DEFAULT_LAYOUTS, LAYOUT_SE_TARGET, MAX_LAYOUTS, layouts_wanted
 
-    quiet = [math.log(x) for x in (1.000, 1.002, 0.999, 1.001)]          # SD ~0.13 %
-    loud = [math.log(x) for x in (0.760, 0.780, 0.790, 0.765)]           # SD ~1.8 %
-    mid = [math.log(x) for x in (1.000, 1.010, 0.990, 1.000)]            # SD ~0.8 %
-    assert layouts_wanted(quiet) == 4
-    assert layouts_wanted(loud) == MAX_LAYOUTS == 16
-    assert 4 < layouts_wanted(mid) < MAX_LAYOUTS
-    sd = statistics.stdev(mid)
-    assert sd / math.sqrt(layouts_wanted(mid)) <= LAYOUT_SE_TARGET
-    assert layouts_wanted(mid[:1]) == 1
+    def logs(*xs):
+        return [math.log(x) for x in xs]
+
+    quiet = logs(1.000, 1.002, 0.999, 1.001)                  # SD ~0.13 %
+    loud = logs(0.760, 0.780, 0.790, 0.765)                   # SD ~1.8 %
+    mid = logs(1.000, 1.010, 0.990, 1.000)                    # SD ~0.8 %
+    assert layouts_wanted([quiet, quiet]) == DEFAULT_LAYOUTS == 4
+    assert layouts_wanted([loud]) == MAX_LAYOUTS == 16
+    n = layouts_wanted([mid])
+    assert 4 < n < MAX_LAYOUTS and statistics.stdev(mid) / math.sqrt(n) <= LAYOUT_SE_TARGET
+    shifted = [x + 0.05 for x in mid]                         # another process, 5 % slower
+    assert layouts_wanted([mid, shifted]) == n
+    assert layouts_wanted([]) == layouts_wanted([logs(1.0)]) == DEFAULT_LAYOUTS
 
 
-def test_default_layouts_grow_where_they_disagree_and_a_set_count_is_kept(monkeypatch):
-    """Unset ``timing.layouts`` on a backend that places memory: the first DEFAULT_LAYOUTS,
-    then the extra ones ``layouts_wanted`` asks for, each a new seed, recorded as
-    ``layouts_added``; a scenario's own count is measured exactly. (ONNX Runtime stands in
-    for a placing backend here: a test double for the count, not for any layout effect.)"""
+def test_layout_count_is_fixed_before_measuring_and_recorded(monkeypatch):
+    """Unset ``timing.layouts`` on a backend that places memory: DEFAULT_LAYOUTS, or the count
+    the history asked for (``Case.history_layouts``); a scenario's own count is measured
+    exactly; the record says where the count came from. (ONNX Runtime stands in for a
+    placing backend here: a test double for the count, not for any layout effect.)"""
     import dataclasses
 
     from harness import runner
@@ -278,15 +283,48 @@ def test_default_layouts_grow_where_they_disagree_and_a_set_count_is_kept(monkey
         randomizes_layout = True
 
     monkeypatch.setattr(runner, "backend_class", lambda name: Placing)
-    monkeypatch.setattr(runner, "layouts_wanted", lambda logs: len(logs) + 2)
     case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.2s",
                       warmup="20ms")
-    res = runner.run_case(case)
-    assert res.status == "ok", res.error
+    plain = runner.run_case(case)
+    assert plain.status == "ok", plain.error
+    assert len(plain.timing["layout_figures"]) == DEFAULT_LAYOUTS
+    assert plain.timing["layouts_from"] == "default"
+    res = runner.run_case(dataclasses.replace(case, history_layouts=6))
     figures = res.timing["layout_figures"]
-    assert len(figures) == DEFAULT_LAYOUTS + 2 and res.timing["layouts_added"] == 2
+    assert len(figures) == 6 and res.timing["layouts_from"] == "history"
     assert len({x["seed"] for x in figures}) == len(figures)
     assert sum(x["n"] for x in figures) == len(res.samples_ms)
-    three = dataclasses.replace(case, timing=case.timing.model_copy(update={"layouts": 3}))
+    three = dataclasses.replace(case, timing=case.timing.model_copy(update={"layouts": 3}),
+                                history_layouts=6)
     fixed = runner.run_case(three)
-    assert len(fixed.timing["layout_figures"]) == 3 and "layouts_added" not in fixed.timing
+    assert len(fixed.timing["layout_figures"]) == 3
+    assert fixed.timing["layouts_from"] == "scenario"
+
+
+def test_plan_layouts_reads_the_accepted_runs(write_toml, tmp_path):
+    """``run`` plans each case's layout count from its accepted runs in the store (real runs
+    and a real store): the count :func:`layouts_wanted` gives for their layouts; a scenario
+    that names its count, or a case without history, is left alone."""
+    import dataclasses
+
+    from harness.baseline.layout_count import layout_history, plan_layouts
+    from harness.baseline.store import BaselineStore
+    from harness.layout import layouts_wanted
+    from harness.plan import load_plan
+
+    plain = write_toml(ORDER.format(models=MODELS["tf"]))
+    three = write_toml(ORDER.format(models=MODELS["tf"]).replace(
+        "[defaults]", "[defaults]\ntiming = { layouts = 3 }"), name="three.toml")
+    store = BaselineStore(tmp_path / "b")
+    [fresh] = load_plan([plain]).cases
+    assert plan_layouts([fresh], store, "any")[0].case.history_layouts is None
+    out = api.run([three], out_dir=tmp_path / "o", baselines=tmp_path / "b")
+    api.accept(out.results_path, tmp_path / "b")
+    entries = store.case_entries(out.run.platform_id, fresh.case.scenario, fresh.case.id)
+    history = layout_history(entries)
+    assert [len(h) for h in history] == [3]
+    [planned] = plan_layouts([fresh], store, out.run.platform_id)
+    assert planned.case.history_layouts == layouts_wanted(history) >= 4
+    [kept] = plan_layouts(load_plan([three]).cases, store, out.run.platform_id)
+    assert kept.case.history_layouts is None
+    assert dataclasses.replace(planned.case, history_layouts=None) == fresh.case

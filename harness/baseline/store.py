@@ -120,6 +120,12 @@ class BaselineStore:
         diffs = platform_differences(data.get("platform", {}), run.platform)
         return data["cases"].get(case.id, []), diffs
 
+    def case_entries(self, platform_id: str, scenario: str, case_id: str
+                     ) -> list[dict[str, Any]]:
+        """Accepted entries of one case by its ids, before any run exists (planning)."""
+        data = self._load_cached(platform_id, scenario)
+        return data["cases"].get(case_id, []) if data else []
+
     def accept(self, run: RunResult, keep: int = DEFAULT_KEEP, cases: list[str] | None = None,
                replace: bool = False) -> list[Path]:
         """Append the run's measured cases to their histories (newest last, ``keep`` kept).

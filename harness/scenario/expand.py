@@ -62,6 +62,9 @@ class Case:
     frames: str | None = None
     slo: Slo | None = None
     reference: Reference = field(default_factory=Reference)
+    # The layout count the case's accepted runs ask for where ``timing.layouts`` is unset
+    # (harness.baseline.layout_count); None: harness.layout.DEFAULT_LAYOUTS.
+    history_layouts: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +81,7 @@ class Case:
             "pre": self.pre.model_dump() if self.pre else None,
             "post": self.post.model_dump() if self.post else None,
             "frames": self.frames, "slo": self.slo.model_dump() if self.slo else None,
-            "reference": self.reference.model_dump(),
+            "reference": self.reference.model_dump(), "history_layouts": self.history_layouts,
         }
 
     @classmethod
@@ -101,7 +104,8 @@ class Case:
             input_range={k: (float(v[0]), float(v[1]))
                          for k, v in (d.get("input_range") or {}).items()},
             pre=opt(Step, "pre"), post=opt(Step, "post"), frames=d.get("frames"),
-            slo=opt(Slo, "slo"), reference=Reference.model_validate(d.get("reference") or {}))
+            slo=opt(Slo, "slo"), reference=Reference.model_validate(d.get("reference") or {}),
+            history_layouts=d.get("history_layouts"))
 
 
 def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:

@@ -105,9 +105,10 @@ class Timing(Strict):
     # Preparations of the case, each in its own random memory layout (harness.layout), timed
     # one after the other within the stop rule's time: the run's estimate is then the mean
     # over layouts with their spread as its error (docs/verdicts.md, "Layouts in stored runs").
-    # Unset: harness.layout.DEFAULT_LAYOUTS where the backend places memory at a layout
-    # (torch), and more (up to MAX_LAYOUTS) where they disagree (layouts_wanted), else 1 (a
-    # backend that cannot move its memory would only repeat one layout). Set: exactly that.
+    # Unset: where the backend places memory at a layout (torch), the count the case's
+    # accepted runs ask for (harness.baseline.layout_count: more, up to MAX_LAYOUTS, where
+    # their layouts disagree), else DEFAULT_LAYOUTS; 1 elsewhere (a backend that cannot
+    # move its memory would only repeat one layout). Set: exactly that.
     layouts: Annotated[Count, Field(ge=1, le=64)] | None = None
 
 
