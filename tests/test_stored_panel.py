@@ -34,7 +34,7 @@ def _case(rng, model: str, level: float) -> CaseResult:
     figures = [{"seed": i, "applied": True, "n": len(p), "median_ms": float(np.median(p)),
                 "p99_ms": float(np.percentile(p, 99))} for i, p in enumerate(parts)]
     return CaseResult(id=f"panel/{model}/torch:graph/fp16/b8", status="ok",
-                      case={"scenario": "panel", "model": model, "options": {}},
+                      case={"scenario": "panel", "model": model, "options": {}, "batch": 8},
                       backend={"name": "torch", "version": "2.11"}, samples_ms=x.tolist(),
                       stats_ms=summarize(x), timing={"timer": "cuda-event", "cuda_graph": True,
                                                      "layout_figures": figures},
@@ -83,3 +83,18 @@ def test_results_files_and_archives_load_alike(tmp_path):
     assert len(stored_panel.load_runs([str(archive)])) == 2
     assert [r.run_id for r in stored_panel.load_runs(paths)] == ["r0", "r1"]
     assert load_results(paths[0]).cases[0].timing["layout_figures"]
+
+
+def test_first_layouts_judges_a_run_as_a_fixed_count_would_have_measured_it(tmp_path):
+    """``--layouts K``: each case keeps its first K layouts' figures and exactly their
+    samples (which lie in layout order), its statistics recomputed from them; a case with
+    no more than K layouts is left as it is."""
+    [run] = stored_panel.load_runs(_runs(tmp_path, count=1))
+    cut = stored_panel.first_layouts(run, 2)
+    for before, after in zip(run.cases, cut.cases, strict=True):
+        figures = after.timing["layout_figures"]
+        assert figures == before.timing["layout_figures"][:2]
+        kept = sum(x["n"] for x in figures)
+        assert after.samples_ms == before.samples_ms[:kept] and kept < len(before.samples_ms)
+        assert after.stats_ms["median"] == float(np.median(before.samples_ms[:kept]))
+    assert stored_panel.first_layouts(run, 4).cases == run.cases
