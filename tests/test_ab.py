@@ -444,3 +444,27 @@ def test_ab_redraw_on_a_backend_that_places_no_memory_runs_unchanged(tmp_path, w
         b = "t/onnxruntime/fp32/b2"
     """)
     assert [p.settings.redraw for p in plan_mod.load_plan([path]).pairs] == [True, False]
+
+
+def test_an_unset_tolerance_follows_the_timer():
+    """``ab`` without ``--tolerance``: 0.5 % where the sides were timed on the device, 5 % on
+    the host timer (a shared CPU's A/A intervals are ±1-3 % wide: at 0.5 % every one was
+    undecided); a tolerance the comparison was run with wins. One A/A record of ±1-2 %
+    intervals, judged three ways."""
+    from harness.ab.verdict import AB_HOST_TOLERANCE, AB_TOLERANCE, ab_tolerance
+
+    record = synthetic(0.0, 5, noise=0.01, instance_sd=0.004)
+    record["settings"]["tolerance"] = {}
+    statuses = {}
+    for timer in ("cuda-event", "host"):
+        r = {**record, "timing": {"timer": timer}}
+        assert ab_tolerance(r)["median"] == (AB_HOST_TOLERANCE if timer == "host"
+                                             else AB_TOLERANCE)["median"]
+        judge([r])
+        statuses[timer] = r["verdict"]["status"]
+    assert statuses == {"cuda-event": "undecided", "host": "same"}, statuses
+    pinned = {**record, "timing": {"timer": "host"},
+              "settings": {**record["settings"], "tolerance": {"median": 0.005}}}
+    assert ab_tolerance(pinned)["median"] == 0.005
+    judge([pinned])
+    assert pinned["verdict"]["status"] == "undecided"

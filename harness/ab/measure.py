@@ -53,12 +53,6 @@ from harness.stats import summarize
 from harness.timing.measure import Timer, warm_up
 from harness.timing.session import MeasuringSession, TelemetryWindow, build_facts
 
-# Interleaving resolves a few tenths of a percent (docs/verdicts.md), so A/B tolerances
-# are far tighter than a stored baseline's. 0.5 % chosen on the tuning workloads
-# (efficientnet_b0, resnet50; H200, fp16 b8 CUDA graph): with random layouts their A/A
-# intervals are ±0.15-0.5 % wide, so 0.2 % could rarely show "same" (1 of 4 A/A) while 0.5 %
-# does in 3 of 4, and +1 % stays beyond it (docs/verdicts.md, "Failing closed").
-AB_TOLERANCE = {"median": 0.005, "p99": 0.02, "throughput": 0.005}
 MIN_PAIRS = 8
 # Preparations (layouts) per side. The verdict's interval over preparation pairs has k - 1
 # degrees of freedom: with 2 it had 1 (t = 31.8 at the 1 % level), so any real layout spread
@@ -73,7 +67,8 @@ MAX_BLOCK_SAMPLES = 2000
 @dataclass
 class ABSettings:
     """``duration_s`` of measuring in all (both sides), in blocks of about ``block_s``, each
-    after ``rewarm_s`` of re-warm-up; ``tolerance`` per metric as in a scenario."""
+    after ``rewarm_s`` of re-warm-up; ``tolerance`` per metric as in a scenario (a metric it
+    leaves out: :func:`harness.ab.verdict.ab_tolerance`, by how the sides were timed)."""
 
     duration_s: float = 10.0
     block_s: float = 0.25
@@ -88,7 +83,7 @@ class ABSettings:
     # An undecided comparison prepares more layouts and measures on while its measuring time
     # stays within this (0: never extend).
     max_duration_s: float = DEFAULT_MAX_DURATION_S
-    tolerance: dict[str, float] = field(default_factory=lambda: dict(AB_TOLERANCE))
+    tolerance: dict[str, float] = field(default_factory=dict)
 
     @property
     def pairs(self) -> int:

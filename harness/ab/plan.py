@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.ab import RUN_VERDICTS
-from harness.ab.measure import AB_TOLERANCE, DEFAULT_INSTANCES, ABSettings, measure_ab
+from harness.ab.measure import DEFAULT_INSTANCES, ABSettings, measure_ab
 from harness.ab.verdict import judge as judge_ab
 from harness.ab.verdict import preparations_needed
 from harness.adhoc import bench_case
@@ -70,7 +70,7 @@ def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | P
                               rewarm_s=spec.rewarm, seed=spec.seed,
                               instances=spec.instances or DEFAULT_INSTANCES,
                               max_duration_s=spec.max_duration, redraw=spec.redraw,
-                              tolerance={**AB_TOLERANCE, **(spec.tolerance or {})})
+                              tolerance=dict(spec.tolerance or {}))
         out.append(ABPair(a, b, settings, base, base))
     return out
 
