@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from harness.baseline.store import BaselineStore
+from harness.baseline.verdict import layout_figures
 from harness.layout import layouts_wanted
 from harness.runner import PlannedCase
 
@@ -22,8 +23,8 @@ def layout_history(entries: list[dict[str, Any]]) -> list[list[float]]:
     """The log medians of each accepted run's layouts (runs timed in one layout give none)."""
     runs = []
     for e in entries:
-        figures = (e.get("timing") or {}).get("layout_figures") or []
-        logs = [math.log(x["median_ms"]) for x in figures if (x.get("median_ms") or 0) > 0]
+        logs = [math.log(x["median_ms"]) for x in layout_figures(e)
+                if (x.get("median_ms") or 0) > 0]
         if len(logs) >= 2:
             runs.append(logs)
     return runs

@@ -162,7 +162,7 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
     stored = (result.get("estimates") or {}).get(metric)
     if stored:
         return RunEstimate.from_json(stored)
-    figures = _layout_figures(result)
+    figures = layout_figures(result)
     layouts = [x.get(f"{metric}_ms") for x in figures]
     if len(layouts) >= 2 and all(v and v > 0 for v in layouts):
         # Several layouts: a layout's bias is one draw, so the layouts are the replicates
@@ -195,11 +195,11 @@ def _prior(current: dict[str, Any], cur: RunEstimate, entries: list[dict[str, An
 
 def _over_layouts(result: dict[str, Any], est: RunEstimate) -> bool:
     """Whether ``est`` (of ``result``, a run or an entry) has the run's layouts as replicates."""
-    figures = _layout_figures(result)
+    figures = layout_figures(result)
     return len(figures) >= 2 and est.blocks == len(figures)
 
 
-def _layout_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+def layout_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     """A run's (or an entry's) per-layout figures (``timing.layout_figures``), if any."""
     return (result.get("timing") or {}).get("layout_figures") or []
 
@@ -289,7 +289,7 @@ def case_tolerance(current: dict[str, Any],
     (a bare number is the median's), else the defaults, for the median and throughput those
     of how the case was timed (:data:`LAYOUTS_TIMING_TOLERANCE` over random layouts)."""
     tol = dict(DEFAULT_TOLERANCE)
-    if len(_layout_figures(current)) >= 2:
+    if len(layout_figures(current)) >= 2:
         tol.update(median=LAYOUTS_TIMING_TOLERANCE, throughput=LAYOUTS_TIMING_TOLERANCE)
     if isinstance(tolerance, int | float):
         tol["median"] = float(tolerance)
