@@ -17,6 +17,7 @@ interval.
     python -m benchmarks.stored_panel docs/device-runs/session5/stored-panel.tgz
     python -m benchmarks.stored_panel RUNS... --tolerance 0.01 --rule floor
     python -m benchmarks.stored_panel RUNS... --layouts 4   # as if a fixed 4 had been drawn
+    python -m benchmarks.stored_panel RUNS... --history EARLIER...   # baselines from then
 
 ``--layouts K`` keeps each case's first K layouts (figures and samples): runs that drew more
 than K are judged as a fixed count K would have measured them, on the same processes, since
@@ -153,13 +154,17 @@ def judge_once(current: RunResult, cases: dict[str, CaseResult],
 
 
 def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: VerdictPolicy,
-               tolerance: float | None, seed: int = 0) -> dict[tuple[str, str], Counter]:
+               tolerance: float | None, seed: int = 0,
+               history: list[RunResult] | None = None) -> dict[tuple[str, str], Counter]:
+    """Judge each of ``runs`` ``draws`` times against ``baseline_runs`` of the others, or of
+    ``history`` where given (runs of an earlier session: the baseline's age then counts)."""
     rng = random.Random(seed)
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     mdc: dict[tuple[str, str], list[float]] = defaultdict(list)
     stored = [accepted(r) for r in runs]        # each run's entries, built once
+    earlier = [accepted(r) for r in history] if history else None
     for i, current in enumerate(runs):
-        others = [r for j, r in enumerate(stored) if j != i]
+        others = earlier or [r for j, r in enumerate(stored) if j != i]
         if len(others) < baseline_runs:
             continue
         plain, slow = split(current)
@@ -210,11 +215,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="the layout rule's between-run prior (default: the policy's)")
     p.add_argument("--layouts", type=int, default=None,
                    help="judge each case on its first K layouts only (a fixed count)")
+    p.add_argument("--history", nargs="+", default=None,
+                   help="draw the baselines from these runs (an earlier session's) instead")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     runs = load_runs(args.runs)
+    history = load_runs(args.history) if args.history else None
     if args.layouts:
         runs = [first_layouts(r, args.layouts) for r in runs]
+        history = history and [first_layouts(r, args.layouts) for r in history]
     policy = DEFAULT_POLICY if args.rule == "layouts" else FloorPolicy()
     if args.layout_cv is not None:
         policy = dataclasses.replace(policy, layout_run_cv=args.layout_cv)
@@ -222,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
           f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}); "
           f"tolerance {args.tolerance or 'the default'}"
           + (f"; first {args.layouts} layouts of each case" if args.layouts else ""))
+    if history:
+        print(f"baselines drawn from {len(history)} runs of --history")
     print(table(experiment(runs, args.baseline_runs, args.draws, policy, args.tolerance,
-                           args.seed)))
+                           args.seed, history)))
     return 0
 
 

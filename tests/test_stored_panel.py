@@ -41,17 +41,19 @@ def _case(rng, model: str, level: float) -> CaseResult:
                       shapes={"x": [8, 3, 224, 224]})
 
 
-def _runs(tmp_path: Path, count: int = 8, slow: float = 1.03) -> list[str]:
-    """Results files of ``count`` simulated processes, each with the plain models and the
-    same models ``slow`` times slower (model id ending in "-slow", no slowdown option)."""
+def _runs(tmp_path: Path, count: int = 8, slow: float = 1.03, level: float = 1.0,
+          name: str = "run") -> list[str]:
+    """Results files of ``count`` simulated processes, each with the plain models at
+    ``level`` and the same models ``slow`` times slower (model id ending in "-slow", no
+    slowdown option)."""
     paths = []
     for i in range(count):
-        rng = np.random.default_rng(40 + i)
-        cases = [_case(rng, m, 1.0) for m in MODELS]
-        cases += [_case(rng, m + stored_panel.SLOW, slow) for m in MODELS]
+        rng = np.random.default_rng(40 + i + (name != "run") * 1000)
+        cases = [_case(rng, m, level) for m in MODELS]
+        cases += [_case(rng, m + stored_panel.SLOW, level * slow) for m in MODELS]
         run = RunResult(run_id=f"r{i}", started="2026-12-02T00:00:00", platform={},
                         platform_id="sim", cases=cases)
-        path = tmp_path / f"run{i}.json"
+        path = tmp_path / f"{name}{i}.json"
         path.write_text(json.dumps(run.to_json()))
         paths.append(str(path))
     return paths
@@ -98,3 +100,14 @@ def test_first_layouts_judges_a_run_as_a_fixed_count_would_have_measured_it(tmp_
         assert after.samples_ms == before.samples_ms[:kept] and kept < len(before.samples_ms)
         assert after.stats_ms["median"] == float(np.median(before.samples_ms[:kept]))
     assert stored_panel.first_layouts(run, 4).cases == run.cases
+
+
+def test_history_draws_the_baselines_from_an_earlier_session(tmp_path):
+    """``--history``: the baselines come from those runs, not from the judged set's others;
+    an earlier session 3 % slower makes today's plain cases an improvement."""
+    runs = stored_panel.load_runs(_runs(tmp_path, count=2))
+    earlier = stored_panel.load_runs(_runs(tmp_path, count=6, level=1.03, name="earlier"))
+    counts = stored_panel.experiment(runs, 5, 2, stored_panel.DEFAULT_POLICY, None,
+                                     history=earlier)
+    for model in MODELS:
+        assert counts[(model, "A/A")]["improvement"] == 4, counts[(model, "A/A")]
