@@ -257,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         if not args.models:
             p.error("name at least one model, or --load a saved study")
-        from harness.ab.plan import parse_option
+        from harness.arguments import parse_option
 
         options = dict(parse_option(o) for o in args.option)
         specs = [{"model": m, "backend": args.backend, "precision": args.precision,

@@ -94,8 +94,8 @@ class Measured(Source):
     """Cases run through the harness on this machine (the GPU machine for the real table)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from harness.ab.plan import parse_option
         from harness.api import bench_case
+        from harness.arguments import parse_option
 
         options = dict(parse_option(o) for o in args.option or [])
         case = bench_case(args.model, backend=args.backend, shapes=args.shapes,

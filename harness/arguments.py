@@ -8,9 +8,12 @@ raises :class:`argparse.ArgumentTypeError` with what was expected.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
+from typing import Any
 
+from harness.errors import ConfigError
 from harness.units import parse_duration, parse_fraction
 
 
@@ -94,3 +97,14 @@ def positive_fraction(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a fraction > 0 (e.g. '0.5%')")
     return value
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON where it can be (numbers, true/false)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"option {text!r}: expected KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value

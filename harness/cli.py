@@ -230,7 +230,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
             get = lambda name, x=x: getattr(args, f"{name}_{x}") or getattr(args, name)  # noqa: E731
             sides.append({"backend": get("backend"), "precision": get("precision") or "fp32",
                           "shapes": get("shapes"), "inject_delay": get("inject_delay") or 0.0,
-                          "options": dict(plan.parse_option(o) for o in
+                          "options": dict(arguments.parse_option(o) for o in
                                           (args.option or []) + (getattr(args, f"option_{x}")
                                                                  or [])),
                           "warmup": args.warmup})

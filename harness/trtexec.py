@@ -148,7 +148,7 @@ def is_bare_number(text: str | None) -> bool:
 def bench_kwargs(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     """The keyword arguments of :func:`harness.adhoc.bench_case` that ``args`` (harness and
     trtexec spellings together) ask for, and notes to print about the mapping."""
-    from harness.ab.plan import parse_option
+    from harness.arguments import parse_option
     from harness.inputs import parse_input_ranges
     from harness.units import parse_duration
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from benchmarks.layout_study import interleaved_block_medians
 from harness.ab.measure import _prepare, _Side
-from harness.ab.plan import parse_option
 from harness.api import bench_case
+from harness.arguments import parse_option
 
 
 def measure_set(case, n: int, rounds: int, block_s: float, rng) -> list[list[float]]:

@@ -171,19 +171,6 @@ def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[Verdict]:
     return [Verdict(RUN_VERDICTS.get(s, s)) for s in statuses]
 
 
-def parse_option(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` with VALUE read as JSON where it can be (numbers, true/false)."""
-    import json
-
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"option {text!r}: expected KEY=VALUE")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def adhoc_pair(sources: tuple[str, str], sides: tuple[dict[str, Any], dict[str, Any]],
                settings: ABSettings) -> ABPair:
     """Two ad-hoc sides: each a model source with its own backend, precision, shapes,

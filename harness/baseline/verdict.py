@@ -41,6 +41,7 @@ from harness.comparison import (
 )
 from harness.telemetry import host
 from harness.verdict import clocks
+from harness.verdict.gross import gross_change
 from harness.verdict.records import MetricVerdict, Verdict
 
 VERDICTS = ("pass", "regression", "improvement", "unstable", "undecided", "new", "failed",
@@ -410,24 +411,6 @@ def describe_metric(m: MetricVerdict, ref: str = "baseline_ms", cur: str = "curr
     return (f"{m.change:+.2%} [{lo:+.2%}, {hi:+.2%}] ({m[ref]:.4g} ms -> {m[cur]:.4g} ms, "
             f"adj. p {min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
             f"{m['mdc']:.2%}, tolerance ±{m.tolerance:.1%})")
-
-
-def gross_change(m: MetricVerdict, alpha: float, factor: float) -> bool:
-    """A slowdown too large for any multiple-comparison budget to hide (issue 20: a 10x
-    slowdown passed, Holm over 8 tests with 2 degrees of freedom).
-
-    The t test's heavy tails at few degrees of freedom are there because the spread might
-    be larger than measured. Here the spread is never below the prior floor (the between-run
-    prior, ``NoisePrior``), so the normal quantile at the Bonferroni level alpha / m bounds
-    each test's false-alarm chance by alpha / m (the whole matrix's by alpha) as long as
-    that floor holds; the change must also exceed ``factor`` tolerances, a margin for the
-    floor being wrong (host median: +20 % at the default 5 %; p99: +80 %)."""
-    from scipy.stats import norm
-
-    se, tests = m.get("se"), max(int(m.get("tests") or 1), 1)
-    if not se or not math.isfinite(se) or m.change <= factor * m.tolerance:
-        return False
-    return m["log_ratio"] > float(norm.ppf(1 - alpha / tests)) * se
 
 
 def _decide_timing(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:

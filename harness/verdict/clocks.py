@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from harness.verdict.gross import gross_change
 from harness.verdict.records import MetricVerdict, Verdict
 
 # Two sides count as "at different SM clocks" when their median SM clocks differ by more
@@ -210,8 +211,6 @@ def confirm_stored(v: Verdict, ms: dict[str, MetricVerdict], policy: Any,
     baseline ran at different SM clocks and a timing metric's call differs in cycle space,
     the reason goes to ``unstable`` and the timing verdict is voided, as a throttled run's is
     (``would_be`` keeps the time's call)."""
-    from harness.baseline.verdict import gross_change  # that module calls this one
-
     ms, checks = _checks(v, ms, metrics, policy.alpha, limit,
                          lambda m: gross_change(m, policy.alpha, policy.gross_factor))
     bad = [c for c in checks if c.disagrees]
