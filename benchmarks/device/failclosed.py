@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", help="JSON file, rewritten after every trial")
     p.add_argument("--load", nargs="*", help="re-judge and tabulate saved files")
     p.add_argument("--seed", type=int, default=0, help="trial order")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds: start no trial that the longest so far would carry past "
+                        "this (a device call's limit; a killed trial is time lost)")
     p.add_argument("--tolerance", type=float, help="with --load: re-judge at this median "
                    "tolerance (a fraction; the verdict is a pure function of the blocks)")
     args = p.parse_args(argv)
@@ -156,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     rng.shuffle(plan)
     records: list[dict[str, Any]] = []
+    start = time.perf_counter()
     for i, (arch, s) in enumerate(plan):
+        longest = max((r.get("wall_s", 0.0) for r in records), default=0.0)
+        if args.budget and time.perf_counter() - start + longest > args.budget:
+            print(f"budget: {i} of {len(plan)} trials fit in {args.budget:g} s", flush=True)
+            break
         rec = trial(arch, s, settings, rng)
         records.append(rec)
         v = rec.get("verdict") or {}

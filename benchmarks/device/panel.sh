@@ -21,5 +21,6 @@ case $W in
   *)      LEVELS=${LEVELS:-0:8,moved:6,0.01:6,0.005:4} ;;
 esac
 # REDRAW=1: ab --redraw (a fresh buffer/graph layout per block pair; opt-in until validated)
+# BUDGET_S: no trial is started that would run past it (a device call ends at 600 s)
 python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$SLICE" \
-  ${REDRAW:+--redraw} --save ${OUT:-/tmp}/panel-$SLICE${REDRAW:+-redraw}.json 2>&1 | tee ${OUT:-/tmp}/panel-$SLICE${REDRAW:+-redraw}.txt | tail -12
+  --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} --save ${OUT:-/tmp}/panel-$SLICE${REDRAW:+-redraw}.json 2>&1 | tee ${OUT:-/tmp}/panel-$SLICE${REDRAW:+-redraw}.txt | tail -12
