@@ -11,7 +11,8 @@ moved, nothing else). Workloads (``--workload``, comma-separated):
     resnet18                 torchvision architecture, torch CUDA graph, fp16 batch 8
     eager:resnet18           the same in eager mode
     spin:100                 calibration kernel of 100 us, CUDA graph
-    ort:zoo:transformer      ONNX Runtime on the CPU (host timer), zoo model, batch 1
+    ort:zoo:transformer      ONNX Runtime on the CPU (host timer), zoo model, batch 1; its
+                             slowdown is a busy-wait of that fraction of its median
 
 Trials run in one process (torch is imported once) in a shuffled order, and every record is
 saved as it arrives (block statistics, verdicts, layout seeds; per-sample data are dropped for
@@ -25,6 +26,7 @@ size), so a killed call keeps what it measured.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import random
@@ -52,13 +54,29 @@ def workload_case(workload: str, extra: dict[str, Any]) -> Any:
                           options={"kernel_us": float(name), **extra},
                           timing={"cuda_graph": True})
     if kind == "ort":
-        if extra:
-            raise SystemExit(f"{workload}: A/A only (level 0); a host delay is no fraction")
-        return bench_case(name, backend="onnxruntime", warmup="500ms",
-                          shapes=ZOO_SHAPES.get(name.partition(":")[2]))
+        shapes = ZOO_SHAPES.get(name.partition(":")[2])
+        if set(extra) - {"slowdown"}:
+            raise SystemExit(f"{workload}: levels are slowdown fractions on the host")
+        # a host slowdown: a busy-wait of that fraction of the model's median, measured once
+        delay = extra.get("slowdown", 0.0) * _host_median_s(name, shapes)
+        return bench_case(name, backend="onnxruntime", warmup="500ms", shapes=shapes,
+                          inject_delay=delay)
     mode, arch = ("eager", name) if kind == "eager" else ("graph", workload)
     return bench_case(f"torchvision.models:{arch}", backend="torch", precision="fp16",
                       shapes="x:8x3x224x224", warmup="500ms", options={"mode": mode, **extra})
+
+
+@functools.cache
+def _host_median_s(name: str, shapes: str | None) -> float:
+    """The median of one short measurement of a host-timed model (the base of its
+    injected slowdowns; the injected fraction is then approximate, as on the GPU)."""
+    from harness.runner import run_case
+
+    result = run_case(bench_case(name, backend="onnxruntime", warmup="200ms",
+                                 shapes=shapes, duration="1s"))
+    if result.status != "ok":
+        raise SystemExit(f"{name}: {result.error}")
+    return result.stats_ms["median"] / 1e3
 
 
 def b_options(workload: str, level: str, rng: random.Random) -> dict[str, Any]:

@@ -16,7 +16,7 @@ REPORTING=(mobilenet_v3_small squeezenet1_1 regnet_y_400mf resnet18 densenet121 
 SLICE=${SLICE:-1}
 W=${WORKLOAD:-${REPORTING[$((SLICE - 1))]}}
 case $W in
-  ort:*)  LEVELS=${LEVELS:-0:20} ;;                       # A/A only on the CPU
+  ort:*)  LEVELS=${LEVELS:-0:20,0.1:6,0.2:4} ;;           # host slowdowns: busy-waits
   spin:*) LEVELS=${LEVELS:-0:8,0.01:8,0.005:6} ;;         # no memory layout to move
   *)      LEVELS=${LEVELS:-0:8,moved:6,0.01:6,0.005:4} ;;
 esac
