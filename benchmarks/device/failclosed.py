@@ -58,7 +58,9 @@ def workload_case(workload: str, extra: dict[str, Any]) -> Any:
         if set(extra) - {"slowdown"}:
             raise SystemExit(f"{workload}: levels are slowdown fractions on the host")
         # a host slowdown: a busy-wait of that fraction of the model's median, measured once
-        delay = extra.get("slowdown", 0.0) * _host_median_s(name, shapes)
+        # (and only where a level asks for one: A/A needs no such measurement)
+        fraction = extra.get("slowdown", 0.0)
+        delay = fraction * _host_median_s(name, shapes) if fraction else 0.0
         return bench_case(name, backend="onnxruntime", warmup="500ms", shapes=shapes,
                           inject_delay=delay)
     mode, arch = ("eager", name) if kind == "eager" else ("graph", workload)
