@@ -109,15 +109,43 @@ def _level(value: Any) -> str:
     return value if value == MOVED else f"{float(value):+.1%}"
 
 
+def first_look(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as its first look saw it: the blocks measured before the first extension
+    round, the preparations it started with. Re-judging these compares settings at equal
+    measuring time (a record that extended spent up to 3x the time of one that did not)."""
+    ext = record.get("extensions") or []
+    if not ext:
+        return record
+    settings = {**record["settings"],
+                "instances": record["settings"]["instances"]
+                - sum(e["instances_added"] for e in ext)}
+    spent, blocks = 0.0, []
+    for blk in record["blocks"]:          # in measuring order
+        spent += blk["t_end_s"] - blk["t_s"]
+        if spent > ext[0]["after_measure_s"] + 1e-6:
+            break
+        blocks.append(blk)
+    return {**record, "settings": settings, "blocks": blocks, "extensions": []}
+
+
+def _half_width(record: dict[str, Any]) -> float | None:
+    ci = (((record.get("verdict") or {}).get("metrics") or {}).get("median") or {}).get("ci")
+    return (ci[1] - ci[0]) / 2 if ci else None
+
+
 def table(records: list[dict[str, Any]]) -> str:
     by: dict[tuple[str, str], Counter] = defaultdict(Counter)
     wall: dict[tuple[str, str], list[float]] = defaultdict(list)
+    half: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in records:
         key = (r["experiment"]["arch"], _level(r["experiment"]["slowdown"]))
         by[key][(r.get("verdict") or {}).get("status", r.get("status"))] += 1
         wall[key].append(r.get("wall_s", 0.0))
-    lines = ["| workload | on B | trials | verdicts | A ms | wall s (median) |",
-             "|---|---|---|---|---|---|"]
+        if _half_width(r) is not None:
+            half[key].append(_half_width(r))
+    lines = ["| workload | on B | trials | verdicts | A ms | wall s (median) "
+             "| interval ± (median) |",
+             "|---|---|---|---|---|---|---|"]
     a_ms: dict[str, list[float]] = defaultdict(list)
     for r in records:
         med = ((r.get("verdict") or {}).get("metrics") or {}).get("median") or {}
@@ -126,9 +154,11 @@ def table(records: list[dict[str, Any]]) -> str:
     for (arch, s), counts in sorted(by.items()):
         ms = sorted(a_ms[arch])[len(a_ms[arch]) // 2] if a_ms[arch] else float("nan")
         w = sorted(wall[(arch, s)])[len(wall[(arch, s)]) // 2]
+        h = sorted(half[(arch, s)])[len(half[(arch, s)]) // 2] if half[(arch, s)] else None
         lines.append(f"| {arch} | {s} | {sum(counts.values())} | "
                      + ", ".join(f"{k} {n}" for k, n in counts.most_common())
-                     + f" | {ms:.3f} | {w:.1f} |")
+                     + f" | {ms:.3f} | {w:.1f} | "
+                     + (f"{h:.2%}" if h is not None else "–") + " |")
     return "\n".join(lines)
 
 
@@ -150,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                         "this (a device call's limit; a killed trial is time lost)")
     p.add_argument("--tolerance", type=float, help="with --load: re-judge at this median "
                    "tolerance (a fraction; the verdict is a pure function of the blocks)")
+    p.add_argument("--first-look", action="store_true",
+                   help="with --load: re-judge each record on its first look only (the "
+                        "blocks before any extension): settings compared at equal time")
     args = p.parse_args(argv)
     if args.load:
         records = []
@@ -157,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             opener = gzip.open if path.endswith(".gz") else open
             with opener(path, "rt") as fh:
                 records += json.load(fh)["records"]
+        if args.first_look:
+            records = [first_look(r) for r in records]
         ok = [r for r in records if r.get("status") == "ok"]
         for r in ok:
             if args.tolerance is not None:
