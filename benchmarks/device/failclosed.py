@@ -38,7 +38,7 @@ from typing import Any
 
 from harness.ab.measure import ABSettings, measure_ab
 from harness.ab.plan import settle, side_case
-from harness.ab.verdict import judge
+from harness.ab.verdict import judge, pair_instances, pair_values
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
 
@@ -162,6 +162,52 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def components(record: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """One-way random effects over a record's median log-ratios, grouped by preparation pair:
+    (SD of a pair within its preparation, SD between preparations beyond what the pairs
+    explain, pairs per preparation, seconds per preparation and side). The last is rough:
+    the trial's wall time less its measuring and re-draw time, over its preparations."""
+    import numpy as np
+
+    a, b = pair_values(record, "median_ms")
+    inst = pair_instances(record)
+    if len(a) < 3:
+        return None
+    d = np.log(b) - np.log(a)
+    groups = [d[inst == i] for i in np.unique(inst)]
+    df_within = sum(len(g) - 1 for g in groups)
+    if df_within == 0 or len(groups) < 2:
+        return None
+    within = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / df_within
+    per = float(np.mean([len(g) for g in groups]))
+    between = max(float(np.var([g.mean() for g in groups], ddof=1)) - within / per, 0.0)
+    timing = record.get("timing") or {}
+    prep_s = ((record.get("wall_s") or 0.0) - timing.get("measure_s", 0.0)
+              - timing.get("redraw_s", 0.0)) / (2 * record["settings"]["instances"])
+    return within ** 0.5, between ** 0.5, per, prep_s
+
+
+def components_table(records: list[dict[str, Any]]) -> str:
+    """Per workload (and re-draw setting): the median of the within-preparation SDs, the root
+    mean square of the between-preparation SDs, pairs per preparation, preparation seconds."""
+    import numpy as np
+
+    by: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for r in records:
+        c = components(r) if r.get("status") == "ok" else None
+        if c is not None:
+            by[r["experiment"]["arch"] + (" (redraw)" if r["settings"].get("redraw") else "")
+               ].append(c)
+    lines = ["| workload | trials | pair SD within a preparation | SD between preparations "
+             "| pairs per preparation | s per preparation and side |", "|---|---|---|---|---|---|"]
+    for arch, cs in sorted(by.items()):
+        w, bt, per, prep = (np.array(x) for x in zip(*cs, strict=True))
+        lines.append(f"| {arch} | {len(cs)} | {np.median(w):.3%} | "
+                     f"{np.sqrt(np.mean(bt ** 2)):.3%} | {np.median(per):.1f} | "
+                     f"{np.median(prep):.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workload", "--arch", dest="arch", default="resnet18",
@@ -183,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--first-look", action="store_true",
                    help="with --load: re-judge each record on its first look only (the "
                         "blocks before any extension): settings compared at equal time")
+    p.add_argument("--components", action="store_true",
+                   help="with --load: also the noise per level (within and between "
+                        "preparations), per workload")
     args = p.parse_args(argv)
     if args.load:
         records = []
@@ -201,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             r["verdict"] = judge([r])[0].to_json()   # verdicts are new records, not edits
         print(f"{len(ok)} records re-judged")
         print(table(records))
+        if args.components:
+            print(components_table(records))
         return 0
     settings = ABSettings()
     if args.instances:
