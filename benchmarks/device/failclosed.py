@@ -128,6 +128,18 @@ def first_look(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "settings": settings, "blocks": blocks, "extensions": []}
 
 
+def first_pairs(record: dict[str, Any], per_preparation: int) -> dict[str, Any]:
+    """The record with only the first ``per_preparation`` block pairs of each preparation
+    pair: what a shorter measuring time per preparation would have seen."""
+    kept: dict[int, list[int]] = defaultdict(list)
+    for blk in record["blocks"]:             # in measuring order
+        pairs = kept[int(blk.get("instance", 0))]
+        if blk["pair"] not in pairs and len(pairs) < per_preparation:
+            pairs.append(blk["pair"])
+    keep = {p for pairs in kept.values() for p in pairs}
+    return {**record, "blocks": [b for b in record["blocks"] if b["pair"] in keep]}
+
+
 def _half_width(record: dict[str, Any]) -> float | None:
     ci = (((record.get("verdict") or {}).get("metrics") or {}).get("median") or {}).get("ci")
     return (ci[1] - ci[0]) / 2 if ci else None
@@ -229,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--first-look", action="store_true",
                    help="with --load: re-judge each record on its first look only (the "
                         "blocks before any extension): settings compared at equal time")
+    p.add_argument("--pairs-per-preparation", type=int, metavar="N",
+                   help="with --load: re-judge on the first N block pairs of each preparation")
     p.add_argument("--components", action="store_true",
                    help="with --load: also the noise per level (within and between "
                         "preparations), per workload")
@@ -241,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                 records += json.load(fh)["records"]
         if args.first_look:
             records = [first_look(r) for r in records]
+        if args.pairs_per_preparation:
+            records = [first_pairs(r, args.pairs_per_preparation) for r in records]
         ok = [r for r in records if r.get("status") == "ok"]
         for r in ok:
             if args.tolerance is not None:
