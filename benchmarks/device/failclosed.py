@@ -36,6 +36,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness.ab.measure import ABSettings, measure_ab
 from harness.ab.plan import settle, side_case
 from harness.ab.verdict import judge, pair_instances, pair_values
@@ -179,8 +181,6 @@ def components(record: dict[str, Any]) -> tuple[float, float, float, float] | No
     (SD of a pair within its preparation, SD between preparations beyond what the pairs
     explain, pairs per preparation, seconds per preparation and side). The last is rough:
     the trial's wall time less its measuring and re-draw time, over its preparations."""
-    import numpy as np
-
     a, b = pair_values(record, "median_ms")
     inst = pair_instances(record)
     if len(a) < 3:
@@ -202,8 +202,6 @@ def components(record: dict[str, Any]) -> tuple[float, float, float, float] | No
 def components_table(records: list[dict[str, Any]]) -> str:
     """Per workload (and re-draw setting): the median of the within-preparation SDs, the root
     mean square of the between-preparation SDs, pairs per preparation, preparation seconds."""
-    import numpy as np
-
     by: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
     for r in records:
         c = components(r) if r.get("status") == "ok" else None

@@ -21,8 +21,8 @@ case $W in
   *)      LEVELS=${LEVELS:-0:8,moved:6,0.01:6,0.005:4} ;;
 esac
 # REDRAW=1: ab --redraw (a fresh buffer/graph layout per block pair; opt-in until validated)
-# INSTANCES, DURATION: other than the defaults (e.g. INSTANCES=9 DURATION=5.4: one block pair
-# per preparation, docs/verdicts.md "Where an A/B's time goes"); TAG names the files
+# INSTANCES, DURATION: other than the defaults (e.g. DURATION=4: about one block pair per
+# preparation, docs/verdicts.md "Where an A/B's time goes"); TAG names the files
 # BUDGET_S: no trial is started that would run past it (a device call ends at 600 s)
 TAG=${TAG:-$SLICE${REDRAW:+-redraw}}
 python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$SLICE" \
