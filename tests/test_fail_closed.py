@@ -172,6 +172,75 @@ def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
     assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")
 
 
+def test_an_extension_round_fits_the_measuring_budget_it_will_spend():
+    """The round's size comes from the measuring time so far (re-warms included) and the
+    pairs the round will have (at least two per new preparation). Before, block time alone
+    and the first round's pairs per preparation were used: a 4 s first look over 6
+    preparations let a 10 s limit run to 12 s, and an ORT `ab --duration 4s
+    --max-duration 60s` measured for 71 s."""
+    from harness.ab.measure import ABSettings, _more, round_pairs
+
+    settings = ABSettings(duration_s=4.0, instances=6, max_duration_s=10.0)
+    blocks = [{"side": side, "pair": p, "instance": p % 6, "t_s": 0.6 * p,
+               "t_end_s": 0.6 * p + 0.25} for p in range(settings.pairs) for side in "AB"]
+    record = {"status": "ok", "settings": {"instances": 6}, "blocks": blocks,
+              "timing": {"measure_s": 0.6 * settings.pairs}}
+    more = _more(record, settings, lambda r: 100)
+    assert more == 4                         # 4.8 s + 4 x 2 pairs x 0.6 s = 9.6 s <= 10 s
+    assert record["timing"]["measure_s"] + round_pairs(settings, more) * 0.6 <= 10.0
+    assert _more(record, settings, lambda r: 0) == 0
+    assert _more(record, ABSettings(duration_s=4.0, max_duration_s=0), lambda r: 100) == 0
+
+
+def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):
+    """Nothing measured is lost: Ctrl-C in the second comparison keeps the first one judged
+    and the second one's blocks (status "interrupted", not judged: where the user stopped is
+    no stop rule), and the CLI writes both before it exits 130."""
+    import json
+
+    from harness.ab import measure
+    from harness.cli import main
+
+    calls = {"n": 0}
+    real = measure.make_block
+
+    def block_then_ctrl_c(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 16 + 7:      # the first comparison's 8 pairs, then 3 pairs and a half
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(measure, "make_block", block_then_ctrl_c)
+    out = tmp_path / "r"
+    toml = tmp_path / "ab.toml"
+    toml.write_text("""name = "ctrlc"
+[[model]]
+id = "t"
+source = "zoo:transformer"
+shapes = "input_ids:1x8"
+batch = [1]
+[[ab]]
+a = "t/onnxruntime/fp32/b1"
+b = "t/onnxruntime/fp32/b1"
+duration = "0.4s"
+instances = 2
+max_duration = 0
+[[ab]]
+a = "t/onnxruntime/fp32/b1"
+b = "t/onnxruntime/fp32/b1"
+duration = "0.4s"
+instances = 2
+max_duration = 0
+""")
+    assert main(["ab", str(toml), "--out", str(out)]) == 130
+    first, second = json.loads((out / "ab-results.json").read_text())["ab"]
+    assert first["status"] == "ok" and first["verdict"]["status"] != "failed"
+    assert second["status"] == "interrupted" and len(second["blocks"]) == 6
+    assert "after 3 block pair(s)" in second["error"]
+    assert second["verdict"]["status"] == "failed"
+    assert "interrupted" in second["verdict"]["reason"]
+
+
 def test_a_run_that_measured_nothing_is_not_green(write_toml, tmp_path):
     """Issue 14: a scenario whose every case is skipped (a GPU scenario on a CPU runner) exits
     3 with an amber summary, unless --allow-undecided."""

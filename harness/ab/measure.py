@@ -64,6 +64,15 @@ AB_BUILD_FACTS = ("build_time_s", "engine_bytes", "fingerprint")
 MAX_BLOCK_SAMPLES = 2000
 
 
+class ABInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an A/B: its ``records`` as far as they were measured (status
+    "interrupted", every block kept), for the caller to write before it stops."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        super().__init__("interrupted by the user")
+        self.records = records
+
+
 @dataclass
 class ABSettings:
     """``duration_s`` of measuring in all (both sides), in blocks of about ``block_s``, each
@@ -198,6 +207,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
         "b": {"id": case_b.id, "case": case_b.to_json()}, "telemetry": None, "warnings": []}
         for settings in series]
     bases = {"A": base_dir_a, "B": base_dir_b}
+    interrupted: KeyboardInterrupt | None = None
     try:
         pair_name = case_message(f"{case_a.id} vs {case_b.id}")
         with contextlib.ExitStack() as stack, nvtx_range("ab", pair_name):
@@ -224,6 +234,16 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     except Exception as exc:
         for record in records:
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: what was measured is kept (the blocks of a 90 s comparison are not thrown
+        # away); it is not judged, since where the user stopped it is not a stop rule
+        interrupted = exc
+        for record in records:
+            pairs = len({blk["pair"] for blk in record["blocks"]})
+            record.update(status="interrupted",
+                          error=f"interrupted by the user after {pairs} block pair(s)")
+            if record["blocks"]:
+                summarize_sides(record)
     sides = [s for s in sides if s.instance == 0]    # the record describes instance 0
     for side in sides:
         side.info.pop("feed", None)
@@ -231,6 +251,8 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
             record[side.label.lower()].update(side.info)
     for record in records:
         record.setdefault("finished", now_iso())
+    if interrupted is not None:
+        raise ABInterrupted(records) from interrupted
     return records
 
 
@@ -266,10 +288,20 @@ def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
     if not settings.max_duration_s or record.get("status") != "ok":
         return 0
     k = record["settings"]["instances"]      # all preparations so far (_interleave records it)
-    spent = sum(b["t_end_s"] - b["t_s"] for b in record["blocks"])
-    per_instance = spent / max(k, 1)
-    room = int((settings.max_duration_s - spent) / max(per_instance, 1e-9))
-    return max(0, min(extend(record), k, room))
+    # the measuring time so far, re-warms included (the block times alone left them out,
+    # and a 30 s limit ran to 35-71 s of measuring), and a round's pairs as it will have them
+    spent = record["timing"]["measure_s"]
+    per_pair = spent / max(len({b["pair"] for b in record["blocks"]}), 1)
+    more = min(extend(record), k)
+    while more > 0 and spent + round_pairs(settings, more) * per_pair > settings.max_duration_s:
+        more -= 1
+    return max(0, more)
+
+
+def round_pairs(settings: ABSettings, added: int) -> int:
+    """Block pairs of an extension round that adds ``added`` preparations per side: in
+    proportion to the first round's pairs per preparation, never fewer than two each."""
+    return max(2 * added, round(settings.pairs * added / settings.instances))
 
 
 def preparation_order(instances: int, seed: int = 0) -> list[tuple[str, int]]:
@@ -312,10 +344,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         block_sample_count(settings.effective_block_s, s.per_call_s,
                            s.timer.runs_per_sample,
                            settings.min_block_samples) for s in sides)
-    # a round's pairs in proportion to its instances, never fewer than two per instance
-    share = len(rotation) / settings.instances
-    pairs = (settings.pairs if only is None
-             else max(2 * len(rotation), round(settings.pairs * share)))
+    pairs = settings.pairs if only is None else round_pairs(settings, len(rotation))
     order = block_order(pairs, settings.seed + first_pair)
     record["order"] += order_text(order)
     record["settings"]["block_samples"] = count

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.ab import RUN_VERDICTS
-from harness.ab.measure import DEFAULT_INSTANCES, ABSettings, measure_ab
+from harness.ab.measure import DEFAULT_INSTANCES, ABInterrupted, ABSettings, measure_ab
 from harness.ab.verdict import judge as judge_ab
 from harness.ab.verdict import preparations_needed
 from harness.adhoc import bench_case
@@ -140,16 +140,25 @@ def side_case(case: Case, label: str) -> Case:
 
 def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None = None,
               policy: VerdictPolicy = DEFAULT_POLICY) -> list[dict[str, Any]]:
-    """Measure every pair (the record is flushed after each) and judge them together."""
-    records = []
-    for pair in pairs:
-        record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b,
-                            extend=lambda r: settle(r, policy))
-        records.append(record)
-        run.ab.append(record)
-        if writer is not None:
-            writer.flush()
-    judge_ab(records, policy)
+    """Measure every pair (the record is flushed after each) and judge them together. On
+    Ctrl-C the pairs measured so far are judged all the same, and the one in progress is kept
+    as measured (status "interrupted")."""
+    records: list[dict[str, Any]] = []
+    try:
+        for pair in pairs:
+            try:
+                record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b,
+                                    extend=lambda r: settle(r, policy))
+            except ABInterrupted as exc:
+                records += exc.records
+                run.ab.extend(exc.records)
+                raise
+            records.append(record)
+            run.ab.append(record)
+            if writer is not None:
+                writer.flush()
+    finally:
+        judge_ab(records, policy)
     return records
 
 

@@ -93,8 +93,11 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     tol = ab_tolerance(record)
     k = max(1, int(record.get("settings", {}).get("instances") or 1))
     cv = instance_cv(record, policy)
-    if record.get("status") in ("failed", "skipped"):
-        return Verdict.build(status=record["status"],
+    if record.get("status") in ("failed", "skipped", "interrupted"):
+        # an interrupted comparison is not judged (where Ctrl-C fell is no stop rule): it
+        # reads as a failed one does, with its blocks kept in the record
+        status = "failed" if record["status"] == "interrupted" else record["status"]
+        return Verdict.build(status=status,
                              reason=record.get("error") or "a side failed", metrics={})
     inst = pair_instances(record)
     # Each extension round looked at the data once more before measuring on: the false-alarm
