@@ -213,6 +213,21 @@ def test_ab_ref_tree_pairs_cases_across_checkouts(write_toml, tmp_path, monkeypa
     assert pair.base_a.endswith("main/scenarios") and pair.base_b.endswith("work/scenarios")
 
 
+def test_every_preparation_is_measured_whatever_the_duration(tmp_path):
+    """``--instances 12 --duration 2s`` prepared 12 per side and measured 8 (pair p measures
+    preparation p mod k, and 2 s made 8 pairs): now the pairs are at least the preparations
+    and the blocks shrink to keep the duration."""
+    assert ABSettings(instances=12, duration_s=2.0).pairs == 12
+    assert ABSettings(instances=12, duration_s=2.0).effective_block_s == pytest.approx(2 / 24)
+    assert ABSettings().pairs == 20                         # the defaults are unchanged
+    out = tmp_path / "r"
+    assert main(["ab", "zoo:transformer", "zoo:transformer", "--shapes", "input_ids:1x8",
+                 "--duration", "0.6s", "--warmup", "20ms", "--rewarm", "5ms", "--instances",
+                 "10", "--max-duration", "0", "--allow-undecided", "--out", str(out)]) == 0
+    [rec] = json.loads((out / "ab-results.json").read_text())["ab"]
+    assert {b["instance"] for b in rec["blocks"]} == set(range(10))
+
+
 def test_block_size_counts_inferences_per_sample():
     from harness.ab.measure import block_sample_count
 
