@@ -223,6 +223,11 @@ def test_stored_tolerance_default_follows_how_the_case_was_timed():
     given = case_tolerance(layouts, {"median": 0.03, "throughput": None, "p99": 0.2})
     assert given["median"] == 0.03 and given["throughput"] == 0.01
     assert case_tolerance(layouts, 0.02)["median"] == 0.02
+    # an ONNX Runtime case given timing.layouts: repeated preparations on a host timer, not
+    # random layouts; it keeps the host-timed default
+    ort = {"timing": {"timer": "host", "layout_figures": [
+        {"median_ms": 1.0, "applied": False}, {"median_ms": 1.01, "applied": False}]}}
+    assert case_tolerance(ort, None)["median"] == 0.05
     from harness.scenario.schema import Tolerance
 
     assert Tolerance().median is None and Tolerance(median="2%").median == 0.02
@@ -262,6 +267,13 @@ def test_the_layout_rule_needs_layouts_on_both_sides_not_the_same_count():
     with_one = [*mixed, one]
     est1 = [*est, estimate(one, "median", 10)]
     assert _prior(cur, estimate(cur, "median", 10), with_one, est1, "median", policy).floor
+    # layouts a backend did not place (applied false): the timer's prior, as a floor
+    unplaced = {**cur, "timing": {**cur["timing"], "layout_figures": [
+        {**x, "applied": False} for x in cur["timing"]["layout_figures"]]}}
+    unplaced_est = [{**m, "timing": {**m["timing"], "layout_figures": [
+        {**x, "applied": False} for x in m["timing"]["layout_figures"]]}} for m in mixed]
+    assert _prior(unplaced, estimate(unplaced, "median", 10), unplaced_est, est, "median",
+                  policy).floor
     v = evaluate_case(cur, [{**m, "precision": "fp16"} for m in mixed])
     assert v.metrics["median"]["tolerance"] == 0.01, v.reason
     # throughput at the same resolved default, judged alone as in a matrix
