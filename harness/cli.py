@@ -469,9 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--seed", type=int, default=0, help="block order seed")
     ab.add_argument("--max-duration", default=None, type=arguments.duration_or_zero,
                     help="an undecided comparison prepares more layouts and measures on "
-                         "until it is decided or its measuring time reaches this "
-                         "(default 30s; 0 never extends; the new preparations' time comes "
-                         "on top)")
+                         "until it is decided or the time in its timed blocks reaches this "
+                         "(default 30s; 0 never extends; re-warms and the new preparations "
+                         "come on top)")
     ab.add_argument("--layout-seed", type=int, default=None,
                     help="replay the memory layouts of an earlier comparison (its record's "
                          "layout_seed); default: new random layouts")

@@ -172,22 +172,21 @@ def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
     assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")
 
 
-def test_an_extension_round_fits_the_measuring_budget_it_will_spend():
-    """The round's size comes from the measuring time so far (re-warms included) and the
-    pairs the round will have (at least two per new preparation). Before, block time alone
-    and the first round's pairs per preparation were used: a 4 s first look over 6
-    preparations let a 10 s limit run to 12 s, and an ORT `ab --duration 4s
-    --max-duration 60s` measured for 71 s."""
+def test_an_extension_round_fits_the_block_budget_it_will_spend():
+    """A round's size comes from the block time per pair so far and the pairs the round will
+    have (at least two per new preparation). Before, from the first look's block time per
+    preparation: a 4 s look over 6 preparations (8 pairs, 1.3 per preparation) let an 8 s
+    limit run to 9 s of blocks."""
     from harness.ab.measure import ABSettings, _more, round_pairs
 
-    settings = ABSettings(duration_s=4.0, instances=6, max_duration_s=10.0)
-    blocks = [{"side": side, "pair": p, "instance": p % 6, "t_s": 0.6 * p,
-               "t_end_s": 0.6 * p + 0.25} for p in range(settings.pairs) for side in "AB"]
-    record = {"status": "ok", "settings": {"instances": 6}, "blocks": blocks,
-              "timing": {"measure_s": 0.6 * settings.pairs}}
+    settings = ABSettings(duration_s=4.0, instances=6, max_duration_s=8.0)
+    blocks = [{"side": side, "pair": p, "instance": p % 6, "t_s": 0.6 * p + 0.3 * (side == "B"),
+               "t_end_s": 0.6 * p + 0.3 * (side == "B") + 0.25}
+              for p in range(settings.pairs) for side in "AB"]
+    record = {"status": "ok", "settings": {"instances": 6}, "blocks": blocks}
     more = _more(record, settings, lambda r: 100)
-    assert more == 4                         # 4.8 s + 4 x 2 pairs x 0.6 s = 9.6 s <= 10 s
-    assert record["timing"]["measure_s"] + round_pairs(settings, more) * 0.6 <= 10.0
+    assert more == 4                         # 4 s + 4 x 2 pairs x 0.5 s = 8 s of blocks
+    assert 4.0 + round_pairs(settings, more) * 0.5 <= 8.0 + 1e-9
     assert _more(record, settings, lambda r: 0) == 0
     assert _more(record, ABSettings(duration_s=4.0, max_duration_s=0), lambda r: 100) == 0
 

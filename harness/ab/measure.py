@@ -89,7 +89,7 @@ class ABSettings:
     # A fresh layout of all but the weights before every block pair (module docstring).
     # Off by default until it has been validated on a GPU.
     redraw: bool = False
-    # An undecided comparison prepares more layouts and measures on while its measuring time
+    # An undecided comparison prepares more layouts and measures on while its block time
     # stays within this (0: never extend).
     max_duration_s: float = DEFAULT_MAX_DURATION_S
     tolerance: dict[str, float] = field(default_factory=dict)
@@ -197,7 +197,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
 
     With ``extend`` and a settings' ``max_duration_s``, a comparison that ``extend`` finds
     unsettled gets more preparations (new layouts) of both sides and more block pairs on
-    them, round after round, while its measuring time stays within ``max_duration_s``."""
+    them, round after round, while its time in timed blocks stays within ``max_duration_s``."""
     k = max((st.instances for st in series), default=1)
     sides = _new_sides(case_a, case_b, k, series[0].seed if series else 0)
     given = next((st.layout_seed for st in series if st.layout_seed is not None), None)
@@ -287,13 +287,15 @@ def _prepare_all(new: list[_Side], old: list[_Side], bases: dict[str, str | None
 def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
     """Preparations per side to add in the next round: what ``extend`` asks for, at most as
     many again as there are (the estimate of "how many" is rough), and only while the
-    round's measuring time (in proportion) fits within ``max_duration_s``."""
+    round's block time fits within ``max_duration_s``."""
     if not settings.max_duration_s or record.get("status") != "ok":
         return 0
     k = record["settings"]["instances"]      # all preparations so far (_interleave records it)
-    # the measuring time so far, re-warms included (the block times alone left them out,
-    # and a 30 s limit ran to 35-71 s of measuring), and a round's pairs as it will have them
-    spent = record["timing"]["measure_s"]
+    # The budget counts the timed blocks (re-warms and preparations come on top: the panel's
+    # defaults were measured so), and a round is sized by the pairs it will have: at least
+    # two per new preparation, more than a short first look gives each (sized by the first
+    # look's ratio, a 4 s look over 6 preparations let an 8 s limit run to 10 s).
+    spent = sum(b["t_end_s"] - b["t_s"] for b in record["blocks"])
     per_pair = spent / max(len({b["pair"] for b in record["blocks"]}), 1)
     more = min(extend(record), k)
     while more > 0 and spent + round_pairs(settings, more) * per_pair > settings.max_duration_s:
