@@ -12,8 +12,8 @@ repeats in every process — an A/A comparison of single preparations is a compa
 layouts. Many random layouts per side turn that bias into a variance that the paired verdict
 measures from the preparations themselves (:func:`harness.comparison.compare_preparations`).
 
-With ``redraw`` (opt-in: not yet validated on a GPU), both sides' measured preparations also
-get a fresh layout for everything but their weights before every block pair
+With ``redraw`` (opt-in; measured on the H200, docs/verdicts.md), both sides' measured
+preparations also get a fresh layout for everything but their weights before every block pair
 (:meth:`harness.backends.base.Engine.relayout`: new pads, new I/O buffers, the graph captured
 again, the timer's step prepared again), for the price of one capture instead of a whole
 preparation. The pairs of one preparation are then independent draws of the activations'
@@ -87,7 +87,9 @@ class ABSettings:
     seed: int = 0
     layout_seed: int | None = None     # None: drawn at random per run (and recorded)
     # A fresh layout of all but the weights before every block pair (module docstring).
-    # Off by default until it has been validated on a GPU.
+    # Off by default: on the H200 it narrowed squeezenet1_1's intervals 1.5-2x at equal
+    # measuring time but doubled the interleaved phase, and settled nothing more in 7 trials
+    # (docs/verdicts.md, issue 20's panel).
     redraw: bool = False
     # An undecided comparison prepares more layouts and measures on while its block time
     # stays within this (0: never extend).
