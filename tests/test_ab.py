@@ -115,6 +115,9 @@ def test_ab_cli_detects_an_injected_delay(tmp_path, capsys):
     [rec] = data["ab"]
     assert rec["verdict"]["status"] == "slower" and rec["verdict"]["change"] > 0.5
     assert len(rec["order"]) == 2 * len({b["pair"] for b in rec["blocks"]}) >= 16
+    # the blocks take the slower side's sample count: the 0.8 s asked for is not 20x longer
+    # (the faster side's count made it 2 ms x ~1000 samples per B block, ~16 s)
+    assert rec["timing"]["measure_s"] < 4.0
     assert rec["a"]["shapes"] == rec["b"]["shapes"] == {"input_ids": [1, 8]}
     html = (out / "ab.html").read_text()
     assert "A/B comparisons" in html and "per-pair difference over time" in html

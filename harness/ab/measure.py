@@ -347,7 +347,10 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         side.per_call_s = warm_s / max(warm_n, 1)
         if side.instance == 0:
             record[side.label.lower()]["warmup_s"] = warm_s
-    count = record["settings"].get("block_samples") or max(
+    # one sample count for every block, the slowest side's, so that no block outlasts the
+    # block size (the fastest side's count made a 13x slower B run 13x the --duration: an
+    # ORT A/B with 1 ms injected took 100 s for 10 s of measuring)
+    count = record["settings"].get("block_samples") or min(
         block_sample_count(settings.effective_block_s, s.per_call_s,
                            s.timer.runs_per_sample,
                            settings.min_block_samples) for s in sides)
