@@ -25,19 +25,6 @@ class HostTimer(Timer):
     def __init__(self, inject_delay: float = 0.0) -> None:
         self.inject_delay = inject_delay
 
-    def warmup_step(self, run: Callable[[], None]) -> Callable[[], None]:
-        """A warm-up iteration runs what a sample times, the injected delay included: the
-        warm-up's pace sizes A/B blocks, and without the delay a 2 ms delay on B read as B's
-        0.05 ms, so B's blocks took 40x their size."""
-        delay = self.inject_delay
-        if not delay:
-            return run
-
-        def step() -> None:
-            run()
-            busy_wait(delay)
-        return step
-
     def sample(self, run: Callable[[], None], count: int) -> list[float]:
         """Time ``count`` calls of ``run`` one by one; seconds per call."""
         out = []
