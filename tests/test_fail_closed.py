@@ -212,25 +212,10 @@ def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):
     monkeypatch.setattr(measure, "make_block", block_then_ctrl_c)
     out = tmp_path / "r"
     toml = tmp_path / "ab.toml"
-    toml.write_text("""name = "ctrlc"
-[[model]]
-id = "t"
-source = "zoo:transformer"
-shapes = "input_ids:1x8"
-batch = [1]
-[[ab]]
-a = "t/onnxruntime/fp32/b1"
-b = "t/onnxruntime/fp32/b1"
-duration = "0.4s"
-instances = 2
-max_duration = 0
-[[ab]]
-a = "t/onnxruntime/fp32/b1"
-b = "t/onnxruntime/fp32/b1"
-duration = "0.4s"
-instances = 2
-max_duration = 0
-""")
+    table = ('[[ab]]\na = "t/onnxruntime/fp32/b1"\nb = "t/onnxruntime/fp32/b1"\n'
+             'duration = "0.4s"\ninstances = 2\nmax_duration = 0\n')
+    toml.write_text('name = "ctrlc"\n[[model]]\nid = "t"\nsource = "zoo:transformer"\n'
+                    'shapes = "input_ids:1x8"\nbatch = [1]\n' + table * 2)   # two comparisons
     assert main(["ab", str(toml), "--out", str(out)]) == 130
     first, second = json.loads((out / "ab-results.json").read_text())["ab"]
     assert first["status"] == "ok" and first["verdict"]["status"] != "failed"
