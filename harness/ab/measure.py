@@ -296,7 +296,7 @@ def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
     # The budget counts the timed blocks (re-warms and preparations come on top: the panel's
     # defaults were measured so), and a round is sized by the pairs it will have: at least
     # two per new preparation, more than a short first look gives each (sized by the first
-    # look's ratio, a 4 s look over 6 preparations let an 8 s limit run to 10 s).
+    # look's ratio, a 4 s look over 6 preparations let an 8 s limit run to 9 s).
     spent = sum(b["t_end_s"] - b["t_s"] for b in record["blocks"])
     per_pair = spent / max(len({b["pair"] for b in record["blocks"]}), 1)
     more = min(extend(record), k)
