@@ -82,10 +82,22 @@ def scenario_groups(planned: list[PlannedCase]) -> list[tuple[int, list[PlannedC
     return groups
 
 
+class CaseInterrupted(KeyboardInterrupt):
+    """Ctrl-C after a case's first layout was measured: ``result`` holds the layouts it
+    finished (status "interrupted"), for the run to write before it stops."""
+
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.error or "interrupted by the user")
+        self.result = result
+
+
 def _run_one(i: int, item: PlannedCase, writer: ResultWriter, progress: Progress) -> None:
     progress.case_started(i, item.case)
     try:
         result = run_case(item.case, item.base_dir, index=i)
+    except CaseInterrupted as exc:
+        writer.add(exc.result)
+        raise
     except KeyboardInterrupt:
         writer.add(CaseResult(id=item.case.id, status="interrupted",
                               case=item.case.to_json(), error="interrupted by the user"))
@@ -186,21 +198,29 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
     all layouts' samples in order, and ``timing.layout_figures`` holds each layout's figures."""
     per = [_layout_figures(layouts[0], result.samples_ms, cls)]
     samples = list(result.samples_ms)
-    for layout in layouts[1:]:
-        again = CaseResult(id=case.id, status="ok", case=result.case)
-        with nvtx_range("layout"), MeasuringSession(case, source, cls, layout) as session:
-            session.prepare(phase=None)     # the "layout" range stands for its build
-            _measure_engine(session, again)
-        per.append(_layout_figures(layout, again.samples_ms, cls))
-        samples += again.samples_ms
-        both = host.combine(*(host.HostLoad.from_json(t["host"]) if (t or {}).get("host")
-                              else None for t in (result.telemetry, again.telemetry)))
-        if both is not None:        # every layout's window: the host over the whole case
-            result.telemetry = {**(result.telemetry or {}), "host": both.to_json()}
-    result.samples_ms = samples
-    result.stats_ms = summarize(samples, case.stop.confidence)
-    result.throughput = throughput(case.batch, result.stats_ms["median"] / 1e3)
-    result.timing["layout_figures"] = per
+    try:
+        for layout in layouts[1:]:
+            again = CaseResult(id=case.id, status="ok", case=result.case)
+            with nvtx_range("layout"), MeasuringSession(case, source, cls, layout) as session:
+                session.prepare(phase=None)     # the "layout" range stands for its build
+                _measure_engine(session, again)
+            per.append(_layout_figures(layout, again.samples_ms, cls))
+            samples += again.samples_ms
+            both = host.combine(*(host.HostLoad.from_json(t["host"]) if (t or {}).get("host")
+                                  else None for t in (result.telemetry, again.telemetry)))
+            if both is not None:        # every layout's window: the host over the whole case
+                result.telemetry = {**(result.telemetry or {}), "host": both.to_json()}
+    except KeyboardInterrupt as exc:
+        # the layouts finished so far are kept (written, not judged: the verdict of a case
+        # that is not "ok" reads "failed" with this reason)
+        result.status = "interrupted"
+        result.error = f"interrupted by the user after {len(per)} of {len(layouts)} layouts"
+        raise CaseInterrupted(result) from exc
+    finally:
+        result.samples_ms = samples
+        result.stats_ms = summarize(samples, case.stop.confidence)
+        result.throughput = throughput(case.batch, result.stats_ms["median"] / 1e3)
+        result.timing["layout_figures"] = per
 
 
 def _layouts_from(case: Case) -> str:

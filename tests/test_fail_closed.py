@@ -225,6 +225,40 @@ def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):
     assert "interrupted" in second["verdict"]["reason"]
 
 
+def test_ctrl_c_between_a_cases_layouts_keeps_the_finished_ones(write_toml, tmp_path,
+                                                                 monkeypatch):
+    """A stored case of several layouts interrupted after its first: the finished layouts'
+    samples and figures are written (status "interrupted", judged "failed" with the
+    reason), not replaced by an empty stub."""
+    import json
+
+    from harness import runner
+
+    real = runner._layout_figures
+    calls = {"n": 0}
+
+    def figures_then_ctrl_c(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:                  # the second layout has just been measured
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_layout_figures", figures_then_ctrl_c)
+    path = write_toml('name = "ly"\n[defaults]\ntiming = { layouts = 3 }\n'
+                      'stop = { min_time = "50ms", max_time = "200ms" }\n[[model]]\n'
+                      'id = "t"\nsource = "zoo:transformer"\nshapes = "input_ids:1x8"\n'
+                      'batch = [1]\n')
+    with pytest.raises(KeyboardInterrupt):
+        api.run([path], out_dir=tmp_path / "o", baselines=tmp_path / "b")
+    data = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert data["complete"] is False
+    [case] = data["cases"]
+    assert case["status"] == "interrupted" and "after 1 of 3 layouts" in case["error"]
+    assert len(case["timing"]["layout_figures"]) == 1
+    assert len(case["samples_ms"]) == case["timing"]["layout_figures"][0]["n"] > 0
+    assert case["verdict"]["status"] == "failed"
+
+
 def test_a_run_that_measured_nothing_is_not_green(write_toml, tmp_path):
     """Issue 14: a scenario whose every case is skipped (a GPU scenario on a CPU runner) exits
     3 with an amber summary, unless --allow-undecided."""
