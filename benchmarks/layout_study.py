@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.stats import pooled_variance
+
 KINDS = ("fixed", "random")
 
 
@@ -46,13 +48,6 @@ def _level_sd(means: Sequence[float], noise_var: float) -> float | None:
     if len(means) < 2:
         return None
     return math.sqrt(max(float(np.var(means, ddof=1)) - noise_var, 0.0))
-
-
-def _pooled_var(groups: Sequence[Sequence[float]]) -> float:
-    """Pooled within-group variance (ddof 1 per group); nan without any."""
-    ss = sum(float(((np.asarray(g) - np.mean(g)) ** 2).sum()) for g in groups if len(g) > 1)
-    df = sum(len(g) - 1 for g in groups if len(g) > 1)
-    return ss / df if df else float("nan")
 
 
 def _two_way(means: np.ndarray, cell_noise: float) -> tuple[float | None, float]:
@@ -86,7 +81,7 @@ def analyse(workload: Mapping[str, Any]) -> dict[str, Any]:
             per_kind[prep["kind"]].append((int(prep["index"]), float(x.mean())))
         for kind in KINDS:                         # in allocation order within the kind
             means[kind].append([m for _, m in sorted(per_kind[kind])])
-    within = _pooled_var(blocks)
+    within = pooled_variance(blocks)[0]
     rounds = float(np.mean([len(x) for x in blocks]))
     cell = within / rounds                          # the blocks' part of a preparation mean
     out: dict[str, Any] = {"processes": len(procs), "rounds": rounds,
@@ -95,7 +90,7 @@ def analyse(workload: Mapping[str, Any]) -> dict[str, Any]:
     for kind in KINDS:
         k = min((len(m) for m in means[kind]), default=0)
         out[f"{kind}_instances"] = k
-        pooled = _pooled_var(means[kind]) if k > 1 else float("nan")
+        pooled = pooled_variance(means[kind])[0] if k > 1 else float("nan")
         # between preparations within a process (the process's own level removed)
         out[f"between_{kind}_sd"] = (math.sqrt(max(pooled - cell, 0.0))
                                      if math.isfinite(pooled) else None)

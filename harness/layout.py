@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 import os
 import random
-import statistics
 from dataclasses import dataclass
+
+from harness.stats import pooled_variance
 
 MIB = 1 << 20
 # Large pads move the big allocations (weights, activations: the caching allocator's large
@@ -88,10 +89,8 @@ def layouts_wanted(history: list[list[float]], target: float = LAYOUT_SE_TARGET,
     their mean is biased. Measured: H200 runs that stopped at 4 were +0.78 % above the
     others; their run means scattered 0.81 % against 0.60 % for a fixed 8 layouts of the same
     runs (docs/verdicts.md, "How many layouts"). The history is independent of the run."""
-    runs = [g for g in history if len(g) >= 2]
-    df = sum(len(g) - 1 for g in runs)
+    pooled, df = pooled_variance(history)
     if df == 0:
         return floor
-    pooled = sum((len(g) - 1) * statistics.variance(g) for g in runs) / df
     needed = math.ceil(pooled / target ** 2) if target > 0 else cap
     return max(floor, min(cap, needed))

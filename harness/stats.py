@@ -90,6 +90,15 @@ def summarize(samples: Sequence[float] | np.ndarray, confidence: float = 0.95) -
     }
 
 
+def pooled_variance(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
+    """The pooled within-group variance (ddof 1 per group) and its degrees of freedom;
+    groups of one value add nothing; nan without any degree of freedom."""
+    kept = [np.asarray(g, dtype=float) for g in groups if len(g) > 1]
+    df = sum(len(g) - 1 for g in kept)
+    ss = sum(float(((g - g.mean()) ** 2).sum()) for g in kept)
+    return (ss / df if df else float("nan")), df
+
+
 def throughput(batch: int, median_seconds: float) -> float:
     """Items per second at the median latency."""
     return batch / median_seconds if median_seconds > 0 else 0.0

@@ -43,6 +43,7 @@ from harness.ab.plan import settle, side_case
 from harness.ab.verdict import judge, pair_instances, pair_values
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
+from harness.stats import pooled_variance
 
 MOVED = "moved"          # level: A/A with B's layout moved by an extra allocation
 ZOO_SHAPES = {"transformer": "input_ids:1x16"}
@@ -187,10 +188,9 @@ def components(record: dict[str, Any]) -> tuple[float, float, float, float] | No
         return None
     d = np.log(b) - np.log(a)
     groups = [d[inst == i] for i in np.unique(inst)]
-    df_within = sum(len(g) - 1 for g in groups)
+    within, df_within = pooled_variance(groups)
     if df_within == 0 or len(groups) < 2:
         return None
-    within = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / df_within
     per = float(np.mean([len(g) for g in groups]))
     between = max(float(np.var([g.mean() for g in groups], ddof=1)) - within / per, 0.0)
     timing = record.get("timing") or {}
