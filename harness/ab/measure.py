@@ -344,9 +344,9 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         if side.instance not in rotation:
             continue
         warm_s, warm_n, _ = warm_up(side.warm, side.case.warmup)
+        assert side.timer is not None
         # a host timer's injected delay runs inside its samples only, not in the warm-up
-        side.per_call_s = (warm_s / max(warm_n, 1)
-                           + float(getattr(side.timer, "inject_delay", 0.0) or 0.0))
+        side.per_call_s = warm_s / max(warm_n, 1) + side.timer.inject_delay
         if side.instance == 0:
             record[side.label.lower()]["warmup_s"] = warm_s
     # one sample count for every block, the slowest side's, so that no block outlasts the

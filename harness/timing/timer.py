@@ -15,6 +15,9 @@ class Timer(abc.ABC):
     name: str = ""
     #: Inferences behind one sample (batched timing divides a sample's time by them).
     runs_per_sample: int = 1
+    #: Seconds each sample adds after the step, outside the warm-up: the host timer's
+    #: injected delay (``--inject-delay``); A/B block sizes count it.
+    inject_delay: float = 0.0
 
     @abc.abstractmethod
     def sample(self, run: Callable[[], None], count: int) -> list[float]:
