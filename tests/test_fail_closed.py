@@ -225,6 +225,34 @@ def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):
     assert "interrupted" in second["verdict"]["reason"]
 
 
+def test_ctrl_c_in_a_series_leaves_its_finished_comparisons_as_they_were(monkeypatch):
+    """``measure_ab_series`` (repeated comparisons of one preparation, the experiments'
+    driver): Ctrl-C in the second marks only the second "interrupted"."""
+    from harness.ab import measure
+    from harness.ab.plan import side_case
+    from harness.adhoc import bench_case
+
+    calls = {"n": 0}
+    real = measure.make_block
+
+    def block_then_ctrl_c(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 16 + 3:            # the first comparison's 8 pairs, then 1.5 pairs
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(measure, "make_block", block_then_ctrl_c)
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
+    settings = measure.ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2,
+                                  max_duration_s=0)
+    with pytest.raises(measure.ABInterrupted) as caught:
+        measure.measure_ab_series(side_case(case, "A"), side_case(case, "B"),
+                                  [settings, settings])
+    first, second = caught.value.records
+    assert first["status"] == "ok" and first["error"] is None and len(first["blocks"]) == 16
+    assert second["status"] == "interrupted" and len(second["blocks"]) == 2
+
+
 def test_ctrl_c_between_a_cases_layouts_keeps_the_finished_ones(write_toml, tmp_path,
                                                                  monkeypatch):
     """A stored case of several layouts interrupted after its first: the finished layouts'

@@ -244,6 +244,8 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
         # away); it is not judged, since where the user stopped it is not a stop rule
         interrupted = exc
         for record in records:
+            if "finished" in record:        # a series' comparisons completed before it
+                continue
             pairs = len({blk["pair"] for blk in record["blocks"]})
             record.update(status="interrupted",
                           error=f"interrupted by the user after {pairs} block pair(s)")
