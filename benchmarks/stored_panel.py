@@ -95,7 +95,7 @@ def first_layouts(run: RunResult, k: int) -> RunResult:
         if c.status == "ok" and len(figures) > k:
             samples = c.samples_ms[:sum(int(x["n"]) for x in figures[:k])]
             stats = summarize(samples, (c.case.get("stop") or {}).get("confidence", 0.95))
-            timing = {**c.timing, "layout_figures": figures[:k], "layouts_added": None}
+            timing = {**c.timing, "layout_figures": figures[:k]}
             c = dataclasses.replace(c, samples_ms=samples, stats_ms=stats, timing=timing,
                                     throughput=throughput(c.case["batch"],
                                                           stats["median"] / 1e3))
