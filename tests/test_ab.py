@@ -502,3 +502,50 @@ def test_an_unset_tolerance_follows_the_timer():
     assert ab_tolerance(pinned)["median"] == 0.005
     judge([pinned])
     assert pinned["verdict"]["status"] == "undecided"
+
+
+def test_an_enqueue_bound_comparison_says_whose_pace_it_timed():
+    """An eager model on the H200 (session 8, resnet18 fp16 b8): the host enqueued each
+    inference about as slowly as the GPU ran it, block pairs scattered 15 %, and every
+    verdict advised "about 139-323 preparations per side". Where the host set a side's pace
+    the verdict now says so, whatever its status, and advises a CUDA graph instead."""
+    plain = synthetic(0.0, 5, noise=0.01, instance_sd=0.004)
+    plain["timing"] = {"timer": "cuda-event", "enqueue_ms": {"A": 0.02, "B": 0.02},
+                       "enqueue_bound": []}
+    bound = {**plain, "timing": {"timer": "cuda-event", "enqueue_ms": {"A": 0.97, "B": 0.98},
+                                 "enqueue_bound": ["A", "B"]}}
+    slower = synthetic(0.2, 6, noise=0.01, instance_sd=0.004)
+    slower["timing"] = bound["timing"]
+    judge([plain])
+    judge([bound])
+    judge([slower])
+    assert plain["verdict"]["status"] == bound["verdict"]["status"] == "undecided"
+    assert "enqueue-bound" not in plain["verdict"]["reason"]
+    assert "would settle it" in plain["verdict"]["reason"]
+    why = bound["verdict"]["reason"]
+    assert "enqueue-bound (A 0.97 ms to enqueue" in why and "mode=graph" in why
+    assert "--instances" not in why and "would only average its drift" in why
+    assert bound["verdict"].to_json()["flags"][0]["kind"] == "enqueue-bound"
+    assert slower["verdict"]["status"] == "slower" and "enqueue-bound" in slower["verdict"][
+        "reason"]
+
+
+def test_host_pace_finds_the_side_the_host_paced():
+    """``timing.enqueue_bound`` from each side's timers and blocks, by trtexec's rule (host
+    enqueue > 0.8x the GPU time); nothing for a host timer, which times the host anyway."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from harness.ab.measure import host_pace, make_block
+    from harness.timing.host import HostTimer
+
+    blocks = [make_block("A", 0, 0.0, 0.1, np.full(50, 2.1)),
+              make_block("B", 0, 0.1, 0.2, np.full(50, 0.6))]
+    sides = [SimpleNamespace(label="A", timer=SimpleNamespace(enqueue_ms=[2.0, 1.9, 2.2])),
+             SimpleNamespace(label="A", timer=SimpleNamespace(enqueue_ms=[2.0])),
+             SimpleNamespace(label="B", timer=SimpleNamespace(enqueue_ms=[0.01, 0.02]))]
+    assert host_pace(sides, blocks) == {"enqueue_ms": {"A": 2.0, "B": 0.015},
+                                        "enqueue_bound": ["A"]}
+    host = [SimpleNamespace(label=label, timer=HostTimer()) for label in ("A", "B")]
+    assert host_pace(host, blocks) == {}

@@ -50,6 +50,7 @@ from harness.results import now_iso
 from harness.scenario.expand import Case
 from harness.scenario.schema import DEFAULT_MAX_DURATION_S, Warmup
 from harness.stats import summarize
+from harness.timing import analysis
 from harness.timing.measure import Timer, warm_up
 from harness.timing.session import MeasuringSession, TelemetryWindow, build_facts
 
@@ -393,7 +394,8 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
     else:                                    # an extension round's own window
         record.setdefault("telemetry_extensions", []).append(tele.result())
     record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
-                        "measure_s": time.perf_counter() - start - redraw_s}
+                        "measure_s": time.perf_counter() - start - redraw_s,
+                        **host_pace(sides, record["blocks"])}
     if settings.redraw:
         record["timing"]["redraw_s"] = redraw_s
     for side in sides:
@@ -423,6 +425,25 @@ def _redraw(measured: dict[str, _Side], settings: ABSettings, record: dict[str, 
         if note not in record["warnings"]:
             record["warnings"].append(note)
     return seeds
+
+
+def host_pace(sides: list[_Side], blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each side's host enqueue time per inference (median over its preparations, ms) and the
+    sides where it set the pace (trtexec's enqueue-bound rule): there the blocks timed the
+    host's launch pace, which drifts with the host (an eager resnet18 on the H200: block pairs
+    15 % apart), so no number of preparations makes the comparison one of the GPU work.
+    Empty for host timers, which time the host by design."""
+    enqueue: dict[str, float] = {}
+    bound: list[str] = []
+    for label in ("A", "B"):
+        enq = [e for s in sides if s.label == label and s.timer for e in s.timer.enqueue_ms]
+        if not enq:
+            continue
+        enqueue[label] = float(np.median(enq))
+        gpu_ms = [x for blk in blocks if blk["side"] == label for x in blk["samples_ms"]]
+        if analysis.enqueue_bound(gpu_ms, enq):
+            bound.append(label)
+    return {"enqueue_ms": enqueue, "enqueue_bound": bound} if enqueue else {}
 
 
 def summarize_sides(record: dict[str, Any]) -> None:

@@ -26,12 +26,14 @@ from harness.baseline.verdict import (
 )
 from harness.comparison import compare_preparations
 from harness.verdict import clocks
-from harness.verdict.records import MetricVerdict, Verdict
+from harness.verdict.records import Flag, MetricVerdict, Verdict
 
 LABELS = ("slower", "faster", "same")
 FAILING = ("slower", "failed")
 METRICS = {"median": "median_ms", "p99": "p99_ms"}
 MIN_PAIRS = 5
+# The kind of the flag for a comparison whose sides' pace the host set (enqueue-bound).
+HOST_PACE = "enqueue-bound"
 
 
 def pair_values(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +129,8 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
             instance_spread=float(means.std(ddof=1)) if len(means) > 1 else None,
             instance_spread_allowed=spread_allowed(d, inst, means, cv * scale),
             **comp.to_json())
-    unstable, flags = [], []
+    unstable: list[str] = []
+    flags: list[str | Flag] = []
     med = metrics.get("median") or MetricVerdict()
     spread, allowed = med.get("instance_spread"), med.get("instance_spread_allowed")
     if spread is not None and allowed is not None and spread > allowed:
@@ -135,6 +138,9 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         flags.append(f"the {k} preparations of each side disagree: preparation-pair means "
                      f"spread {spread:.2%} (the {cv:.2%} prior allows {allowed:.2%}); judged "
                      "with the measured spread")
+    bound = host_pace_flag(record, med)
+    if bound is not None:
+        flags.append(bound)
     pairs = med.get("pairs", 0)
     if pairs < MIN_PAIRS:
         unstable.append(f"too few block pairs ({pairs} < {MIN_PAIRS})")
@@ -145,6 +151,23 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     return Verdict.build(status="pending", reason="", metrics=metrics, unstable=unstable,
                          flags=flags, throughput_tolerance=tol["throughput"],
                          **clocks.ab_clock_fields(record))
+
+
+def host_pace_flag(record: dict[str, Any], med: MetricVerdict) -> Flag | None:
+    """The "enqueue-bound" flag where the host set either side's pace
+    (:func:`harness.ab.measure.host_pace`): the comparison is then one of the host's launch
+    pace, whatever its status, and the way to compare the GPU work is a CUDA graph."""
+    timing = record.get("timing") or {}
+    sides = list(timing.get("enqueue_bound") or ())
+    if not sides:
+        return None
+    enq = timing.get("enqueue_ms") or {}
+    gpu = {"A": med.get("a_ms"), "B": med.get("b_ms")}
+    figures = "; ".join(f"{label} {enq[label]:.3g} ms to enqueue, {gpu[label]:.3g} ms on the GPU"
+                        for label in sides if label in enq and gpu[label] is not None)
+    return Flag(HOST_PACE, f"enqueue-bound ({figures or 'side ' + ' and '.join(sides)}): the "
+                "blocks timed the host's launch pace, which drifts with the host; time a CUDA "
+                "graph (torch: --option mode=graph) to compare the GPU work")
 
 
 def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
@@ -179,9 +202,13 @@ def preparations_needed(m: MetricVerdict) -> int | None:
     return None if factor is None else math.ceil(int(m.get("instances") or 1) * factor)
 
 
-def more_needed(m: MetricVerdict) -> str:
+def more_needed(m: MetricVerdict, host_paced: bool = False) -> str:
     """The undecided reason's advice: more preparations when the preparations' spread set
-    the interval, else more measuring time."""
+    the interval, else more measuring time; neither where the host set the pace
+    (``host_paced``: more of either only averages the host's drift)."""
+    if host_paced:
+        return ("the host set the pace, so more preparations or measuring time would only "
+                "average its drift")
     factor = _growth(m)
     if factor is None:
         return ("the estimate sits at the tolerance: no amount of measuring settles it; "
@@ -236,9 +263,10 @@ def _conclude(v: Verdict, ms: dict[str, MetricVerdict], alpha: float) -> Verdict
         return v.updated(status="faster", reason="B faster than A: " + "; ".join(
             f"{k} {ms[k].reason}" for k in faster) + flags)
     if m.status == "undecided":
+        host_paced = any(f.kind == HOST_PACE for f in v.flags)
         return v.updated(status="undecided", reason=(
             f"undecided: median {m.reason}: neither beyond nor within the tolerance; "
-            f"{more_needed(m)}" + flags))
+            f"{more_needed(m, host_paced)}" + flags))
     return v.updated(status="same", reason=f"equivalent within the tolerance: median "
                      f"{m.reason}" + flags)
 

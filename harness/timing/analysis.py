@@ -48,12 +48,9 @@ def warnings_for(gpu_ms: Sequence[float], enqueue_ms: Sequence[float] | None = N
     if not gpu_ms:
         return out
     gpu = median(gpu_ms)
-    if enqueue_ms:
-        enq = median(enqueue_ms)
-        if enq > ENQUEUE_BOUND * gpu:
-            out.append(f"enqueue-bound: host enqueue median {enq:.4g} ms > {ENQUEUE_BOUND}x the "
-                       f"GPU median {gpu:.4g} ms; throughput is limited by the host (try "
-                       "timing.cuda_graph or a larger batch)")
+    bound = enqueue_bound(gpu_ms, enqueue_ms)
+    if bound:
+        out.append(bound)
     if transfer_ms:
         tr = median(transfer_ms)
         if tr >= gpu:
@@ -62,6 +59,20 @@ def warnings_for(gpu_ms: Sequence[float], enqueue_ms: Sequence[float] | None = N
     if cov is not None and cov > cov_limit:
         out.append(f"unstable: CoV {cov:.1%} > {cov_limit:.1%} (trtexec's threshold)")
     return out
+
+
+def enqueue_bound(gpu_ms: Sequence[float], enqueue_ms: Sequence[float] | None) -> str | None:
+    """trtexec's enqueue-bound warning, or None: the host took longer to enqueue an inference
+    than ``ENQUEUE_BOUND`` x the GPU's time for it, so the GPU waited on the host and the
+    figure is the host's launch pace (it moves with the host, not with the engine)."""
+    if not gpu_ms or not enqueue_ms:
+        return None
+    gpu, enq = median(gpu_ms), median(enqueue_ms)
+    if enq <= ENQUEUE_BOUND * gpu:
+        return None
+    return (f"enqueue-bound: host enqueue median {enq:.4g} ms > {ENQUEUE_BOUND}x the GPU median "
+            f"{gpu:.4g} ms; throughput is limited by the host (try timing.cuda_graph or a "
+            "larger batch)")
 
 
 def rotation_sets(input_bytes: int, l2_bytes: int, cap: int = 64) -> int:

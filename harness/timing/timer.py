@@ -5,7 +5,7 @@ A/B's blocks): ``sample`` is the one thing a timer must do; the other hooks defa
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class Timer(abc.ABC):
@@ -18,6 +18,10 @@ class Timer(abc.ABC):
     #: Seconds each sample adds after the step, outside the warm-up: the host timer's
     #: injected delay (``--inject-delay``); A/B block sizes count it.
     inject_delay: float = 0.0
+    #: Host time to enqueue one inference, ms, over the first iterations after each wait (the
+    #: CUDA-event timer; A/B reads it for the enqueue-bound check). Empty where the host
+    #: itself is what is timed.
+    enqueue_ms: Sequence[float] = ()
 
     @abc.abstractmethod
     def sample(self, run: Callable[[], None], count: int) -> list[float]:
