@@ -213,7 +213,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                max_duration_s=(DEFAULT_MAX_DURATION_S
                                                if args.max_duration is None
                                                else args.max_duration),
-                               redraw=args.redraw)
+                               max_wall_s=args.max_wall, redraw=args.redraw)
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -472,6 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "until it is decided or the time in its timed blocks reaches this "
                          "(default 30s; 0 never extends; re-warms and the new preparations "
                          "come on top)")
+    ab.add_argument("--max-wall", default=0.0, type=arguments.duration_or_zero,
+                    help="wall-clock limit of each comparison, preparations and re-warms "
+                         "included: no extension round starts that would end past it (the "
+                         "first look always runs; default 0: no limit, --max-duration alone)")
     ab.add_argument("--layout-seed", type=int, default=None,
                     help="replay the memory layouts of an earlier comparison (its record's "
                          "layout_seed); default: new random layouts")

@@ -342,6 +342,10 @@ def test_every_way_to_start_an_ab_extends_up_to_the_same_default():
     assert ABSpec(a="x", b="y").max_duration == DEFAULT_MAX_DURATION_S
     args = build_parser().parse_args(["ab", "zoo:resnet", "zoo:resnet"])
     assert args.max_duration is None      # resolved to DEFAULT_MAX_DURATION_S in cmd_ab
+    # the wall-clock limit is off by default everywhere, and set the same way in each
+    assert args.max_wall == ABSettings().max_wall_s == ABSpec(a="x", b="y").max_wall == 0
+    args = build_parser().parse_args(["ab", "zoo:resnet", "zoo:resnet", "--max-wall", "90s"])
+    assert args.max_wall == 90.0 == ABSpec(a="x", b="y", max_wall="90s").max_wall
 
 
 # Keys of a block and of the timing facts before redraw existed: with redraw off, nothing else.

@@ -191,6 +191,53 @@ def test_an_extension_round_fits_the_block_budget_it_will_spend():
     assert _more(record, ABSettings(duration_s=4.0, max_duration_s=0), lambda r: 100) == 0
 
 
+def test_max_wall_counts_preparations_and_pairs_in_wall_time():
+    """``--max-wall``: a round's preparations (both sides) and its block pairs, at what they
+    cost so far, must end within the limit; ``--max-duration`` (blocks only) let undecided
+    comparisons on the H200 run 40-93 s at 30 s. Where it stops the extension it says so."""
+    import time
+
+    from harness.ab.measure import ABSettings, WallClock, _more
+
+    settings = ABSettings(duration_s=4.0, instances=6, max_duration_s=100.0, max_wall_s=30.0)
+    blocks = [{"side": side, "pair": p, "instance": p % 6, "t_s": 0.6 * p + 0.3 * (side == "B"),
+               "t_end_s": 0.6 * p + 0.3 * (side == "B") + 0.25}
+              for p in range(settings.pairs) for side in "AB"]
+    record = {"status": "ok", "settings": {"instances": 6}, "blocks": blocks, "warnings": []}
+    # 20 s gone; each more preparation per side costs 2 x 1 s, its 2 pairs 2 x 0.6 s
+    wall = WallClock(time.perf_counter() - 20.0, per_preparation_s=1.0, per_pair_s=0.6)
+    assert _more(record, settings, lambda r: 100, wall) == 3      # 20 + 3 x 3.2 <= 30
+    assert _more(record, settings, lambda r: 100) == 6             # no clock: blocks only
+    assert _more(record, ABSettings(duration_s=4.0, max_duration_s=100.0), lambda r: 100,
+                 wall) == 6                                        # max_wall_s 0: no limit
+    assert not record["warnings"]
+    late = WallClock(time.perf_counter() - 29.0, per_preparation_s=1.0, per_pair_s=0.6)
+    assert _more(record, settings, lambda r: 100, late) == 0
+    assert record["warnings"] == ["max-wall: the extension stopped at 6 preparations per "
+                                  "side, the next round would have ended past 30 s"]
+
+
+def test_an_ab_stops_extending_at_its_wall_limit():
+    """End to end on ONNX Runtime: a comparison that would extend (a tolerance no CPU can
+    show, a block budget that never binds) stops after its first look when the wall limit
+    is already spent, is still judged, and says why it did not measure on."""
+    from harness.ab.measure import ABSettings
+    from harness.ab.plan import ABPair, run_pairs, side_case
+    from harness.adhoc import bench_case
+
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
+    settings = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2, max_duration_s=100.0,
+                          max_wall_s=0.5,
+                          tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6})
+    pair = ABPair(side_case(case, "A"), side_case(case, "B"), settings, None, None)
+    [rec] = run_pairs([pair], _run())
+    assert rec["status"] == "ok", rec["error"]
+    assert not rec.get("extensions")
+    assert any(w.startswith("max-wall: the extension stopped at 2 preparations")
+               for w in rec["warnings"]), rec["warnings"]
+    assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")
+
+
 def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):
     """Nothing measured is lost: Ctrl-C in the second comparison keeps the first one judged
     and the second one's blocks (status "interrupted", not judged: where the user stopped is

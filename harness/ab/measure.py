@@ -95,6 +95,11 @@ class ABSettings:
     # An undecided comparison prepares more layouts and measures on while its block time
     # stays within this (0: never extend).
     max_duration_s: float = DEFAULT_MAX_DURATION_S
+    # The comparison's wall-clock limit (0: none): no extension round starts that would end
+    # past it, counting the new preparations and the re-warms that max_duration_s leaves out
+    # (undecided comparisons ran 40-93 s at max_duration_s 30 on the H200). The first look
+    # always runs. Off by default, so the panel's slices stay comparable.
+    max_wall_s: float = 0.0
     tolerance: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -109,6 +114,22 @@ class ABSettings:
     @property
     def effective_block_s(self) -> float:
         return self.duration_s / (2 * self.pairs)
+
+
+@dataclass
+class WallClock:
+    """One comparison's wall time for ``max_wall_s``: when it began (its preparations
+    included) and what one preparation of one side and one block pair (its re-warms and its
+    round's warm-up included) have cost so far."""
+
+    start: float
+    per_preparation_s: float = 0.0
+    per_pair_s: float = 0.0
+
+    def projected(self, preparations: int, pairs: int) -> float:
+        """Seconds since the start once ``preparations`` more and ``pairs`` more have run."""
+        return (time.perf_counter() - self.start + preparations * self.per_preparation_s
+                + pairs * self.per_pair_s)
 
 
 @dataclass
@@ -217,21 +238,28 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
     try:
         pair_name = case_message(f"{case_a.id} vs {case_b.id}")
         with contextlib.ExitStack() as stack, nvtx_range("ab", pair_name):
+            t_prepare = time.perf_counter()
             same = _prepare_all(sides, [], bases, stack, layout_seed)
-            for record, settings in zip(records, series, strict=True):
+            per_preparation = (time.perf_counter() - t_prepare) / len(sides)
+            for n, (record, settings) in enumerate(zip(records, series, strict=True)):
                 if not same:
                     record["warnings"].append("A and B take different input tensors: each "
                                               "gets its own seeded inputs")
                 record["started"] = now_iso()
-                _interleave(sides, settings, record)
-                while extend is not None and (more := _more(record, settings, extend)):
+                # the first comparison's wall time includes the preparations it waited for
+                wall = WallClock(t_prepare if n == 0 else time.perf_counter(), per_preparation)
+                _timed_round(wall, settings.pairs, sides, settings, record)
+                while extend is not None and (more := _more(record, settings, extend, wall)):
                     new = _new_sides(case_a, case_b, more, settings.seed + len(sides),
                                      first=len(sides) // 2)
+                    t_prepare = time.perf_counter()
                     _prepare_all(new, sides, bases, stack, layout_seed)
+                    wall.per_preparation_s = (time.perf_counter() - t_prepare) / len(new)
                     record.setdefault("extensions", []).append(
                         {"instances_added": more, "after_measure_s": record["timing"]["measure_s"]})
                     sides += new
-                    _interleave(sides, settings, record, only=[s.instance for s in new])
+                    _timed_round(wall, round_pairs(settings, more), sides, settings, record,
+                                 only=[s.instance for s in new])
                 record["preparation_order"] = [f"{s.label}{s.instance}" for s in sides]
                 record["finished"] = now_iso()
     except CaseSkipped as exc:
@@ -289,10 +317,20 @@ def _prepare_all(new: list[_Side], old: list[_Side], bases: dict[str, str | None
     return same
 
 
-def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
+def _timed_round(wall: WallClock, pairs: int, sides: list[_Side], settings: ABSettings,
+                 record: dict[str, Any], only: list[int] | None = None) -> None:
+    """One round of blocks (:func:`_interleave`), and what a block pair cost in wall time."""
+    t = time.perf_counter()
+    _interleave(sides, settings, record, only)
+    wall.per_pair_s = (time.perf_counter() - t) / max(pairs, 1)
+
+
+def _more(record: dict[str, Any], settings: ABSettings, extend: Extend,
+          wall: WallClock | None = None) -> int:
     """Preparations per side to add in the next round: what ``extend`` asks for, at most as
     many again as there are (the estimate of "how many" is rough), and only while the
-    round's block time fits within ``max_duration_s``."""
+    round's block time fits within ``max_duration_s`` and, with ``max_wall_s``, the round
+    (its preparations of both sides and its pairs) ends within that much wall time."""
     if not settings.max_duration_s or record.get("status") != "ok":
         return 0
     k = record["settings"]["instances"]      # all preparations so far (_interleave records it)
@@ -302,9 +340,19 @@ def _more(record: dict[str, Any], settings: ABSettings, extend: Extend) -> int:
     # look's ratio, a 4 s look over 6 preparations let an 8 s limit run to 9 s).
     spent = sum(b["t_end_s"] - b["t_s"] for b in record["blocks"])
     per_pair = spent / max(len({b["pair"] for b in record["blocks"]}), 1)
-    more = min(extend(record), k)
-    while more > 0 and spent + round_pairs(settings, more) * per_pair > settings.max_duration_s:
+    wanted = more = min(extend(record), k)
+
+    def past_wall(more: int) -> bool:
+        return bool(settings.max_wall_s and wall is not None and wall.projected(
+            2 * more, round_pairs(settings, more)) > settings.max_wall_s)
+
+    while more > 0 and (spent + round_pairs(settings, more) * per_pair > settings.max_duration_s
+                        or past_wall(more)):
         more -= 1
+    if wanted > 0 and more == 0 and past_wall(1):
+        note = (f"max-wall: the extension stopped at {k} preparations per side, the next "
+                f"round would have ended past {settings.max_wall_s:g} s")
+        record["warnings"].append(note)
     return max(0, more)
 
 

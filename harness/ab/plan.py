@@ -69,7 +69,8 @@ def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | P
         settings = ABSettings(duration_s=spec.duration, block_s=spec.block,
                               rewarm_s=spec.rewarm, seed=spec.seed,
                               instances=spec.instances or DEFAULT_INSTANCES,
-                              max_duration_s=spec.max_duration, redraw=spec.redraw,
+                              max_duration_s=spec.max_duration, max_wall_s=spec.max_wall,
+                              redraw=spec.redraw,
                               tolerance=dict(spec.tolerance or {}))
         out.append(ABPair(a, b, settings, base, base))
     return out

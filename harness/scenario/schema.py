@@ -276,6 +276,7 @@ class ABSpec(Strict):
     seed: Seed = 0
     instances: Annotated[Count, Field(ge=1)] | None = None   # None: the A/B default
     max_duration: Seconds = DEFAULT_MAX_DURATION_S   # an undecided pair measures on (0: never)
+    max_wall: Seconds = 0.0           # wall-clock limit of the extension (0: none)
     redraw: bool = False              # a fresh buffer layout per block pair (opt-in)
     tolerance: dict[str, Fraction] | None = None
 
