@@ -534,6 +534,20 @@ def test_an_enqueue_bound_comparison_says_whose_pace_it_timed():
         "reason"]
 
 
+def test_a_host_paced_comparison_does_not_extend_itself():
+    """More layouts cannot settle the host's drift: an undecided enqueue-bound comparison
+    asks for no more preparations, the same record without the flag does."""
+    from harness.ab.plan import settle
+
+    record = synthetic(0.0, 5, noise=0.01, instance_sd=0.004)
+    record["timing"] = {"timer": "cuda-event", "enqueue_ms": {"A": 0.02, "B": 0.02},
+                        "enqueue_bound": []}
+    assert settle(record) > 0
+    record["timing"] = {"timer": "cuda-event", "enqueue_ms": {"A": 0.97, "B": 0.98},
+                        "enqueue_bound": ["A", "B"]}
+    assert settle(record) == 0
+
+
 def test_host_pace_finds_the_side_the_host_paced():
     """``timing.enqueue_bound`` from each side's timers and blocks, by trtexec's rule (host
     enqueue > 0.8x the GPU time); nothing for a host timer, which times the host anyway."""
