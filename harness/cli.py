@@ -250,6 +250,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
     for r in outcome.run.ab:
         v = ab_verdict_of(r)
         print(f"{r['id']}: {v.status} — {v.reason}")
+        for w in r.get("warnings") or ():       # as the HTML report shows them
+            print(f"  ⚠ {w}")
     print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
     _problems(outcome)
     _say_undecided(outcome.exit_code)

@@ -238,6 +238,19 @@ def test_an_ab_stops_extending_at_its_wall_limit():
     assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")
 
 
+def test_ab_prints_where_its_wall_limit_stopped_it(tmp_path, capsys):
+    """The console says what the HTML report says: the record's warnings under its verdict
+    (here, that --max-wall ended the self-extension)."""
+    from harness.cli import main
+
+    args = ["ab", "zoo:transformer", "zoo:transformer", "--shapes", "input_ids:1x8",
+            "--duration", "0.4s", "--warmup", "20ms", "--instances", "2", "--tolerance",
+            "0.0001%", "--max-wall", "0.5s", "--allow-undecided", "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "  ⚠ max-wall: the extension stopped at 2 preparations per side" in out, out
+
+
 def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):
     """Nothing measured is lost: Ctrl-C in the second comparison keeps the first one judged
     and the second one's blocks (status "interrupted", not judged: where the user stopped is
