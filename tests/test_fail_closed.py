@@ -191,6 +191,33 @@ def test_an_extension_round_fits_the_block_budget_it_will_spend():
     assert _more(record, ABSettings(duration_s=4.0, max_duration_s=0), lambda r: 100) == 0
 
 
+def test_extension_pairs_spend_the_block_budget_on_preparations():
+    """``extension_pairs`` = 1 (a candidate default, opt-in): each preparation an extension
+    round adds is measured by one block pair, so the same block budget buys twice the
+    preparations of the default rule (at least two pairs each). End to end on ONNX
+    Runtime: every added preparation is in exactly one pair."""
+    from collections import Counter
+
+    from harness.ab.measure import ABSettings, round_pairs
+    from harness.ab.plan import ABPair, run_pairs, side_case
+    from harness.adhoc import bench_case
+
+    assert round_pairs(ABSettings(), 4) == 13                     # 20 pairs / 6 x 4
+    assert round_pairs(ABSettings(duration_s=4.0), 4) == 8        # at least two each
+    assert round_pairs(ABSettings(extension_pairs=1), 4) == 4
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
+    settings = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2, max_duration_s=1.2,
+                          extension_pairs=1,
+                          tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6})
+    pair = ABPair(side_case(case, "A"), side_case(case, "B"), settings, None, None)
+    [rec] = run_pairs([pair], _run())
+    assert rec["status"] == "ok", rec["error"]
+    assert rec.get("extensions"), rec["verdict"]
+    pairs_of = Counter(b["instance"] for b in rec["blocks"] if b["side"] == "A")
+    assert {i: n for i, n in pairs_of.items() if i >= 2} == dict.fromkeys(
+        range(2, rec["settings"]["instances"]), 1)
+
+
 def test_max_wall_counts_preparations_and_pairs_in_wall_time():
     """``--max-wall``: a round's preparations (both sides) and its block pairs, at what they
     cost so far, must end within the limit; ``--max-duration`` (blocks only) let undecided

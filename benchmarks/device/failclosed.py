@@ -226,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"LEVEL:TRIALS,... (LEVEL: a slowdown fraction, or {MOVED!r})")
     p.add_argument("--instances", type=int, default=None, help="default: the A/B default")
     p.add_argument("--duration", type=float, default=None, help="seconds; default: A/B's")
+    p.add_argument("--extension-pairs", type=int, default=0, metavar="N",
+                   help="block pairs per new preparation in an extension round (default: as "
+                        "the first look; ABSettings.extension_pairs)")
     p.add_argument("--redraw", action="store_true",
                    help="a fresh buffer/graph layout before every block pair (ab --redraw)")
     p.add_argument("--save", help="JSON file, rewritten after every trial")
@@ -273,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration:
         settings.duration_s = args.duration
     settings.redraw = args.redraw
+    settings.extension_pairs = args.extension_pairs
     plan = [(arch, level) for arch in args.arch.split(",")
             for level, n in (x.split(":") for x in args.levels.split(","))
             for _ in range(int(n))]

@@ -23,9 +23,11 @@ esac
 # REDRAW=1: ab --redraw (a fresh buffer/graph layout per block pair; opt-in until validated)
 # INSTANCES, DURATION: other than the defaults (e.g. DURATION=4: about one block pair per
 # preparation, docs/verdicts.md "Where an A/B's time goes"); TAG names the files
+# EXT_PAIRS=1: one block pair per new preparation in extension rounds (a candidate,
+# ABSettings.extension_pairs; to be chosen on the tuning half first)
 # BUDGET_S: no trial is started that would run past it (a device call ends at 600 s)
 TAG=${TAG:-$SLICE${REDRAW:+-redraw}}
 python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$SLICE" \
   --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} ${INSTANCES:+--instances $INSTANCES} \
-  ${DURATION:+--duration $DURATION} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
+  ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
   | tee ${OUT:-/tmp}/panel-$TAG.txt | tail -12

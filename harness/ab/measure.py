@@ -100,6 +100,12 @@ class ABSettings:
     # (undecided comparisons ran 40-93 s at max_duration_s 30 on the H200). The first look
     # always runs. Off by default, so the panel's slices stay comparable.
     max_wall_s: float = 0.0
+    # Block pairs per new preparation in an extension round (0: as many as the first look
+    # gave each, at least two). The preparations differ 3-60x more than the pairs of one
+    # (docs/verdicts.md, "Where an A/B's time goes"), so 1 buys about twice the preparations
+    # for the same block time: a candidate for squeezenet-like layout spreads, to be chosen
+    # on the tuning half (shufflenet_v2_x1_0) before it becomes a default.
+    extension_pairs: int = 0
     tolerance: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -357,8 +363,11 @@ def _more(record: dict[str, Any], settings: ABSettings, extend: Extend,
 
 
 def round_pairs(settings: ABSettings, added: int) -> int:
-    """Block pairs of an extension round that adds ``added`` preparations per side: in
-    proportion to the first round's pairs per preparation, never fewer than two each."""
+    """Block pairs of an extension round that adds ``added`` preparations per side:
+    ``extension_pairs`` each where set, else in proportion to the first round's pairs per
+    preparation, never fewer than two each."""
+    if settings.extension_pairs:
+        return settings.extension_pairs * added
     return max(2 * added, round(settings.pairs * added / settings.instances))
 
 
