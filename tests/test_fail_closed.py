@@ -146,21 +146,27 @@ def test_layouts_in_a_stored_run_are_its_replicates(write_toml, tmp_path):
     assert v["metrics"]["median"]["replicates"] == 1
 
 
-def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
-    """``ab --max-duration``: an undecided comparison prepares more layouts of both sides and
-    measures on, round after round, within the measuring budget; every look is paid for
-    (the false-alarm budget is split over the looks)."""
+def _undecidable_ab(**settings):
+    """An ONNX Runtime A/A run as ``ab`` runs it, with a tolerance no shared CPU can show (so
+    its first look is undecided and it wants to extend), and these ``ABSettings``."""
     from harness.ab.measure import ABSettings
     from harness.ab.plan import ABPair, run_pairs, side_case
     from harness.adhoc import bench_case
 
     case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
-    # a tolerance nothing on a shared CPU can show: the first round is undecided
-    settings = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2, max_duration_s=1.2,
-                          tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6})
-    pair = ABPair(side_case(case, "A"), side_case(case, "B"), settings, None, None)
-    [rec] = run_pairs([pair], _run())
+    ab = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2,
+                    tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6}, **settings)
+    [rec] = run_pairs([ABPair(side_case(case, "A"), side_case(case, "B"), ab, None, None)],
+                      _run())
     assert rec["status"] == "ok", rec["error"]
+    return rec
+
+
+def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
+    """``ab --max-duration``: an undecided comparison prepares more layouts of both sides and
+    measures on, round after round, within the measuring budget; every look is decided at a
+    stricter level (its share of the false-alarm budget)."""
+    rec = _undecidable_ab(max_duration_s=1.2)
     assert rec.get("extensions"), rec["verdict"]
     k = rec["settings"]["instances"]
     assert k == 2 + sum(x["instances_added"] for x in rec["extensions"]) > 2
@@ -199,19 +205,11 @@ def test_extension_pairs_spend_the_block_budget_on_preparations():
     from collections import Counter
 
     from harness.ab.measure import ABSettings, round_pairs
-    from harness.ab.plan import ABPair, run_pairs, side_case
-    from harness.adhoc import bench_case
 
     assert round_pairs(ABSettings(), 4) == 13                     # 20 pairs / 6 x 4
     assert round_pairs(ABSettings(duration_s=4.0), 4) == 8        # at least two each
     assert round_pairs(ABSettings(extension_pairs=1), 4) == 4
-    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
-    settings = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2, max_duration_s=1.2,
-                          extension_pairs=1,
-                          tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6})
-    pair = ABPair(side_case(case, "A"), side_case(case, "B"), settings, None, None)
-    [rec] = run_pairs([pair], _run())
-    assert rec["status"] == "ok", rec["error"]
+    rec = _undecidable_ab(max_duration_s=1.2, extension_pairs=1)
     assert rec.get("extensions"), rec["verdict"]
     pairs_of = Counter(b["instance"] for b in rec["blocks"] if b["side"] == "A")
     assert {i: n for i, n in pairs_of.items() if i >= 2} == dict.fromkeys(
@@ -248,17 +246,7 @@ def test_an_ab_stops_extending_at_its_wall_limit():
     """End to end on ONNX Runtime: a comparison that would extend (a tolerance no CPU can
     show, a block budget that never binds) stops after its first look when the wall limit
     is already spent, is still judged, and says why it did not measure on."""
-    from harness.ab.measure import ABSettings
-    from harness.ab.plan import ABPair, run_pairs, side_case
-    from harness.adhoc import bench_case
-
-    case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
-    settings = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2, max_duration_s=100.0,
-                          max_wall_s=0.5,
-                          tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6})
-    pair = ABPair(side_case(case, "A"), side_case(case, "B"), settings, None, None)
-    [rec] = run_pairs([pair], _run())
-    assert rec["status"] == "ok", rec["error"]
+    rec = _undecidable_ab(max_duration_s=100.0, max_wall_s=0.5)
     assert not rec.get("extensions")
     assert any(w.startswith("max-wall: the extension stopped at 2 preparations")
                for w in rec["warnings"]), rec["warnings"]
