@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 from collections import Counter
 from dataclasses import asdict, replace
@@ -32,15 +33,17 @@ from benchmarks.device.failclosed import components
 from harness.ab.measure import ABSettings, _more, make_block, round_pairs
 from harness.ab.plan import settle
 from harness.ab.verdict import judge
+from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 
 PAIR_S = 0.5            # two blocks of the default 0.25 s
 A_MS = 1.0
 
 
 def simulate(delta: float, between: float, within: float, settings: ABSettings,
-             rng: np.random.Generator) -> dict[str, Any]:
+             rng: np.random.Generator, policy: VerdictPolicy = DEFAULT_POLICY
+             ) -> dict[str, Any]:
     """One comparison: B/A log-ratio ``delta`` plus a per-preparation-pair offset
-    N(0, between) plus per-pair noise N(0, within); its record, judged."""
+    N(0, between) plus per-pair noise N(0, within); its record, judged under ``policy``."""
     record: dict[str, Any] = {
         "id": "sim", "status": "ok", "blocks": [], "a": {}, "b": {}, "telemetry": None,
         "warnings": [], "order": "", "timing": {"timer": "cuda-event"},
@@ -60,12 +63,12 @@ def simulate(delta: float, between: float, within: float, settings: ABSettings,
 
     k = settings.instances
     measure_round(0, k, settings.pairs)
-    while more := _more(record, settings, settle):
+    while more := _more(record, settings, lambda r: settle(r, policy)):
         record.setdefault("extensions", []).append({"instances_added": more})
         measure_round(k, more, round_pairs(settings, more))
         k += more
         record["settings"]["instances"] = k
-    judge([record])
+    judge([record], policy)
     return record
 
 
@@ -94,28 +97,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extension-pairs", default="0,1",
                    help="comma-separated ABSettings.extension_pairs values (0: the default)")
     p.add_argument("--deltas", default="0,0.01", help="comma-separated B/A changes")
+    p.add_argument("--spending", default="split",
+                   help="comma-separated VerdictPolicy.look_spending rules (split, halving)")
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--seed", type=int, default=20)
     args = p.parse_args(argv)
     within, between, prep_s = workload_noise(args.files, args.workload)
     print(f"{args.workload}: pair SD {within:.3%}, between-preparation SD {between:.3%}, "
           f"{prep_s:.2f} s per preparation and side (from the records)")
-    print("| extension pairs | B/A | trials | verdicts (SIMULATED) | preparations per side "
-          "(median) | wall s (estimate, median) |")
-    print("|---|---|---|---|---|---|")
-    for n in (int(x) for x in args.extension_pairs.split(",")):
+    print("| extension pairs | look spending | B/A | trials | verdicts (SIMULATED) "
+          "| preparations per side (median) | wall s (estimate, median) |")
+    print("|---|---|---|---|---|---|---|")
+    for n, spending, delta in itertools.product(
+            (int(x) for x in args.extension_pairs.split(",")), args.spending.split(","),
+            [float(x) for x in args.deltas.split(",")]):
         settings = replace(ABSettings(), extension_pairs=n)
-        for delta in (float(x) for x in args.deltas.split(",")):
-            rng = np.random.default_rng(args.seed)
-            recs = [simulate(float(np.log1p(delta)), between, within, settings, rng)
-                    for _ in range(args.trials)]
-            counts = Counter(r["verdict"].status for r in recs)
-            k = [r["settings"]["instances"] for r in recs]
-            wall = [len({b["pair"] for b in r["blocks"]}) * PAIR_S
-                    + 2 * r["settings"]["instances"] * prep_s for r in recs]
-            print(f"| {n or 'as the first look'} | {delta:+.1%} | {len(recs)} | "
-                  + ", ".join(f"{s} {c}" for s, c in counts.most_common())
-                  + f" | {int(np.median(k))} | {np.median(wall):.0f} |")
+        policy = replace(DEFAULT_POLICY, look_spending=spending)
+        rng = np.random.default_rng(args.seed)
+        recs = [simulate(float(np.log1p(delta)), between, within, settings, rng, policy)
+                for _ in range(args.trials)]
+        counts = Counter(r["verdict"].status for r in recs)
+        k = [r["settings"]["instances"] for r in recs]
+        wall = [len({b["pair"] for b in r["blocks"]}) * PAIR_S
+                + 2 * r["settings"]["instances"] * prep_s for r in recs]
+        print(f"| {n or 'as the first look'} | {spending} | {delta:+.1%} | {len(recs)} | "
+              + ", ".join(f"{s} {c}" for s, c in counts.most_common())
+              + f" | {int(np.median(k))} | {np.median(wall):.0f} |")
     return 0
 
 

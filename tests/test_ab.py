@@ -548,6 +548,26 @@ def test_a_host_paced_comparison_does_not_extend_itself():
     assert settle(record) == 0
 
 
+def test_an_extended_comparison_is_decided_at_its_looks_share():
+    """Each look's level is recorded (``look_share``) and decides the call: a comparison
+    that extended twice is decided at alpha / 3 by the default rule, alpha / 8 by
+    "halving", so an estimate clear at the one may be undecided at the other."""
+    from dataclasses import replace
+
+    from harness.baseline.verdict import DEFAULT_POLICY
+
+    record = synthetic(0.012, 2, noise=0.01, instance_sd=0.003)
+    record["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02, "throughput": 0.005}
+    record["extensions"] = [{"instances_added": 3}, {"instances_added": 3}]
+    [split] = judge([dict(record)])
+    [halving] = judge([dict(record)], replace(DEFAULT_POLICY, look_spending="halving"))
+    assert split.metrics["median"]["look_share"] == pytest.approx(1 / 3)
+    assert halving.metrics["median"]["look_share"] == pytest.approx(1 / 8)
+    p = split.metrics["median"]["p_slower_adjusted"]
+    assert 0.01 / 8 < p < 0.01 / 3
+    assert (split.status, halving.status) == ("slower", "undecided")
+
+
 def test_host_pace_finds_the_side_the_host_paced():
     """``timing.enqueue_bound`` from each side's timers and blocks, by trtexec's rule (host
     enqueue > 0.8x the GPU time); nothing for a host timer, which times the host anyway."""

@@ -141,6 +141,19 @@ def test_a_preparation_far_out_is_a_layout_not_a_disturbance():
     assert disturbed_pairs(d, groups=groups).tolist() == [i == 4 for i in range(20)]
 
 
+def test_look_levels_and_what_they_sum_to():
+    """"split" (the default the panel ran with) decides look L at alpha / L, which sums past
+    alpha over the looks; "halving" at alpha / 2**L, which never does."""
+    from harness.comparison import look_level
+
+    assert [look_level(0.01, n) for n in (1, 2, 3)] == pytest.approx([0.01, 0.005, 0.01 / 3])
+    assert sum(look_level(0.01, n) for n in range(1, 4)) > 0.018
+    assert look_level(0.01, 1, "halving") == 0.005
+    assert sum(look_level(0.01, n, "halving") for n in range(1, 40)) < 0.01
+    with pytest.raises(ValueError, match="halving"):
+        look_level(0.01, 1, "bonferroni")
+
+
 def test_corrections():
     p = [0.001, 0.01, 0.02, 0.5]
     assert holm(p) == pytest.approx([0.004, 0.03, 0.04, 0.5])

@@ -24,8 +24,9 @@ from harness.baseline.verdict import (
     describe_metric,
     throughput_metric,
 )
-from harness.comparison import compare_preparations
+from harness.comparison import compare_preparations, look_level
 from harness.verdict import clocks
+from harness.verdict.clocks import look_share
 from harness.verdict.records import Flag, MetricVerdict, Verdict
 
 LABELS = ("slower", "faster", "same")
@@ -102,16 +103,11 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         return Verdict.build(status=status,
                              reason=record.get("error") or "a side failed", metrics={})
     inst = pair_instances(record)
-    # Each extension round looked at the data once more before measuring on, and look L is
-    # decided at alpha / L. That is not a full split of the budget: the first look already
-    # spent alpha, so a comparison that extends can call a false change with probability up to
-    # alpha (1 + 1/2 + ... + 1/L). Simulated with shufflenet_v2_x1_0's layout spread (2.1 %,
-    # tuning): 1.3 % at the first look, 1.8 % with the extension; workloads whose interval is
-    # narrower than the tolerance stay near 0 (benchmarks/extension_model.py). An alpha-spending
-    # rule that keeps the total at alpha costs first-look power; it is to be chosen on the
-    # tuning half (docs/verdicts.md, "Extending itself").
+    # Each extension round looked at the data once more before measuring on: each look is
+    # decided at its share of the false-alarm budget (harness.comparison.look_level; what
+    # the default "split" bounds, and what it does not, is said there).
     looks = 1 + len(record.get("extensions") or [])
-    alpha = policy.alpha / looks
+    alpha = look_level(policy.alpha, looks, policy.look_spending)
     metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = pair_values(record, key)
@@ -132,6 +128,7 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
             # geometric mean could then even lie on the other side of A (seen on a host timer)
             a_ms=a_ms, b_ms=a_ms * math.exp(comp.log_ratio),
             pairs=len(a), instances=k, instance_cv=cv * scale, looks=looks,
+            look_share=alpha / policy.alpha,
             instance_spread=float(means.std(ddof=1)) if len(means) > 1 else None,
             instance_spread_allowed=spread_allowed(d, inst, means, cv * scale),
             **comp.to_json())
@@ -226,7 +223,7 @@ def more_needed(m: MetricVerdict, host_paced: bool = False) -> str:
 
 
 def _decide(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:
-    status = decide_metric(m, policy.alpha / m.get("looks", 1), LABELS)
+    status = decide_metric(m, policy.alpha * look_share(m), LABELS)
     lo, hi = m.ci
     equivalent = bool(-m.tolerance <= lo and hi <= m.tolerance)
     if status == "same" and not equivalent:

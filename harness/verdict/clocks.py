@@ -177,6 +177,14 @@ def check_metric(name: str, m: Mapping[str, Any], reference_mhz: float, current_
                                  float(m["tolerance"]), level), limit)
 
 
+def look_share(m: Mapping[str, Any]) -> float:
+    """The share of the false-alarm level an A/B metric's last look was decided at
+    (``look_share``; records written before it: 1 / ``looks``, the rule then); 1 for a
+    stored metric, which looks once."""
+    share = m.get("look_share")
+    return float(share) if share else 1.0 / max(int(m.get("looks") or 1), 1)
+
+
 def _checks(v: Verdict, ms: dict[str, MetricVerdict], metrics: Sequence[str], alpha: float,
             limit: float, gross: Any = None) -> tuple[dict[str, MetricVerdict], list[ClockCheck]]:
     """Check each timing metric of a decided verdict against its ``clock_mhz`` ([reference,
@@ -188,7 +196,7 @@ def _checks(v: Verdict, ms: dict[str, MetricVerdict], metrics: Sequence[str], al
         m = ms.get(name)
         if m is None or ref is None or cur is None:
             continue
-        level = float(m.get("mdc_level") or alpha) / max(int(m.get("looks") or 1), 1)
+        level = float(m.get("mdc_level") or alpha) * look_share(m)
         check = check_metric(name, m, ref, cur, level, limit)
         if check is None or not check.differs:
             continue
