@@ -550,8 +550,9 @@ def test_a_host_paced_comparison_does_not_extend_itself():
 
 def test_an_extended_comparison_is_decided_at_its_looks_share():
     """Each look's level is recorded (``look_share``) and decides the call: a comparison
-    that extended twice is decided at alpha / 3 by the default rule, alpha / 8 by
-    "halving", so an estimate clear at the one may be undecided at the other."""
+    that extended twice calls a change at alpha / 3 by the default rule, alpha / 8 by
+    "halving", so an estimate clear at the one may be undecided at the other; its interval
+    (what "same" needs inside ±tolerance) is the same under both."""
     from dataclasses import replace
 
     from harness.baseline.verdict import DEFAULT_POLICY
@@ -566,6 +567,8 @@ def test_an_extended_comparison_is_decided_at_its_looks_share():
     p = split.metrics["median"]["p_slower_adjusted"]
     assert 0.01 / 8 < p < 0.01 / 3
     assert (split.status, halving.status) == ("slower", "undecided")
+    # the interval, and so "same", is the same under both: only the calls are stricter
+    assert split.metrics["median"].ci == halving.metrics["median"].ci
 
 
 def test_host_pace_finds_the_side_the_host_paced():

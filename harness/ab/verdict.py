@@ -103,11 +103,15 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         return Verdict.build(status=status,
                              reason=record.get("error") or "a side failed", metrics={})
     inst = pair_instances(record)
-    # Each extension round looked at the data once more before measuring on: each look is
-    # decided at its share of the false-alarm budget (harness.comparison.look_level; what
-    # the default "split" bounds, and what it does not, is said there).
+    # Each extension round looked at the data once more before measuring on: a call
+    # ("slower", "faster") at each look is made at its share of the false-alarm budget
+    # (harness.comparison.look_level; what the default "split" bounds, and what it does not,
+    # is said there). The interval, and with it "same" (inside ±tolerance), stays at
+    # alpha / looks under either rule: a false "same" is a missed change, which the power
+    # figures measure, and a stricter interval sent real A/A on the H200 into extension.
     looks = 1 + len(record.get("extensions") or [])
-    alpha = look_level(policy.alpha, looks, policy.look_spending)
+    alpha = policy.alpha / looks
+    share = look_level(policy.alpha, looks, policy.look_spending) / policy.alpha
     metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = pair_values(record, key)
@@ -128,7 +132,7 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
             # geometric mean could then even lie on the other side of A (seen on a host timer)
             a_ms=a_ms, b_ms=a_ms * math.exp(comp.log_ratio),
             pairs=len(a), instances=k, instance_cv=cv * scale, looks=looks,
-            look_share=alpha / policy.alpha,
+            look_share=share,
             instance_spread=float(means.std(ddof=1)) if len(means) > 1 else None,
             instance_spread_allowed=spread_allowed(d, inst, means, cv * scale),
             **comp.to_json())

@@ -81,9 +81,10 @@ class VerdictPolicy:
     power: float = 0.8
     correction: str = "holm"
     # A/B's self-extension looks at its data once per round (harness.comparison.look_level):
-    # "split" decides look L at alpha / L (the first look spends all of alpha: up to
-    # alpha (1 + 1/2 + ...) in all); "halving" at alpha / 2**L (below alpha in all, half of
-    # it at the first look). "split" stays the default until the tuning half has chosen.
+    # "split" calls a change at look L at alpha / L (the first look spends all of alpha: up
+    # to alpha (1 + 1/2 + ...) in all); "halving" at alpha / 2**L (below alpha in all, half
+    # of it at the first look). The interval ("same") stays at alpha / L under both. "split"
+    # stays the default until the tuning half has chosen on the GPU (docs/verdicts.md).
     look_spending: str = "split"
     blocks: int = 10
     # host: five back-to-back quickstart runs on the 2-core CI VM gave run-to-run CVs of the
