@@ -146,18 +146,25 @@ def test_layouts_in_a_stored_run_are_its_replicates(write_toml, tmp_path):
     assert v["metrics"]["median"]["replicates"] == 1
 
 
-def _undecidable_ab(**settings):
-    """An ONNX Runtime A/A run as ``ab`` runs it, with a tolerance no shared CPU can show (so
-    its first look is undecided and it wants to extend), and these ``ABSettings``."""
-    from harness.ab.measure import ABSettings
+def _undecidable_ab(extend=None, **settings):
+    """An ONNX Runtime A/A with a tolerance no shared CPU can show (so its first look is
+    undecided and it wants to extend), and these ``ABSettings``: run as ``ab`` runs it, or,
+    with ``extend``, measured with that rule for "how many more preparations" (a test of
+    the extension's limits that does not hang on the first look's verdict), then judged."""
+    from harness.ab.measure import ABSettings, measure_ab
     from harness.ab.plan import ABPair, run_pairs, side_case
+    from harness.ab.verdict import judge
     from harness.adhoc import bench_case
 
     case = bench_case("zoo:transformer", shapes="input_ids:1x8", warmup="20ms")
     ab = ABSettings(duration_s=0.4, rewarm_s=0.002, instances=2,
                     tolerance={"median": 1e-6, "p99": 1e-6, "throughput": 1e-6}, **settings)
-    [rec] = run_pairs([ABPair(side_case(case, "A"), side_case(case, "B"), ab, None, None)],
-                      _run())
+    a, b = side_case(case, "A"), side_case(case, "B")
+    if extend is None:
+        [rec] = run_pairs([ABPair(a, b, ab, None, None)], _run())
+    else:
+        rec = measure_ab(a, b, ab, extend=extend)
+        rec["verdict"] = judge([rec])[0].to_json()
     assert rec["status"] == "ok", rec["error"]
     return rec
 
@@ -209,7 +216,7 @@ def test_extension_pairs_spend_the_block_budget_on_preparations():
     assert round_pairs(ABSettings(), 4) == 13                     # 20 pairs / 6 x 4
     assert round_pairs(ABSettings(duration_s=4.0), 4) == 8        # at least two each
     assert round_pairs(ABSettings(extension_pairs=1), 4) == 4
-    rec = _undecidable_ab(max_duration_s=1.2, extension_pairs=1)
+    rec = _undecidable_ab(lambda r: 2, max_duration_s=1.2, extension_pairs=1)
     assert rec.get("extensions"), rec["verdict"]
     pairs_of = Counter(b["instance"] for b in rec["blocks"] if b["side"] == "A")
     assert {i: n for i, n in pairs_of.items() if i >= 2} == dict.fromkeys(
@@ -246,24 +253,31 @@ def test_an_ab_stops_extending_at_its_wall_limit():
     """End to end on ONNX Runtime: a comparison that would extend (a tolerance no CPU can
     show, a block budget that never binds) stops after its first look when the wall limit
     is already spent, is still judged, and says why it did not measure on."""
-    rec = _undecidable_ab(max_duration_s=100.0, max_wall_s=0.5)
+    rec = _undecidable_ab(lambda r: 2, max_duration_s=100.0, max_wall_s=0.5)
     assert not rec.get("extensions")
     assert any(w.startswith("max-wall: the extension stopped at 2 preparations")
                for w in rec["warnings"]), rec["warnings"]
     assert rec["verdict"]["status"] in ("undecided", "same", "slower", "faster", "unstable")
 
 
-def test_ab_prints_where_its_wall_limit_stopped_it(tmp_path, capsys):
+def test_ab_prints_each_comparisons_warnings(tmp_path, capsys):
     """The console says what the HTML report says: the record's warnings under its verdict
-    (here, that --max-wall ended the self-extension)."""
+    (here, that A and B take different input tensors). And B is measured at its own shapes:
+    inputs of the same names and types once fed B with A's 1x8 tensors."""
+    import json
+
     from harness.cli import main
 
     args = ["ab", "zoo:transformer", "zoo:transformer", "--shapes", "input_ids:1x8",
-            "--duration", "0.4s", "--warmup", "20ms", "--instances", "2", "--tolerance",
-            "0.0001%", "--max-wall", "0.5s", "--allow-undecided", "--out", str(tmp_path)]
+            "--shapes-b", "input_ids:1x16", "--duration", "0.4s", "--warmup", "20ms",
+            "--instances", "2", "--max-duration", "0", "--fail-on", "failed",
+            "--allow-undecided", "--out", str(tmp_path)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "  ⚠ max-wall: the extension stopped at 2 preparations per side" in out, out
+    assert "  ⚠ A and B take different input tensors" in out, out
+    [rec] = json.loads((tmp_path / "ab-results.json").read_text())["ab"]
+    assert (rec["a"]["shapes"], rec["b"]["shapes"]) == ({"input_ids": [1, 8]},
+                                                        {"input_ids": [1, 16]})
 
 
 def test_ctrl_c_during_an_ab_keeps_what_it_measured(tmp_path, monkeypatch):

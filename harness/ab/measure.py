@@ -200,8 +200,16 @@ def _prepare(side: _Side, base_dir: str | None, stack: contextlib.ExitStack,
     side.info["feed"] = session.prepare_feed()
 
 
-def _same_specs(a: Engine, b: Engine) -> bool:
-    return [(t.name, t.dtype) for t in a.inputs] == [(t.name, t.dtype) for t in b.inputs]
+def _same_inputs(a: _Side, b: _Side) -> bool:
+    """A and B take the very same tensors: inputs of the same names and types, and feeds of
+    the same shapes. Names and types alone let B run on A's inputs when only its shapes
+    differed (``--shapes-b``): a 1x16 B was timed at A's 1x8."""
+    assert a.engine is not None and b.engine is not None
+    if [(t.name, t.dtype) for t in a.engine.inputs] != \
+            [(t.name, t.dtype) for t in b.engine.inputs]:
+        return False
+    return ({k: np.shape(v) for k, v in a.info["feed"].items()}
+            == {k: np.shape(v) for k, v in b.info["feed"].items()})
 
 
 def measure_ab(case_a: Case, case_b: Case, settings: ABSettings | None = None,
@@ -315,8 +323,7 @@ def _prepare_all(new: list[_Side], old: list[_Side], bases: dict[str, str | None
     every = old + new
     a = next(s for s in every if s.label == "A")
     b = next(s for s in every if s.label == "B")
-    assert a.engine is not None and b.engine is not None
-    same = _same_specs(a.engine, b.engine)
+    same = _same_inputs(a, b)
     for side in new:
         side.info["feed"] = (a if same or side.label == "A" else b).info["feed"]
         side.bind()
