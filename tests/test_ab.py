@@ -549,26 +549,29 @@ def test_a_host_paced_comparison_does_not_extend_itself():
 
 
 def test_an_extended_comparison_is_decided_at_its_looks_share():
-    """Each look's level is recorded (``look_share``) and decides the call: a comparison
-    that extended twice calls a change at alpha / 3 by the default rule, alpha / 8 by
-    "halving", so an estimate clear at the one may be undecided at the other; its interval
-    (what "same" needs inside ±tolerance) is the same under both."""
+    """Each look's level is recorded (``look_share``) and decides the call. A comparison on
+    its third look calls a change at alpha / 3 by "split" (the rule before session 8),
+    alpha / 8 by "halving", alpha x 0.2 / 4 by the default "front", so an estimate clear at
+    the one is undecided at the others; its interval (what "same" needs inside ±tolerance)
+    is the same under all three."""
     from dataclasses import replace
 
     from harness.baseline.verdict import DEFAULT_POLICY
 
+    assert DEFAULT_POLICY.look_spending == "front"
     record = synthetic(0.012, 2, noise=0.01, instance_sd=0.003)
     record["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02, "throughput": 0.005}
     record["extensions"] = [{"instances_added": 3}, {"instances_added": 3}]
-    [split] = judge([dict(record)])
-    [halving] = judge([dict(record)], replace(DEFAULT_POLICY, look_spending="halving"))
-    assert split.metrics["median"]["look_share"] == pytest.approx(1 / 3)
-    assert halving.metrics["median"]["look_share"] == pytest.approx(1 / 8)
+    split, halving, front = (judge([dict(record)], replace(DEFAULT_POLICY, look_spending=rule))[0]
+                             for rule in ("split", "halving", "front"))
+    shares = [v.metrics["median"]["look_share"] for v in (split, halving, front)]
+    assert shares == pytest.approx([1 / 3, 1 / 8, 0.05])
     p = split.metrics["median"]["p_slower_adjusted"]
     assert 0.01 / 8 < p < 0.01 / 3
-    assert (split.status, halving.status) == ("slower", "undecided")
-    # the interval, and so "same", is the same under both: only the calls are stricter
-    assert split.metrics["median"].ci == halving.metrics["median"].ci
+    assert (split.status, halving.status, front.status) == ("slower", "undecided", "undecided")
+    # the interval, and so "same", is the same under all: only the calls are stricter
+    assert split.metrics["median"].ci == halving.metrics["median"].ci == front.metrics[
+        "median"].ci
 
 
 def test_host_pace_finds_the_side_the_host_paced():

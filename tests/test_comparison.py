@@ -142,14 +142,18 @@ def test_a_preparation_far_out_is_a_layout_not_a_disturbance():
 
 
 def test_look_levels_and_what_they_sum_to():
-    """"split" (the default the panel ran with) decides look L at alpha / L, which sums past
-    alpha over the looks; "halving" at alpha / 2**L, which never does."""
+    """"split" (the rule the panel ran with until session 8) decides look L at alpha / L,
+    which sums past alpha over the looks; "halving" (alpha / 2**L) and "front" (0.8 alpha,
+    then the rest halved) never do."""
     from harness.comparison import look_level
 
     assert [look_level(0.01, n) for n in (1, 2, 3)] == pytest.approx([0.01, 0.005, 0.01 / 3])
     assert sum(look_level(0.01, n) for n in range(1, 4)) > 0.018
     assert look_level(0.01, 1, "halving") == 0.005
     assert sum(look_level(0.01, n, "halving") for n in range(1, 40)) < 0.01
+    assert look_level(0.01, 1, "front") == pytest.approx(0.008)
+    assert look_level(0.01, 2, "front") == pytest.approx(0.001)
+    assert sum(look_level(0.01, n, "front") for n in range(1, 40)) < 0.01
     with pytest.raises(ValueError, match="halving"):
         look_level(0.01, 1, "bonferroni")
 
