@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated ABSettings.extension_pairs values (0: the default)")
     p.add_argument("--deltas", default="0,0.01", help="comma-separated B/A changes")
     p.add_argument("--spending", default="split",
-                   help="comma-separated VerdictPolicy.look_spending rules (split, halving)")
+                   help="comma-separated VerdictPolicy.look_spending rules (split, halving, "
+                        "front; default split, the rule the documented tables ran under)")
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--seed", type=int, default=20)
     args = p.parse_args(argv)

@@ -262,7 +262,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
                 record["started"] = now_iso()
                 # the first comparison's wall time includes the preparations it waited for
                 wall = WallClock(t_prepare if n == 0 else time.perf_counter(), per_preparation)
-                _timed_round(wall, settings.pairs, sides, settings, record)
+                _timed_round(wall, sides, settings, record)
                 while extend is not None and (more := _more(record, settings, extend, wall)):
                     new = _new_sides(case_a, case_b, more, settings.seed + len(sides),
                                      first=len(sides) // 2)
@@ -272,8 +272,7 @@ def measure_ab_series(case_a: Case, case_b: Case, series: list[ABSettings],
                     record.setdefault("extensions", []).append(
                         {"instances_added": more, "after_measure_s": record["timing"]["measure_s"]})
                     sides += new
-                    _timed_round(wall, round_pairs(settings, more), sides, settings, record,
-                                 only=[s.instance for s in new])
+                    _timed_round(wall, sides, settings, record, only=[s.instance for s in new])
                 record["preparation_order"] = [f"{s.label}{s.instance}" for s in sides]
                 record["finished"] = now_iso()
     except CaseSkipped as exc:
@@ -330,11 +329,11 @@ def _prepare_all(new: list[_Side], old: list[_Side], bases: dict[str, str | None
     return same
 
 
-def _timed_round(wall: WallClock, pairs: int, sides: list[_Side], settings: ABSettings,
+def _timed_round(wall: WallClock, sides: list[_Side], settings: ABSettings,
                  record: dict[str, Any], only: list[int] | None = None) -> None:
     """One round of blocks (:func:`_interleave`), and what a block pair cost in wall time."""
     t = time.perf_counter()
-    _interleave(sides, settings, record, only)
+    pairs = _interleave(sides, settings, record, only)
     wall.per_pair_s = (time.perf_counter() - t) / max(pairs, 1)
 
 
@@ -399,9 +398,10 @@ def block_sample_count(block_s: float, per_call_s: float, runs_per_sample: int,
 
 
 def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any],
-                only: list[int] | None = None) -> None:
+                only: list[int] | None = None) -> int:
     """One round of interleaved blocks: pair *p* of the round measures the *p*-th of the
-    round's instances (all of them, or ``only`` the ones an extension just added)."""
+    round's instances (all of them, or ``only`` the ones an extension just added). Returns
+    the round's block pairs."""
     k = 1 + max(s.instance for s in sides)
     record["settings"]["instances"] = k      # what was measured, for the verdict
     rotation = sorted(set(only)) if only else list(range(k))
@@ -471,6 +471,7 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         record[side.label.lower()]["memory"] = side.engine.memory()
         record[side.label.lower()]["build"] = build_facts(side.engine.build, AB_BUILD_FACTS)
     summarize_sides(record)
+    return pairs
 
 
 def _redraw(measured: dict[str, _Side], settings: ABSettings, record: dict[str, Any],

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.ab import RUN_VERDICTS
 from harness.ab.measure import DEFAULT_INSTANCES, ABInterrupted, ABSettings, measure_ab
-from harness.ab.verdict import HOST_PACE, preparations_needed
+from harness.ab.verdict import host_paced, preparations_needed
 from harness.ab.verdict import judge as judge_ab
 from harness.adhoc import bench_case
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
@@ -167,7 +167,7 @@ def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> in
     """Preparations per side to add to an undecided comparison (0: it is decided, or more
     cannot settle it). Judged alone here; the run judges all its comparisons together."""
     [v] = judge_ab([record], policy)
-    if v.status != "undecided" or any(f.kind == HOST_PACE for f in v.flags):
+    if v.status != "undecided" or host_paced(v):
         # Host-paced sides (enqueue-bound): more layouts target the layout term, and their
         # noise is the host's drift. Interleaving saw nothing below gross changes on the
         # H100's eager resnet50 (tuning; MDC 17-28 %); on the H200's eager resnet18

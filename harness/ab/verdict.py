@@ -177,6 +177,11 @@ def host_pace_flag(record: dict[str, Any], med: MetricVerdict) -> Flag | None:
                 "graph (torch: --option mode=graph) to compare the GPU work")
 
 
+def host_paced(v: Verdict) -> bool:
+    """Whether a verdict carries the "enqueue-bound" flag (:func:`host_pace_flag`)."""
+    return any(f.kind == HOST_PACE for f in v.flags)
+
+
 def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
                    cv: float) -> float | None:
     """Four SDs of an instance-pair mean (``means``: :func:`instance_means`) under the
@@ -270,10 +275,9 @@ def _conclude(v: Verdict, ms: dict[str, MetricVerdict], alpha: float) -> Verdict
         return v.updated(status="faster", reason="B faster than A: " + "; ".join(
             f"{k} {ms[k].reason}" for k in faster) + flags)
     if m.status == "undecided":
-        host_paced = any(f.kind == HOST_PACE for f in v.flags)
         return v.updated(status="undecided", reason=(
             f"undecided: median {m.reason}: neither beyond nor within the tolerance; "
-            f"{more_needed(m, host_paced)}" + flags))
+            f"{more_needed(m, host_paced(v))}" + flags))
     return v.updated(status="same", reason=f"equivalent within the tolerance: median "
                      f"{m.reason}" + flags)
 
