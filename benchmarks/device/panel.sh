@@ -25,9 +25,11 @@ esac
 # preparation, docs/verdicts.md "Where an A/B's time goes"); TAG names the files
 # EXT_PAIRS=1: one block pair per new preparation in extension rounds (a candidate,
 # ABSettings.extension_pairs; to be chosen on the tuning half first)
+# SEED: trial order and the moved side's extra allocation (default: SLICE); give top-ups
+# of a slice their own so they do not repeat its pads
 # BUDGET_S: no trial is started that would run past it (a device call ends at 600 s)
 TAG=${TAG:-$SLICE${REDRAW:+-redraw}}
-python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$SLICE" \
+python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "${SEED:-$SLICE}" \
   --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} ${INSTANCES:+--instances $INSTANCES} \
   ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
   | tee ${OUT:-/tmp}/panel-$TAG.txt | tail -12
