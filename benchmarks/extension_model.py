@@ -15,6 +15,9 @@ records' seconds per preparation.
 
     python -m benchmarks.extension_model docs/device-runs/session*/panel-2*.json.gz \\
         --workload squeezenet1_1 --extension-pairs 0,1
+
+``--between`` replaces the records by a grid of synthetic layout spreads (pair SD and seconds
+per preparation as given): what spread the defaults resolve, for no workload in particular.
 """
 
 from __future__ import annotations
@@ -92,10 +95,18 @@ def workload_noise(paths: list[str], workload: str) -> tuple[float, float, float
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("files", nargs="+", help="saved panel records (json or json.gz)")
-    p.add_argument("--workload", required=True)
+    p.add_argument("files", nargs="*", help="saved panel records (json or json.gz)")
+    p.add_argument("--workload", help="the records' workload whose noise to simulate")
+    p.add_argument("--between", help="instead: comma-separated synthetic SDs between "
+                                     "preparations (e.g. 0.0025,0.005,0.01)")
+    p.add_argument("--within", type=float, default=0.0005,
+                   help="with --between: the SD of a block pair (default 0.05 %%)")
+    p.add_argument("--prep-s", type=float, default=1.0,
+                   help="with --between: seconds per preparation and side (default 1)")
     p.add_argument("--extension-pairs", default="0,1",
                    help="comma-separated ABSettings.extension_pairs values (0: the default)")
+    p.add_argument("--instances", default=str(ABSettings().instances),
+                   help="comma-separated preparations per side of the first look")
     p.add_argument("--deltas", default="0,0.01", help="comma-separated B/A changes")
     p.add_argument("--spending", default="split",
                    help="comma-separated VerdictPolicy.look_spending rules (split, halving, "
@@ -103,16 +114,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--seed", type=int, default=20)
     args = p.parse_args(argv)
-    within, between, prep_s = workload_noise(args.files, args.workload)
-    print(f"{args.workload}: pair SD {within:.3%}, between-preparation SD {between:.3%}, "
-          f"{prep_s:.2f} s per preparation and side (from the records)")
-    print("| extension pairs | look spending | B/A | trials | verdicts (SIMULATED) "
-          "| preparations per side (median) | wall s (estimate, median) |")
-    print("|---|---|---|---|---|---|---|")
-    for n, spending, delta in itertools.product(
-            (int(x) for x in args.extension_pairs.split(",")), args.spending.split(","),
-            [float(x) for x in args.deltas.split(",")]):
-        settings = replace(ABSettings(), extension_pairs=n)
+    if args.between:
+        noises = [(f"between {b:.2%}", args.within, b, args.prep_s)
+                  for b in (float(x) for x in args.between.split(","))]
+    elif args.workload and args.files:
+        within, between, prep_s = workload_noise(args.files, args.workload)
+        noises = [(args.workload, within, between, prep_s)]
+    else:
+        p.error("give saved records and --workload, or --between")
+    for name, within, between, prep_s in noises:
+        print(f"{name}: pair SD {within:.3%}, between-preparation SD {between:.3%}, "
+              f"{prep_s:.2f} s per preparation and side")
+    print("| noise | first look | extension pairs | look spending | B/A | trials "
+          "| verdicts (SIMULATED) | preparations per side (median) | wall s (estimate, median) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (name, within, between, prep_s), k, n, spending, delta in itertools.product(
+            noises, [int(x) for x in args.instances.split(",")],
+            [int(x) for x in args.extension_pairs.split(",")],
+            args.spending.split(","), [float(x) for x in args.deltas.split(",")]):
+        settings = replace(ABSettings(), extension_pairs=n, instances=k)
         policy = replace(DEFAULT_POLICY, look_spending=spending)
         rng = np.random.default_rng(args.seed)
         recs = [simulate(float(np.log1p(delta)), between, within, settings, rng, policy)
@@ -121,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         k = [r["settings"]["instances"] for r in recs]
         wall = [len({b["pair"] for b in r["blocks"]}) * PAIR_S
                 + 2 * r["settings"]["instances"] * prep_s for r in recs]
-        print(f"| {n or 'as the first look'} | {spending} | {delta:+.1%} | {len(recs)} | "
+        print(f"| {name} | {k} preparations | {n or 'as the first look'} | {spending} | {delta:+.1%} | {len(recs)} | "
               + ", ".join(f"{s} {c}" for s, c in counts.most_common())
               + f" | {int(np.median(k))} | {np.median(wall):.0f} |")
     return 0
