@@ -128,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| noise | first look | extension pairs | look spending | B/A | trials "
           "| verdicts (SIMULATED) | preparations per side (median) | wall s (estimate, median) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for (name, within, between, prep_s), k, n, spending, delta in itertools.product(
+    for (name, within, between, prep_s), first, n, spending, delta in itertools.product(
             noises, [int(x) for x in args.instances.split(",")],
             [int(x) for x in args.extension_pairs.split(",")],
             args.spending.split(","), [float(x) for x in args.deltas.split(",")]):
-        settings = replace(ABSettings(), extension_pairs=n, instances=k)
+        settings = replace(ABSettings(), extension_pairs=n, instances=first)
         policy = replace(DEFAULT_POLICY, look_spending=spending)
         rng = np.random.default_rng(args.seed)
         recs = [simulate(float(np.log1p(delta)), between, within, settings, rng, policy)
@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         k = [r["settings"]["instances"] for r in recs]
         wall = [len({b["pair"] for b in r["blocks"]}) * PAIR_S
                 + 2 * r["settings"]["instances"] * prep_s for r in recs]
-        print(f"| {name} | {k} preparations | {n or 'as the first look'} | {spending} | {delta:+.1%} | {len(recs)} | "
+        print(f"| {name} | {first} preparations | {n or 'as the first look'} | {spending} "
+              f"| {delta:+.1%} | {len(recs)} | "
               + ", ".join(f"{s} {c}" for s, c in counts.most_common())
               + f" | {int(np.median(k))} | {np.median(wall):.0f} |")
     return 0

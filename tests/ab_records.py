@@ -32,3 +32,30 @@ def synthetic(shift, seed, pairs=20, drift=0.003, noise=0.0005, instances=6,
             t += 0.1
     summarize_sides(record)
     return record
+
+
+def spread(n, sd):
+    """``n`` preparation offsets of sample SD ``sd`` and mean 0, evenly spaced: a layout
+    spread with no sampling luck in it."""
+    z = np.linspace(-1.0, 1.0, n)
+    return sd * (z - z.mean()) / z.std(ddof=1) if n > 1 else np.zeros(n)
+
+
+def prepared(record, shift, offsets, pairs_each=3):
+    """Append to ``record`` one preparation pair per offset (B/A = (1 + shift) x e^offset),
+    ``pairs_each`` noiseless block pairs each, numbered after the record's own: what an
+    extension round measures."""
+    pair = len({b["pair"] for b in record["blocks"]})
+    first = len({b["instance"] for b in record["blocks"]})
+    for j, off in enumerate(offsets):
+        for _ in range(pairs_each):
+            t = 0.5 * pair
+            b_ms = float(np.exp(np.log1p(shift) + off))
+            record["blocks"].append(make_block("A", pair, t, t + 0.25, np.full(20, 1.0),
+                                               first + j))
+            record["blocks"].append(make_block("B", pair, t + 0.25, t + 0.5,
+                                               np.full(20, b_ms), first + j))
+            pair += 1
+    record["settings"]["instances"] = first + len(offsets)
+    summarize_sides(record)
+    return record

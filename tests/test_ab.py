@@ -574,6 +574,36 @@ def test_an_extended_comparison_is_decided_at_its_looks_share():
         "median"].ci
 
 
+@pytest.mark.parametrize("layout_sd", [0.006, 0.008, 0.010])
+def test_an_extension_asks_for_what_its_next_look_needs_to_call(layout_sd):
+    """+1 % against a 0.5 % tolerance, six preparations per side that scatter 0.6-1 %: the
+    first look is undecided. The extension round asks for as many preparations as the
+    second look needs to call the change at its share of alpha (front: 0.1 alpha, halved
+    again by Holm over two metrics); measured alike (same mean, same spread), the extended
+    comparison says "slower". Sized from the interval (alpha / 2), as before session 9, it
+    asked for 0, 2 and 6 and stayed undecided."""
+    from ab_records import prepared, spread
+
+    from harness.ab.plan import settle
+    from harness.ab.verdict import preparations_needed
+
+    record = {"id": "a vs b", "status": "ok", "blocks": [], "a": {}, "b": {},
+              "telemetry": None, "warnings": [], "timing": {"timer": "cuda-event"},
+              "settings": {"tolerance": {"median": 0.005, "p99": 0.02}, "instances": 0}}
+    prepared(record, 0.01, spread(6, layout_sd))
+    [first] = judge([record])
+    assert first.status == "undecided"
+    more = settle(record)
+    assert more >= 4
+    # a fresh comparison (its first look calls at 0.8 alpha) needs fewer than the second look
+    assert preparations_needed(first.metrics["median"]) < 6 + more
+    prepared(record, 0.01, spread(more, layout_sd))
+    record["extensions"] = [{"instances_added": more}]
+    [extended] = judge([record])
+    assert extended.status == "slower", extended.reason
+    assert extended.metrics["median"]["look_share"] == pytest.approx(0.1)
+
+
 def test_host_pace_finds_the_side_the_host_paced():
     """``timing.enqueue_bound`` from each side's timers and blocks, by trtexec's rule (host
     enqueue > 0.8x the GPU time); nothing for a host timer, which times the host anyway."""

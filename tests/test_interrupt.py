@@ -12,8 +12,8 @@ from pathlib import Path
 
 
 def test_sigint_keeps_finished_cases(write_toml, tmp_path):
-    # Case 1 is quick; case 2 is long enough (20 s cap, unreachable CI target) to be
-    # interrupted mid-measurement.
+    # Case 1 is quick; case 2 is long enough (20 s cap, unreachable CI target, a sample cap
+    # out of reach) to be interrupted mid-measurement.
     scenario = write_toml("""
         name = "ctrlc"
         [defaults]
@@ -27,13 +27,16 @@ def test_sigint_keeps_finished_cases(write_toml, tmp_path):
         id = "long"
         source = "zoo:transformer"
         shapes = "input_ids:1x8"
-        stop = { rel_ci = "0.0001%", min_time = "20s", max_time = "20s" }
+        stop = { rel_ci = "0.0001%", min_time = "20s", max_time = "20s", max_samples = 10000000 }
     """)
     out = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out",
                              str(out), "--baselines", str(tmp_path / "b"), "-q"],
                             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a shell without job control starts background jobs (`pytest &`)
+                            # with SIGINT ignored, and the child would inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     run_file = None
     while time.monotonic() < deadline:

@@ -175,7 +175,8 @@ def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> in
         # their first look (intervals ±3-6 % against ±3-9 %), for 60 s more each.
         return 0
     med = v.metrics.get("median") or MetricVerdict()
-    need = preparations_needed(med)
+    # sized for the look the extended comparison will decide at, not the one just made
+    need = preparations_needed(med, policy, look=int(med.get("looks") or 1) + 1)
     return max(0, need - int(med.get("instances") or 1)) if need else 0
 
 

@@ -195,38 +195,79 @@ def spread_allowed(d: np.ndarray, instances: np.ndarray, means: np.ndarray,
     return 4 * float(np.sqrt(2 * cv ** 2 + within * len(means) / len(d)))
 
 
-def _growth(m: MetricVerdict) -> float | None:
-    """How many times the replicates would have to grow to settle an undecided metric: the
-    interval must shrink to the gap between the estimate and the nearest boundary that
-    decides it (inside ±tolerance for "same", clear of zero for "slower"/"faster"); its
-    half-width falls as 1/sqrt(replicates). None: the estimate sits at the tolerance."""
-    lo, hi = m.ci
+def _growth(m: MetricVerdict, policy: VerdictPolicy, look: int) -> float | None:
+    """How many times the replicates would have to grow for the comparison's ``look``-th
+    look to settle an undecided metric: a call ("slower", "faster") needs the estimate clear
+    of zero at the level that look calls at (its share of alpha, after the run's
+    multiple-comparison adjustment), "same" needs the interval (alpha / look) inside
+    ±tolerance. The standard error falls as 1/sqrt(replicates) and the t quantile with the
+    degrees of freedom they add. None: the estimate sits at the tolerance.
+
+    Sized from the interval alone, as before session 9, an extension asked for too little:
+    the front look spending calls at 0.1 alpha on the second look (Holm over two metrics
+    halves it again) while the interval stays at alpha / 2, so the extended comparison was
+    as undecided as before and the block budget ran out (benchmarks/extension_model.py)."""
     c, tol = m.change, m.tolerance
-    gap = tol - abs(c) if abs(c) < tol else abs(c)
-    if abs(abs(c) - tol) < 0.1 * tol or gap <= 0:
+    if abs(abs(c) - tol) < 0.1 * tol:
         return None
-    return ((hi - lo) / 2 / gap) ** 2
+    d, se = float(m.get("log_ratio", math.log1p(c))), float(m.get("se") or 0.0)
+    if abs(c) >= tol:
+        side = "slower" if c > 0 else "faster"
+        raw, adjusted = m.get(f"p_{side}"), m.get(f"p_{side}_adjusted")
+        # the adjustment's factor for this metric (Holm: up to the number of metrics)
+        factor = adjusted / raw if raw and adjusted and raw > 0 and adjusted < 1 else 1.0
+        level = look_level(policy.alpha, look, policy.look_spending) / max(factor, 1.0)
+        gap = abs(d)
+    else:
+        level = policy.alpha / look
+        gap = min(math.log1p(tol) - d, d - math.log1p(-tol))
+    if gap <= 0:
+        return None
+    if not (se > 0 and math.isfinite(se)):
+        lo, hi = m.ci        # no standard error recorded: the interval's half-width
+        return ((hi - lo) / 2 / (tol - abs(c) if abs(c) < tol else abs(c))) ** 2
+    from scipy.stats import t as student_t
+
+    n = float(m.get("df") or 1.0) + 1.0      # the replicates behind the degrees of freedom
+
+    def short(g: float) -> bool:    # the half-width at g times the replicates exceeds gap
+        return float(student_t.ppf(1 - level, max(n * g - 1, 1.0))) * se / math.sqrt(g) > gap
+
+    if not short(1.0):
+        return 1.0
+    hi = 2.0
+    while short(hi) and hi < 1e6:   # the half-width falls with g: bracket, then bisect
+        hi *= 2
+    lo = hi / 2
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if short(mid) else (lo, mid)
+    return hi
 
 
-def preparations_needed(m: MetricVerdict) -> int | None:
-    """Preparations per side that would settle an undecided metric (None: none would)."""
-    factor = _growth(m)
+def preparations_needed(m: MetricVerdict, policy: VerdictPolicy = DEFAULT_POLICY,
+                        look: int = 1) -> int | None:
+    """Preparations per side that would settle an undecided metric at the comparison's
+    ``look``-th look (1: a fresh comparison; None: none would)."""
+    factor = _growth(m, policy, look)
     return None if factor is None else math.ceil(int(m.get("instances") or 1) * factor)
 
 
-def more_needed(m: MetricVerdict, host_paced: bool = False) -> str:
-    """The undecided reason's advice: more preparations when the preparations' spread set
-    the interval, else more measuring time; neither where the host set the pace
-    (``host_paced``: more of either only averages the host's drift)."""
+def more_needed(m: MetricVerdict, host_paced: bool = False,
+                policy: VerdictPolicy = DEFAULT_POLICY) -> str:
+    """The undecided reason's advice, for a fresh comparison (its first look): more
+    preparations when the preparations' spread set the interval, else more measuring time;
+    neither where the host set the pace (``host_paced``: more of either only averages the
+    host's drift)."""
     if host_paced:
         return ("the host set the pace, so more preparations or measuring time would only "
                 "average its drift")
-    factor = _growth(m)
+    factor = _growth(m, policy, 1)
     if factor is None:
         return ("the estimate sits at the tolerance: no amount of measuring settles it; "
                 "choose the tolerance you care about")
     if str(m.get("method", "")).startswith("random-effects"):
-        n = preparations_needed(m)
+        n = preparations_needed(m, policy)
         return f"about {n} preparations per side (--instances {n}) would settle it"
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
 
@@ -246,17 +287,17 @@ def finalize(verdicts: list[Verdict], policy: VerdictPolicy = DEFAULT_POLICY) ->
     """The verdicts decided, sharing one false-alarm budget: a new record for each pending
     one, the others as given."""
     decided = decide_pending(verdicts, policy, lambda m: _decide(m, policy))
-    return [_conclude(v, ms, policy.alpha) if v.status == "pending" else v
+    return [_conclude(v, ms, policy) if v.status == "pending" else v
             for v, ms in zip(verdicts, decided, strict=True)]
 
 
-def _conclude(v: Verdict, ms: dict[str, MetricVerdict], alpha: float) -> Verdict:
+def _conclude(v: Verdict, ms: dict[str, MetricVerdict], policy: VerdictPolicy) -> Verdict:
     if "median" in ms:
         ms["throughput"] = throughput_metric(ms["median"], v["throughput_tolerance"],
                                              ("slower", "faster", "same"))
         v = v.without("throughput_tolerance")
     # different SM clocks: a call must hold in cycle space too
-    v, ms = clocks.confirm_ab(v, ms, alpha)
+    v, ms = clocks.confirm_ab(v, ms, policy.alpha)
     slower = [k for k, m in ms.items() if m.status == "slower"]
     faster = [k for k, m in ms.items() if m.status == "faster"]
     lead = (slower or faster or ["median"])[0]
@@ -277,7 +318,7 @@ def _conclude(v: Verdict, ms: dict[str, MetricVerdict], alpha: float) -> Verdict
     if m.status == "undecided":
         return v.updated(status="undecided", reason=(
             f"undecided: median {m.reason}: neither beyond nor within the tolerance; "
-            f"{more_needed(m, host_paced(v))}" + flags))
+            f"{more_needed(m, host_paced(v), policy)}" + flags))
     return v.updated(status="same", reason=f"equivalent within the tolerance: median "
                      f"{m.reason}" + flags)
 
