@@ -224,8 +224,9 @@ def _growth(m: MetricVerdict, policy: VerdictPolicy, look: int) -> float | None:
     if gap <= 0:
         return None
     if not (se > 0 and math.isfinite(se)):
-        lo, hi = m.ci        # no standard error recorded: the interval's half-width
-        return ((hi - lo) / 2 / (tol - abs(c) if abs(c) < tol else abs(c))) ** 2
+        # se 0 decides every metric not at the tolerance (never undecided); an infinite one
+        # no number of replicates narrows (the interval formula gave inf, and ceil(inf) failed)
+        return None
     from scipy.stats import t as student_t
 
     n = float(m.get("df") or 1.0) + 1.0      # the replicates behind the degrees of freedom
