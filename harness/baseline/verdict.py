@@ -294,15 +294,20 @@ def _unstable_reasons(current: dict[str, Any], cur_est: RunEstimate | None,
     if n < policy.min_samples:
         reasons.append(f"too few samples ({n} < {policy.min_samples})")
         voids = True
-    # Noise matters relative to what is to be resolved: a quarter of the tolerance (or
-    # max_rel_se, whichever is larger) keeps the tolerance within reach.
-    limit = max(policy.max_rel_se, tolerance / 4)
+    limit = _noise_limit(policy, tolerance)
     # Over layouts, their spread is the workload's and already in the interval: only the
     # sampling noise within layouts says the run itself was disturbed.
     if cur_est is not None and cur_est.noise_se > limit:
         reasons.append(f"noisy run: the median's own standard error is "
                        f"{cur_est.noise_se:.2%} (limit {limit:.2%})")
     return reasons, voids
+
+
+def _noise_limit(policy: VerdictPolicy, tolerance: float) -> float:
+    """How much of its own noise a run's statistic may carry. Noise matters relative to what
+    is to be resolved: a quarter of the tolerance (or max_rel_se, whichever is larger) keeps
+    the tolerance within reach."""
+    return max(policy.max_rel_se, tolerance / 4)
 
 
 def _noisy_tail(current: dict[str, Any], bound: str | None, policy: VerdictPolicy,
@@ -321,7 +326,7 @@ def _noisy_tail(current: dict[str, Any], bound: str | None, policy: VerdictPolic
     if bound is None:
         return None
     est = estimate(current, "p99", policy.blocks)
-    limit = max(policy.max_rel_se, tolerance / 4)
+    limit = _noise_limit(policy, tolerance)
     if est is None or est.noise_se <= limit:
         return None
     return (f"noisy tail: the p99's own standard error is {est.noise_se:.2%} (limit "
