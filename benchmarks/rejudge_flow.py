@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         slow = [(g, float(f)) for g, _, f in (s.rpartition("=") for s in args.slow)]
         print("| host prior (median / p99) | slowed | runs | verdicts | regressions |")
         print("|---|---|---|---|---|")
+        p99 = ({} if args.host_p99_cv == "x3" else
+               {"host": float(args.host_p99_cv)} if args.host_p99_cv else None)
         for cv in (float(x) for x in args.host_cv.split(",")):
-            p99 = ({} if args.host_p99_cv == "x3" else
-                   {"host": float(args.host_p99_cv)} if args.host_p99_cv else None)
             policy = VerdictPolicy(run_to_run_cv={**VerdictPolicy().run_to_run_cv, "host": cv},
                                    **({} if p99 is None else {"p99_run_to_run_cv": p99}))
             p99_cv = policy.prior({"timer": "host"}, "p99").run_to_run_cv

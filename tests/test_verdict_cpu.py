@@ -92,6 +92,12 @@ def cpu_run(level, seed, busy=False, n=300):
     return result(x, timing=HOST, telemetry={"host": BUSY if busy else QUIET})
 
 
+def old_host_priors(**kw) -> VerdictPolicy:
+    """The host's priors before session 10: 8 % for the median, the p99 3x that."""
+    return VerdictPolicy(run_to_run_cv={**VerdictPolicy().run_to_run_cv, "host": 0.08},
+                         p99_run_to_run_cv={}, **kw)
+
+
 def judge_matrix(n_cases, slow_case=None, factor=1.0, busy=False, contended_accept=False,
                  seed=0, policy=None):
     """Verdicts of a matrix of CPU cases (about 1.1 ms each, b1) against 3 accepted runs;
@@ -130,9 +136,7 @@ def test_the_10x_case_that_passed_before_the_gross_rule():
     # issue 20: 4-case b1 matrix, one accepted run taken beside other work (with no host
     # record, as before this change), 10x on one case: Holm over 8 tests, 2 df (and, as
     # then, no minimum of accepted runs for host-timed cases)
-    before = VerdictPolicy(gross_factor=math.inf, min_runs_host_bound=0,
-                           run_to_run_cv={**VerdictPolicy().run_to_run_cv, "host": 0.08},
-                           p99_run_to_run_cv={})
+    before = old_host_priors(gross_factor=math.inf, min_runs_host_bound=0)
     old = judge_matrix(4, slow_case=1, factor=10.0, contended_accept=True, policy=before,
                        seed=2)
     m = old[1]["metrics"]["median"]
@@ -208,10 +212,9 @@ def test_a_host_timed_tail_from_a_slow_phase_is_not_a_regression():
     +166 % from a slow phase of the host (29 of 608 samples; no other process, no steal),
     and the gross-change rule called it a regression. A p99 that unsteady within its own
     run is "unstable" (exit 3, still not green); a steady tail regression stands."""
-    # the host's priors before session 10 (8 %, the p99 3x that): the slow phase's p99 is
-    # then a regression by the numbers, and only the run's own unsteady tail stops it
-    old_priors = VerdictPolicy(run_to_run_cv={**VerdictPolicy().run_to_run_cv, "host": 0.08},
-                               p99_run_to_run_cv={})
+    # under the host's priors before session 10 the slow phase's p99 is a regression by the
+    # numbers, and only the run's own unsteady tail stops it
+    old_priors = old_host_priors()
     for seed in range(5):
         base = [_tail_run(100 * seed + j) for j in range(5)]
         phase_run = _tail_run(100 * seed + 50, "phase")

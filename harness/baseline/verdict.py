@@ -153,9 +153,8 @@ class VerdictPolicy:
         timing = timing or {}
         if timing.get("enqueue_bound"):
             timing = {"timer": "host"}       # the host's launch pace is what was measured
-        key = (timing.get("timer") or "default") + ("-graph" if timing.get("cuda_graph")
-                                                    else "")
         timer = timing.get("timer") or "default"
+        key = timer + ("-graph" if timing.get("cuda_graph") else "")
         if metric == "p99" and timer in self.p99_run_to_run_cv:
             return NoisePrior(self.p99_run_to_run_cv[timer], self.prior_weight)
         cv = self.run_to_run_cv.get(key, self.run_to_run_cv.get(timer,
@@ -310,7 +309,7 @@ def _noise_limit(policy: VerdictPolicy, tolerance: float) -> float:
     return max(policy.max_rel_se, tolerance / 4)
 
 
-def _noisy_tail(current: dict[str, Any], bound: str | None, policy: VerdictPolicy,
+def _noisy_tail(est: RunEstimate | None, bound: str | None, policy: VerdictPolicy,
                 tolerance: float) -> str | None:
     """Why a host-paced run's p99 cannot carry a regression: its own tail was unsteady.
 
@@ -323,11 +322,8 @@ def _noisy_tail(current: dict[str, Any], bound: str | None, policy: VerdictPolic
     the run's own p99 is steady to a quarter of the p99 tolerance (the median's rule, in
     :func:`_unstable_reasons`); otherwise it is "unstable", which still fails the run (exit 3).
     CUDA-graph timing is left as it was: no GPU run has shown the problem."""
-    if bound is None:
-        return None
-    est = estimate(current, "p99", policy.blocks)
     limit = _noise_limit(policy, tolerance)
-    if est is None or est.noise_se <= limit:
+    if bound is None or est is None or est.noise_se <= limit:
         return None
     return (f"noisy tail: the p99's own standard error is {est.noise_se:.2%} (limit "
             f"{limit:.2%}), on {bound.split(':')[0]} timing the scheduler's bursts set it")
@@ -382,14 +378,15 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         return verdict("incomparable", f"{why}; accept a new baseline")
     metrics: dict[str, MetricVerdict] = {}
     blocks = policy.blocks
-    cur_med = estimate(current, "median", blocks)
+    # the current run's estimate of each timing metric, once: the comparisons and the
+    # run's own-noise checks (median, tail) all read them
+    cur_est = {metric: estimate(current, metric, blocks) for metric in TIMING_METRICS}
     bound = _host_bound(current)
     # An accepted run measured on a busy host carries that contention as a between-run
     # spread that no later run shares; timing is judged against the quiet ones (all of them
     # when none is quiet: the spread is then the noise).
     quiet = [x for x in entries if not _host_busy(x, policy)] or entries
-    for metric in TIMING_METRICS:
-        cur = estimate(current, metric, blocks)
+    for metric, cur in cur_est.items():
         base = [e for e in (estimate(x, metric, blocks) for x in quiet) if e is not None]
         if cur is None or not base:
             continue
@@ -403,6 +400,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
         if m is not None:
             metrics[gate.metric] = m
+    cur_med = cur_est["median"]
     unstable, voids = (_unstable_reasons(current, cur_med, policy, tol["median"]) if cur_med
                        else ([], False))
     few_runs = bound is not None and len(entries) < policy.min_runs_host_bound
@@ -420,7 +418,8 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
                               "busy_baseline_runs": len(entries) - len(quiet),
                               "tolerance": tol["median"], "unstable": unstable,
                               "voids_timing": voids, "few_runs": few_runs,
-                              "noisy_tail": _noisy_tail(current, bound, policy, tol["p99"]),
+                              "noisy_tail": _noisy_tail(cur_est["p99"], bound, policy,
+                                                        tol["p99"]),
                               **clocks.stored_clock_fields(current, quiet)}
     ident = engine_identity(current.get("build") or {}, current.get("layers"), entries[-1])
     if ident is not None:
