@@ -136,11 +136,15 @@ def test_the_10x_case_that_passed_before_the_gross_rule():
     # issue 20: 4-case b1 matrix, one accepted run taken beside other work (with no host
     # record, as before this change), 10x on one case: Holm over 8 tests, 2 df (and, as
     # then, no minimum of accepted runs for host-timed cases)
-    before = old_host_priors(gross_factor=math.inf, min_runs_host_bound=0)
+    before = old_host_priors(gross_factor=math.inf, min_runs_host_bound=0, must_see=math.inf)
     old = judge_matrix(4, slow_case=1, factor=10.0, contended_accept=True, policy=before,
                        seed=2)
     m = old[1]["metrics"]["median"]
     assert old[1]["status"] == "pass" and m["df"] < 2.1 and m["p_slower_adjusted"] > 0.05
+    # even without the gross rule, a pass that could not have seen 3x is no longer green
+    blind = judge_matrix(4, slow_case=1, factor=10.0, contended_accept=True, seed=2,
+                         policy=old_host_priors(gross_factor=math.inf, min_runs_host_bound=0))
+    assert blind[1]["status"] == "undecided"
     new = judge_matrix(4, slow_case=1, factor=10.0, contended_accept=True, seed=2)
     assert new[1]["status"] == "regression" and new[1]["metrics"]["median"]["gross"]
     assert "gross change" in new[1]["reason"]
@@ -324,6 +328,45 @@ def test_when_no_number_of_runs_would_see_the_tolerance_it_says_so():
     assert v["status"] == "pass" and v["more_runs"] is None
     assert "even infinitely many accepted runs would not" in v["reason"]
     assert "trt-harness ab" in v["reason"]
+
+
+# The README's third flow on the CI VM (session 11): five accepted runs of resnet b1 at
+# 1.86, 2.81, 1.45, 1.14 and 1.50 ms, nothing else running. Their 2.5x spread hides a 3x.
+FLOW3_ACCEPTED = (1.857, 2.810, 1.446, 1.144, 1.502)
+
+
+def _flow3(level, seed, policy=None):
+    base = [cpu_run(x, 10 + j) for j, x in enumerate(FLOW3_ACCEPTED)]
+    cases = [evaluate_case(cpu_run(level if c == 0 else 1.5, seed + c), base, 0.10, policy
+                           or VerdictPolicy()) for c in range(7)]       # the quick-start matrix
+    return finalize(cases, policy or VerdictPolicy())
+
+
+def test_a_pass_that_could_not_see_a_3x_slowdown_is_undecided():
+    from harness.baseline.verdict import exit_code
+
+    before = VerdictPolicy(must_see=math.inf)
+    for seed in range(3):
+        old = _flow3(1.5, 100 * seed, before)[0]
+        assert old["status"] == "pass" and exit_code([old]) == 0      # what flow 3 did
+        v = _flow3(1.5, 100 * seed)[0]
+        assert v["status"] == "undecided" and exit_code([v]) == 3, v["reason"]
+        assert "could not see a 3x slowdown" in v["reason"] and v["detects"] > 2.0
+        assert v["more_runs"] is None and "no number of accepted runs would" in v["reason"]
+        # 3x of a fast run (1.22 ms, as in flow 3): found or undecided, never green
+        slow = _flow3(3 * 1.22, 100 * seed + 50)[0]
+        assert slow["status"] in ("regression", "undecided") and exit_code([slow]) != 0
+
+
+def test_a_pass_that_could_see_a_3x_slowdown_stays_green():
+    # accepted runs within the host prior (flows 1 and 2): the gross-change rule would find a
+    # 3x with more than 80 % power, so nothing changes
+    for seed in range(3):
+        base = [cpu_run(1.1, 1000 * seed + j) for j in range(5)]
+        cases = finalize([evaluate_case(cpu_run(1.1, 1000 * seed + 50 + c), base, 0.10)
+                          for c in range(7)])
+        assert [v["status"] for v in cases] == ["pass"] * 7, cases[0]["reason"]
+        assert all("detects" not in v for v in cases)
 
 
 # -- item 8: creep across accepts ----------------------------------------------------------
