@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="the host p99's prior (default: the policy's; 'x3' = 3x the median's)")
     p.add_argument("--slow", action="append", default=[], metavar="GLOB=FACTOR",
                    help="a synthetic slowdown of the cases matching GLOB in every judged run")
+    p.add_argument("--must-see", type=float, default=VerdictPolicy().must_see,
+                   help="the slowdown a green pass must be able to see ('inf': the rule "
+                        "before session 11, when a pass never turned undecided)")
     p.add_argument("--skip-last", type=int, default=0,
                    help="leave out the last N runs (e.g. a run with an injected delay)")
     args = p.parse_args(argv)
@@ -65,16 +68,19 @@ def main(argv: list[str] | None = None) -> int:
         judged = runs[args.accepted:len(runs) - args.skip_last]
         store = BaselineStore(str(root / "baselines"))
         slow = [(g, float(f)) for g, _, f in (s.rpartition("=") for s in args.slow)]
-        print("| host prior (median / p99) | slowed | runs | verdicts | regressions |")
-        print("|---|---|---|---|---|")
+        print("| host prior (median / p99) | slowed | runs | verdicts | the slowed cases' "
+              "verdicts | regressions |")
+        print("|---|---|---|---|---|---|")
         p99 = ({} if args.host_p99_cv == "x3" else
                {"host": float(args.host_p99_cv)} if args.host_p99_cv else None)
         for cv in (float(x) for x in args.host_cv.split(",")):
             policy = VerdictPolicy(run_to_run_cv={**VerdictPolicy().run_to_run_cv, "host": cv},
+                                   must_see=args.must_see,
                                    **({} if p99 is None else {"p99_run_to_run_cv": p99}))
             p99_cv = policy.prior({"timer": "host"}, "p99").run_to_run_cv
             for glob, factor in [("", 1.0), *slow]:
                 counts: Counter[str] = Counter()
+                slowed_counts: Counter[str] = Counter()
                 calls: Counter[str] = Counter()
                 for path in judged:
                     run = load_results(str(path))
@@ -86,11 +92,14 @@ def main(argv: list[str] | None = None) -> int:
                         if c.verdict is None:
                             continue
                         counts[c.verdict.status] += 1
+                        if glob and fnmatch.fnmatch(c.id, glob):
+                            slowed_counts[c.verdict.status] += 1
                         if c.verdict.status == "regression":
                             calls[f"{c.id} ({c.verdict.metric})"] += 1
                 what = f"{glob} x{factor:g}" if glob else "none (A/A)"
                 print(f"| {cv:.2f} / {p99_cv:.2f} | {what} | {len(judged)} | "
-                      + ", ".join(f"{k} {n}" for k, n in counts.most_common())
+                      + ", ".join(f"{k} {n}" for k, n in counts.most_common()) + " | "
+                      + (", ".join(f"{k} {n}" for k, n in slowed_counts.most_common()) or "-")
                       + " | " + ("; ".join(f"{k} {n}" for k, n in calls.most_common()) or "-")
                       + " |")
     return 0
