@@ -173,3 +173,23 @@ def test_ab_section_hook(synthetic):
         run.ab = []
     # ab.html.j2 (the statistics part) renders it when present; a plain table otherwise
     assert "A/B comparisons" in page and "&lt;b&gt;odd&lt;/b&gt;" in page and "0.97" in page
+
+
+def test_an_undecided_stored_verdict_needs_attention(synthetic):
+    """A stored pass that could not have seen 3x is "undecided" (exit 3): the report lists
+    it under "Needs attention" with its own badge, never among the passes."""
+    from dataclasses import replace
+
+    from harness.baseline.verdict import verdict
+
+    run, history = synthetic
+    case = next(c for c in run.cases if c.verdict is not None and c.verdict.status == "pass")
+    blind = verdict("undecided", "undecided: could not see a 3x slowdown: the smallest it "
+                    "finds 80% of the time is +341%", metric="median", change=0.02,
+                    detects=3.41, more_runs=None)
+    run = replace(run, cases=[replace(c, verdict=blind) if c is case else c
+                              for c in run.cases])
+    page = render_html(run, history)
+    attention = page[page.index("Needs attention"):page.index('id="cases"')]
+    assert case.id in attention and "could not see a 3x slowdown" in attention
+    assert 'class="badge undecided"' in page

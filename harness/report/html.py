@@ -23,7 +23,7 @@ from harness.report.view import case_view
 from harness.results import RunResult
 
 # Verdicts that need a reader's attention, worst first.
-ATTENTION = ("regression", "failed", "incomparable", "unstable")
+ATTENTION = ("regression", "failed", "incomparable", "unstable", "undecided")
 
 History = dict[str, list[dict[str, Any]]]
 
