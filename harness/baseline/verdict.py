@@ -148,8 +148,8 @@ class VerdictPolicy:
     host_bound_gross: float = 1.0
     # A stored comparison is green only if it could have seen a slowdown of this size
     # (+200 %: a 3x, the issue's own figure for the CPU VM) with the MDC's power; one whose
-    # noise hides it is "undecided" (exit 3), never a pass. The README's flow on the CI VM
-    # (session 11): accepted runs 1.14-2.81 ms apart let a synthetic 3x through in 4 of 6
+    # noise hides it is "undecided" (exit 3), never a pass. The README's third recorded flow
+    # on the CI VM: accepted runs 1.14-2.81 ms apart let a synthetic 3x through in 4 of 6
     # runs with exit 0. Power stays the MDC's (``power``), checked on flows 1-2 (where 3x was
     # found 15/15: their cases could see it with 89-97 % power and stay green) and reported on
     # flow 3 and a fourth, live one (docs/verdicts.md, "A pass that cannot see 3x").
@@ -564,6 +564,8 @@ def _blind(m: MetricVerdict, policy: VerdictPolicy) -> dict[str, Any] | None:
         return None
     terms, runs = m.get("terms"), int(m.get("replicates") or 1)
     level = policy.alpha / max(int(m.get("tests") or 1), 1)
+    # counted by the t test alone (the gross rule can see more, so this is an upper bound);
+    # "none would" uses the normal quantile at alpha / m, as the gross rule does
     more = (more_runs_to_see(terms, runs, policy.must_see, level, power) if terms
             else math.inf)
     spread = f" (between runs {math.sqrt(terms['between_var']):.0%})" if terms else ""
