@@ -551,23 +551,26 @@ def finalize(verdicts: list[Verdict], policy: VerdictPolicy = DEFAULT_POLICY) ->
 
 
 def _blind(m: MetricVerdict, policy: VerdictPolicy) -> dict[str, Any] | None:
-    """Why a stored comparison that found nothing could not have seen ``policy.must_see``
-    (its median's smallest slowdown found with the MDC's power, by the t test or the gross-change
-    rule, is larger), with that figure (``detects``) and the accepted runs that would let it
-    (``more_runs``; None: no number would, the run-to-run spread itself hides it)."""
+    """Why a stored comparison that found nothing could not have seen ``policy.must_see``,
+    or its median's tolerance where that is wider: its median's smallest slowdown found with
+    the MDC's power, by the t test or the gross-change rule, is larger. With that figure
+    (``detects``) and the accepted runs that would let it (``more_runs``; None: no number
+    would, the run-to-run spread itself hides it)."""
     if m.status != "pass" or "se" not in m:
         return None
+    # a case whose own tolerance is wider than must_see has said that such a change is
+    # fine: it is held to seeing its tolerance instead
+    need = max(policy.must_see, m.tolerance)
     power = m.get("power", policy.power)
     detects = min(m.get("mdc", math.inf),
                   gross_detectable(m, policy.alpha, policy.gross_factor, power))
-    if detects <= policy.must_see:
+    if detects <= need:
         return None
     terms, runs = m.get("terms"), int(m.get("replicates") or 1)
     level = policy.alpha / max(int(m.get("tests") or 1), 1)
     # counted by the t test alone (the gross rule can see more, so this is an upper bound);
     # "none would" uses the normal quantile at alpha / m, as the gross rule does
-    more = (more_runs_to_see(terms, runs, policy.must_see, level, power) if terms
-            else math.inf)
+    more = more_runs_to_see(terms, runs, need, level, power) if terms else math.inf
     spread = f" (between runs {math.sqrt(terms['between_var']):.0%})" if terms else ""
     if math.isinf(more):
         hint = ("no number of accepted runs would: the run-to-run spread itself hides it "
@@ -577,7 +580,7 @@ def _blind(m: MetricVerdict, policy: VerdictPolicy) -> dict[str, Any] | None:
         hint = "more than 100 more accepted runs would be needed"
     else:
         hint = f"about {more} more accepted run{'s' if more != 1 else ''} would let it"
-    return {"reason": f"could not see a {1 + policy.must_see:g}x slowdown: the smallest it "
+    return {"reason": f"could not see a {1 + need:.3g}x slowdown: the smallest it "
                       f"finds {power:.0%} of the time is {detects:+.0%}{spread}; {hint}",
             "detects": detects, "more_runs": None if math.isinf(more) else int(more)}
 
