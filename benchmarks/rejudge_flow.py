@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--must-see", type=float, default=VerdictPolicy().must_see,
                    help="the slowdown a green pass must be able to see ('inf': the rule "
                         "before session 11, when a pass never turned undecided)")
+    p.add_argument("--must-see-power", type=float, default=VerdictPolicy().must_see_power,
+                   help="the power with which a green pass must be able to see --must-see")
     p.add_argument("--skip-last", type=int, default=0,
                    help="leave out the last N runs (e.g. a run with an injected delay)")
     args = p.parse_args(argv)
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         for cv in (float(x) for x in args.host_cv.split(",")):
             policy = VerdictPolicy(run_to_run_cv={**VerdictPolicy().run_to_run_cv, "host": cv},
                                    must_see=args.must_see,
+                                   must_see_power=args.must_see_power,
                                    **({} if p99 is None else {"p99_run_to_run_cv": p99}))
             p99_cv = policy.prior({"timer": "host"}, "p99").run_to_run_cv
             for glob, factor in [("", 1.0), *slow]:
