@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                 tf.extractall(tmp, filter="data")
             root = Path(tmp)
         runs = sorted((root / "reports" / "runs").glob("*.json"))   # named by start time
-        judged = runs[args.accepted:len(runs) - args.skip_last]
+        # read once: api.judge sets each case's verdict afresh, whatever it held before
+        judged = [load_results(str(p)) for p in runs[args.accepted:len(runs) - args.skip_last]]
         store = BaselineStore(str(root / "baselines"))
         slow = [(g, float(f)) for g, _, f in (s.rpartition("=") for s in args.slow)]
         print("| host prior (median / p99) | slowed | runs | verdicts | the slowed cases' "
@@ -85,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 counts: Counter[str] = Counter()
                 slowed_counts: Counter[str] = Counter()
                 calls: Counter[str] = Counter()
-                for path in judged:
-                    run = load_results(str(path))
+                for run in judged:
                     if glob:
                         run = replace(run, cases=[slowed(c, factor) if fnmatch.fnmatch(c.id, glob)
                                                   else c for c in run.cases])

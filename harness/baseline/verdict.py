@@ -41,7 +41,7 @@ from harness.comparison import (
 )
 from harness.telemetry import host
 from harness.verdict import clocks
-from harness.verdict.gross import gross_change, gross_detectable
+from harness.verdict.gross import bonferroni_level, gross_change, gross_detectable
 from harness.verdict.records import MetricVerdict, Verdict
 
 VERDICTS = ("pass", "regression", "improvement", "unstable", "undecided", "new", "failed",
@@ -572,10 +572,10 @@ def _blind(m: MetricVerdict, policy: VerdictPolicy) -> dict[str, Any] | None:
     if detects <= need:
         return None
     terms, runs = m.get("terms"), int(m.get("replicates") or 1)
-    level = policy.alpha / max(int(m.get("tests") or 1), 1)
     # counted by the t test alone (the gross rule can see more, so this is an upper bound);
     # "none would" uses the normal quantile at alpha / m, as the gross rule does
-    more = more_runs_to_see(terms, runs, need, level, power) if terms else math.inf
+    more = (more_runs_to_see(terms, runs, need, bonferroni_level(m, policy.alpha), power)
+            if terms else math.inf)
     spread = f" (between runs {math.sqrt(terms['between_var']):.0%})" if terms else ""
     if math.isinf(more):
         hint = ("no number of accepted runs would: the run-to-run spread itself hides it "
@@ -602,8 +602,7 @@ def _conclude(v: Verdict) -> Verdict:
         unstable = (*unstable, noisy_tail)
     # working figures of judging, never written
     v = v.without("voids_timing", "few_runs", "noisy_tail", "blind",
-                  "throughput_tolerance").updated(
-        unstable=unstable)
+                  "throughput_tolerance").updated(unstable=unstable)
 
     def voided(k: str) -> bool:
         if k not in timing:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import math
 
+from harness.comparison import detectable_change
 from harness.verdict.records import MetricVerdict
+
+
+def bonferroni_level(m: MetricVerdict, alpha: float) -> float:
+    """``alpha / m``: the level each of the matrix's ``tests`` is held to by the gross rule."""
+    return alpha / max(int(m.get("tests") or 1), 1)
 
 
 def gross_change(m: MetricVerdict, alpha: float, factor: float) -> bool:
@@ -23,10 +29,10 @@ def gross_change(m: MetricVerdict, alpha: float, factor: float) -> bool:
     floor being wrong (host median: +20 % at the default 5 %; p99: +80 %)."""
     from scipy.stats import norm
 
-    se, tests = m.get("se"), max(int(m.get("tests") or 1), 1)
+    se = m.get("se")
     if not se or not math.isfinite(se) or m.change <= factor * m.tolerance:
         return False
-    return m["log_ratio"] > float(norm.ppf(1 - alpha / tests)) * se
+    return m["log_ratio"] > float(norm.ppf(1 - bonferroni_level(m, alpha))) * se
 
 
 def gross_detectable(m: MetricVerdict, alpha: float, factor: float, power: float) -> float:
@@ -37,10 +43,9 @@ def gross_detectable(m: MetricVerdict, alpha: float, factor: float, power: float
     At few degrees of freedom this, not the t test's MDC, is what a stored comparison can see
     of a large change (the README's flow on the CI VM: MDC +244 % over five accepted runs,
     yet a synthetic 3x was found 15 of 15 times, by this rule)."""
-    from scipy.stats import norm
-
-    se, tests = m.get("se"), max(int(m.get("tests") or 1), 1)
-    if se is None or not math.isfinite(se):
+    se = m.get("se")
+    if se is None:
         return math.inf
-    log_change = float(norm.ppf(1 - alpha / tests) + norm.ppf(power)) * se
-    return max(factor * m.tolerance, math.exp(log_change) - 1 if log_change < 700 else math.inf)
+    # the normal quantiles: the t test's MDC with the spread taken as known (df = inf)
+    return max(factor * m.tolerance,
+               detectable_change(se, math.inf, bonferroni_level(m, alpha), power))
