@@ -335,11 +335,16 @@ def test_when_no_number_of_runs_would_see_the_tolerance_it_says_so():
 FLOW3_ACCEPTED = (1.857, 2.810, 1.446, 1.144, 1.502)
 
 
-def _flow3(level, seed, policy=None):
-    base = [cpu_run(x, 10 + j) for j, x in enumerate(FLOW3_ACCEPTED)]
-    cases = [evaluate_case(cpu_run(level if c == 0 else 1.5, seed + c), base, 0.10, policy
-                           or VerdictPolicy()) for c in range(7)]       # the quick-start matrix
-    return finalize(cases, policy or VerdictPolicy())
+def _quickstart(base, seed, tolerance=0.10, policy=None, level=1.5, first=None):
+    """The quick-start matrix's seven host-timed cases, each at ``level`` ms (the first at
+    ``first`` where given), judged together against the accepted runs ``base``."""
+    policy = policy or VerdictPolicy()
+    return finalize([evaluate_case(cpu_run(first if c == 0 and first else level, seed + c),
+                                   base, tolerance, policy) for c in range(7)], policy)
+
+
+def _flow3_base():
+    return [cpu_run(x, 10 + j) for j, x in enumerate(FLOW3_ACCEPTED)]
 
 
 def test_a_pass_that_could_not_see_a_3x_slowdown_is_undecided():
@@ -347,14 +352,14 @@ def test_a_pass_that_could_not_see_a_3x_slowdown_is_undecided():
 
     before = VerdictPolicy(must_see=math.inf)
     for seed in range(3):
-        old = _flow3(1.5, 100 * seed, before)[0]
+        old = _quickstart(_flow3_base(), 100 * seed, policy=before)[0]
         assert old["status"] == "pass" and exit_code([old]) == 0      # what flow 3 did
-        v = _flow3(1.5, 100 * seed)[0]
+        v = _quickstart(_flow3_base(), 100 * seed)[0]
         assert v["status"] == "undecided" and exit_code([v]) == 3, v["reason"]
         assert "could not see a 3x slowdown" in v["reason"] and v["detects"] > 2.0
         assert v["more_runs"] is None and "no number of accepted runs would" in v["reason"]
         # 3x of a fast run (1.22 ms, as in flow 3): found or undecided, never green
-        slow = _flow3(3 * 1.22, 100 * seed + 50)[0]
+        slow = _quickstart(_flow3_base(), 100 * seed + 50, first=3 * 1.22)[0]
         assert slow["status"] in ("regression", "undecided") and exit_code([slow]) != 0
 
 
@@ -365,27 +370,23 @@ def test_a_tolerance_wider_than_3x_is_the_bar_instead():
     # its +500 % either, and says which slowdown it could not see
     base = [cpu_run(1.1, 2000 + j) for j in range(5)]
     gross_off = VerdictPolicy(gross_factor=math.inf)       # the t test's MDC alone
-    wide = finalize([evaluate_case(cpu_run(1.1, 2050 + c), base, 5.0, gross_off)
-                     for c in range(7)], gross_off)
+    wide = _quickstart(base, 2050, 5.0, gross_off, level=1.1)
     m = wide[0]["metrics"]["median"]
     sees = detectable_change(m["se"], m["df"], m["mdc_level"], gross_off.must_see_power)
     assert 2.0 < sees <= 5.0
     assert [v["status"] for v in wide] == ["pass"] * 7
-    tight = finalize([evaluate_case(cpu_run(1.1, 2050 + c), base, 0.1, gross_off)
-                      for c in range(7)], gross_off)
+    tight = _quickstart(base, 2050, 0.1, gross_off, level=1.1)
     assert tight[0]["status"] == "undecided" and "see a 3x slowdown" in tight[0]["reason"]
-    flow3 = [cpu_run(x, 10 + j) for j, x in enumerate(FLOW3_ACCEPTED)]
-    v = compare_case(cpu_run(1.5, 7), flow3, 5.0)
+    v = compare_case(cpu_run(1.5, 7), _flow3_base(), 5.0)
     assert v["status"] == "undecided" and "see a 6x slowdown" in v["reason"]
 
 
 def test_a_pass_that_could_see_a_3x_slowdown_stays_green():
     # accepted runs within the host prior (flows 1 and 2): the gross-change rule would find a
-    # 3x with more than 80 % power, so nothing changes
+    # 3x with at least the rule's 95 % power, so nothing changes
     for seed in range(3):
         base = [cpu_run(1.1, 1000 * seed + j) for j in range(5)]
-        cases = finalize([evaluate_case(cpu_run(1.1, 1000 * seed + 50 + c), base, 0.10)
-                          for c in range(7)])
+        cases = _quickstart(base, 1000 * seed + 50, level=1.1)
         assert [v["status"] for v in cases] == ["pass"] * 7, cases[0]["reason"]
         assert all("detects" not in v for v in cases)
 
