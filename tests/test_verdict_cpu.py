@@ -330,7 +330,7 @@ def test_when_no_number_of_runs_would_see_the_tolerance_it_says_so():
     assert "trt-harness ab" in v["reason"]
 
 
-# The README's third flow on the CI VM (session 11): five accepted runs of resnet b1 at
+# The README's third flow on the CI VM (recorded in session 10): five accepted runs of resnet b1 at
 # 1.86, 2.81, 1.45, 1.14 and 1.50 ms, nothing else running. Their 2.5x spread hides a 3x.
 FLOW3_ACCEPTED = (1.857, 2.810, 1.446, 1.144, 1.502)
 
