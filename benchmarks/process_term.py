@@ -20,10 +20,11 @@ Three modes, each in its own fresh processes, taken in turn:
 * ``pads``: as the harness prepares today;
 * ``hash0``: the same with ``PYTHONHASHSEED=0`` (is it an iteration order that varies with
   the process's hash seed?);
-* ``hold``: before each preparation, a block of fresh device memory of random size
-  (0 to ``--hold-gib``, drawn from the OS, not the seed) is taken from the driver and held,
-  so the preparation's allocations land on other physical pages (is it where the driver
-  put the process's memory?).
+* ``hold``: with the layout's page hold (``harness.layout.PAGE_HOLD``, or ``--hold-gib``):
+  before its weights each preparation takes a seeded share of fresh device memory from the
+  driver and holds it, so its allocations land on other physical pages (is it where the
+  driver put the process's memory?). ``pads`` and ``hash0`` run with the hold off, as the
+  harness prepared before it.
 
     python -m benchmarks.process_term torchvision.models:squeezenet1_1 --backend torch \\
         --option mode=graph --precision fp16 --shapes x:8x3x224x224 \\
@@ -130,37 +131,34 @@ def _pointers(engine: Any) -> dict[str, int | None]:
 
 
 def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], passes: int,
-                    blocks: int, block_s: float, hold_gib: float) -> dict[str, Any]:
+                    blocks: int, block_s: float, hold_gib: float | None) -> dict[str, Any]:
     """One fresh process: every seed prepared ``passes`` times, one after another."""
     import gc
 
+    import harness.layout
     from benchmarks.layout_study import _case, interleaved_block_medians
     from harness.ab.measure import _prepare, _Side
     from harness.layout import Layout
 
+    # "pads" and "hash0" prepare as the harness did before its page hold; "hold" as it does
+    # now (harness.layout.PAGE_HOLD), or with --hold-gib instead
+    harness.layout.PAGE_HOLD = (0 if mode != "hold" else
+                                harness.layout.PAGE_HOLD if hold_gib is None
+                                else int(hold_gib * (1 << 30)))
     case = _case(spec)
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
     preps = []
     for r in range(passes):
         for k, seed in enumerate(seeds):
             with contextlib.ExitStack() as stack:
-                hold_bytes = 0
-                if mode == "hold":
-                    import torch
-
-                    torch.cuda.synchronize()
-                    torch.cuda.empty_cache()
-                    hold_bytes = int(rng.integers(0, int(hold_gib * 1024) + 1)) * MIB
-                    if hold_bytes:
-                        held = torch.empty(hold_bytes, dtype=torch.uint8, device="cuda")
-                        stack.callback(lambda h=held: h)     # held until released
-                        del held
                 side = _Side(f"s{k}", case)
                 t0 = time.perf_counter()
                 _prepare(side, ".", stack, Layout(seed))
                 prep_s = time.perf_counter() - t0
                 medians, count = interleaved_block_medians([side], case, blocks, block_s, rng)
-                preps.append({"seed_index": k, "seed": seed, "pass": r, "hold_bytes": hold_bytes,
+                memory = side.engine.memory() if hasattr(side.engine, "memory") else {}
+                preps.append({"seed_index": k, "seed": seed, "pass": r,
+                              "pad_bytes": memory.get("harness_layout_pad_bytes"),
                               "prepare_s": prep_s, "samples_per_block": count,
                               "pointers": _pointers(side.engine), "blocks_ms": medians[0]})
             gc.collect()
@@ -171,7 +169,7 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
 
 
 def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, passes: int,
-              blocks: int, block_s: float, hold_gib: float, modes: Sequence[str],
+              blocks: int, block_s: float, hold_gib: float | None, modes: Sequence[str],
               budget_s: float, save: str | None) -> dict[str, Any]:
     """Each workload in ``processes`` rounds of fresh subprocesses, one per mode in turn (so a
     study cut short by ``budget_s`` keeps the modes balanced); saved after every process."""
@@ -201,7 +199,8 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, pa
                                     json.dumps(dict(spec)), "--mode", mode, "--out", str(path),
                                     "--seed-list", ",".join(map(str, seed_list)),
                                     "--passes", str(passes), "--blocks", str(blocks),
-                                    "--block-s", str(block_s), "--hold-gib", str(hold_gib)],
+                                    "--block-s", str(block_s),
+                                    *([] if hold_gib is None else ["--hold-gib", str(hold_gib)])],
                                    check=True, env=env)
                     entry["processes"].append(json.loads(path.read_text()))
                 longest = max(longest, time.monotonic() - t0)
@@ -225,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--passes", type=int, default=2, help="preparations of each seed per process")
     p.add_argument("--blocks", type=int, default=3, help="timed blocks per preparation")
     p.add_argument("--block-s", type=float, default=0.06)
-    p.add_argument("--hold-gib", type=float, default=8.0)
+    p.add_argument("--hold-gib", type=float, help="the page hold's ceiling in the hold mode "
+                   "(default: the harness's, harness.layout.PAGE_HOLD)")
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--budget-s", type=float, default=1e9)
     p.add_argument("--save")
