@@ -15,16 +15,21 @@ preparation means then separates
 * the interaction (a preparation's own offset in this process),
 
 and repeats of a seed within one process show whether a preparation repeats itself there.
-Three modes, each in its own fresh processes, taken in turn:
+Processes that prepare the same seeds in the same order allocate alike, so a term that comes
+from where a process's *earlier* allocations put its memory cannot show between them; in a
+stored run the processes differ in what ran before (other cases, their order, the library
+workspaces the first case allocated). The ``prefix`` modes stand in for that history: each
+process first takes a block of device memory of random size (0 to ``--prefix-gib``, drawn
+from the OS, not the seeds) and holds it throughout. Three modes, each in its own fresh
+processes, taken in turn:
 
-* ``pads``: as the harness prepares today;
-* ``hash0``: the same with ``PYTHONHASHSEED=0`` (is it an iteration order that varies with
-  the process's hash seed?);
-* ``hold``: with the layout's page hold (``harness.layout.PAGE_HOLD``, or ``--hold-gib``):
-  before its weights each preparation takes a seeded share of fresh device memory from the
-  driver and holds it, so its allocations land on other physical pages (is it where the
-  driver put the process's memory?). ``pads`` and ``hash0`` run with the hold off, as the
-  harness prepared before it.
+* ``pads``: as the harness prepared before its page hold, no prefix (the control);
+* ``prefix``: the same after a per-process prefix (a process term here, and not in
+  ``pads``, says the layout's pads do not sample what the history moves);
+* ``prefix+hold``: the prefix, and each preparation with the layout's page hold
+  (``harness.layout.PAGE_HOLD``, or ``--hold-gib``): before its weights it takes a seeded
+  share of fresh device memory from the driver and holds it, so its allocations land on
+  other pages (the term gone here says the hold samples it, layout by layout).
 
     python -m benchmarks.process_term torchvision.models:squeezenet1_1 --backend torch \\
         --option mode=graph --precision fp16 --shapes x:8x3x224x224 \\
@@ -51,7 +56,7 @@ import numpy as np
 
 from harness.stats import pooled_variance
 
-MODES = ("pads", "hash0", "hold")
+MODES = ("pads", "prefix", "prefix+hold")
 MIB = 1 << 20
 
 
@@ -131,7 +136,8 @@ def _pointers(engine: Any) -> dict[str, int | None]:
 
 
 def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], passes: int,
-                    blocks: int, block_s: float, hold_gib: float | None) -> dict[str, Any]:
+                    blocks: int, block_s: float, hold_gib: float | None,
+                    prefix_gib: float) -> dict[str, Any]:
     """One fresh process: every seed prepared ``passes`` times, one after another."""
     import gc
 
@@ -140,13 +146,19 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
     from harness.ab.measure import _prepare, _Side
     from harness.layout import Layout
 
-    # "pads" and "hash0" prepare as the harness did before its page hold; "hold" as it does
-    # now (harness.layout.PAGE_HOLD), or with --hold-gib instead
-    harness.layout.PAGE_HOLD = (0 if mode != "hold" else
+    # without "hold" as the harness prepared before its page hold; with it as it does now
+    # (harness.layout.PAGE_HOLD), or with --hold-gib instead
+    harness.layout.PAGE_HOLD = (0 if "hold" not in mode else
                                 harness.layout.PAGE_HOLD if hold_gib is None
                                 else int(hold_gib * (1 << 30)))
     case = _case(spec)
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
+    prefix_bytes, prefix = 0, None
+    if mode.startswith("prefix"):
+        import torch
+
+        prefix_bytes = int(rng.integers(0, int(prefix_gib * 1024) + 1)) * MIB
+        prefix = torch.empty(prefix_bytes, dtype=torch.uint8, device="cuda")  # noqa: F841
     preps = []
     for r in range(passes):
         for k, seed in enumerate(seeds):
@@ -165,12 +177,12 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
             if "torch" in sys.modules and sys.modules["torch"].cuda.is_initialized():
                 sys.modules["torch"].cuda.synchronize()
                 sys.modules["torch"].cuda.empty_cache()
-    return {"mode": mode, "hashseed": os.environ.get("PYTHONHASHSEED"), "preparations": preps}
+    return {"mode": mode, "prefix_bytes": prefix_bytes, "preparations": preps}
 
 
 def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, passes: int,
-              blocks: int, block_s: float, hold_gib: float | None, modes: Sequence[str],
-              budget_s: float, save: str | None) -> dict[str, Any]:
+              blocks: int, block_s: float, hold_gib: float | None, prefix_gib: float,
+              modes: Sequence[str], budget_s: float, save: str | None) -> dict[str, Any]:
     """Each workload in ``processes`` rounds of fresh subprocesses, one per mode in turn (so a
     study cut short by ``budget_s`` keeps the modes balanced); saved after every process."""
     from benchmarks.layout_study import _case
@@ -178,7 +190,8 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, pa
     seed_list = [int.from_bytes(os.urandom(4), "little") for _ in range(seeds)]
     out: dict[str, Any] = {"settings": {"processes": processes, "seeds": seed_list,
                                         "passes": passes, "blocks": blocks, "block_s": block_s,
-                                        "hold_gib": hold_gib, "modes": list(modes)},
+                                        "hold_gib": hold_gib, "prefix_gib": prefix_gib,
+                                        "modes": list(modes)},
                            "workloads": []}
     start = time.monotonic()
     longest = 0.0
@@ -190,18 +203,15 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, pa
                 break
             for mode in modes:
                 t0 = time.monotonic()
-                env = dict(os.environ)
-                if mode == "hash0":
-                    env["PYTHONHASHSEED"] = "0"
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / "process.json"
                     subprocess.run([sys.executable, "-m", "benchmarks.process_term", "--worker",
                                     json.dumps(dict(spec)), "--mode", mode, "--out", str(path),
                                     "--seed-list", ",".join(map(str, seed_list)),
                                     "--passes", str(passes), "--blocks", str(blocks),
-                                    "--block-s", str(block_s),
+                                    "--block-s", str(block_s), "--prefix-gib", str(prefix_gib),
                                     *([] if hold_gib is None else ["--hold-gib", str(hold_gib)])],
-                                   check=True, env=env)
+                                   check=True)
                     entry["processes"].append(json.loads(path.read_text()))
                 longest = max(longest, time.monotonic() - t0)
                 print(f"{entry['case']} {mode}: {time.monotonic() - t0:.1f} s", flush=True)
@@ -226,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--block-s", type=float, default=0.06)
     p.add_argument("--hold-gib", type=float, help="the page hold's ceiling in the hold mode "
                    "(default: the harness's, harness.layout.PAGE_HOLD)")
+    p.add_argument("--prefix-gib", type=float, default=2.0,
+                   help="the per-process prefix's ceiling in the prefix modes")
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--budget-s", type=float, default=1e9)
     p.add_argument("--save")
@@ -238,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         seeds = [int(s) for s in args.seed_list.split(",")]
         result = measure_process(json.loads(args.worker), args.mode, seeds, args.passes,
-                                 args.blocks, args.block_s, args.hold_gib)
+                                 args.blocks, args.block_s, args.hold_gib, args.prefix_gib)
         Path(args.out).write_text(json.dumps(result))
         return 0
     if args.load:
@@ -256,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if bad:
             p.error(f"--modes: unknown {bad}; expected some of {list(MODES)}")
         data = run_study(specs, args.processes, args.seeds, args.passes, args.blocks,
-                         args.block_s, args.hold_gib, modes, args.budget_s, args.save)
+                         args.block_s, args.hold_gib, args.prefix_gib, modes, args.budget_s,
+                         args.save)
     print(report(data))
     return 0
 
