@@ -27,9 +27,10 @@ processes, taken in turn:
 * ``prefix``: the same after a per-process prefix (a process term here, and not in
   ``pads``, says the layout's pads do not sample what the history moves);
 * ``prefix+hold``: the prefix, and each preparation with the layout's page hold
-  (``harness.layout.PAGE_HOLD``, or ``--hold-gib``): before its weights it takes a seeded
-  share of fresh device memory from the driver and holds it, so its allocations land on
-  other pages (the term gone here says the hold samples it, layout by layout).
+  (``harness.layout.Layout.page_hold``, its ceiling ``--hold-gib``): before its weights it
+  takes a seeded share of fresh device memory from the driver and holds it, so its
+  allocations land on other pages (the term gone here says the hold samples it, layout by
+  layout).
 
     python -m benchmarks.process_term torchvision.models:squeezenet1_1 --backend torch \\
         --option mode=graph --precision fp16 --shapes x:8x3x224x224 \\
@@ -136,7 +137,7 @@ def _pointers(engine: Any) -> dict[str, int | None]:
 
 
 def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], passes: int,
-                    blocks: int, block_s: float, hold_gib: float | None,
+                    blocks: int, block_s: float, hold_gib: float,
                     prefix_gib: float) -> dict[str, Any]:
     """One fresh process: every seed prepared ``passes`` times, one after another."""
     import gc
@@ -146,11 +147,9 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
     from harness.ab.measure import _prepare, _Side
     from harness.layout import Layout
 
-    # without "hold" as the harness prepared before its page hold; with it as it does now
-    # (harness.layout.PAGE_HOLD), or with --hold-gib instead
-    harness.layout.PAGE_HOLD = (0 if "hold" not in mode else
-                                harness.layout.PAGE_HOLD if hold_gib is None
-                                else int(hold_gib * (1 << 30)))
+    # without "hold" as the harness prepared before its page hold; with it, the hold's
+    # ceiling set to --hold-gib
+    harness.layout.PAGE_HOLD = int(hold_gib * (1 << 30)) if "hold" in mode else 0
     case = _case(spec)
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
     prefix_bytes, prefix = 0, None
@@ -181,7 +180,7 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
 
 
 def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, passes: int,
-              blocks: int, block_s: float, hold_gib: float | None, prefix_gib: float,
+              blocks: int, block_s: float, hold_gib: float, prefix_gib: float,
               modes: Sequence[str], budget_s: float, save: str | None) -> dict[str, Any]:
     """Each workload in ``processes`` rounds of fresh subprocesses, one per mode in turn (so a
     study cut short by ``budget_s`` keeps the modes balanced); saved after every process."""
@@ -210,7 +209,7 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, pa
                                     "--seed-list", ",".join(map(str, seed_list)),
                                     "--passes", str(passes), "--blocks", str(blocks),
                                     "--block-s", str(block_s), "--prefix-gib", str(prefix_gib),
-                                    *([] if hold_gib is None else ["--hold-gib", str(hold_gib)])],
+                                    "--hold-gib", str(hold_gib)],
                                    check=True)
                     entry["processes"].append(json.loads(path.read_text()))
                 longest = max(longest, time.monotonic() - t0)
@@ -234,8 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--passes", type=int, default=2, help="preparations of each seed per process")
     p.add_argument("--blocks", type=int, default=3, help="timed blocks per preparation")
     p.add_argument("--block-s", type=float, default=0.06)
-    p.add_argument("--hold-gib", type=float, help="the page hold's ceiling in the hold mode "
-                   "(default: the harness's, harness.layout.PAGE_HOLD)")
+    p.add_argument("--hold-gib", type=float, default=8.0,
+                   help="the page hold's ceiling in the hold mode")
     p.add_argument("--prefix-gib", type=float, default=2.0,
                    help="the per-process prefix's ceiling in the prefix modes")
     p.add_argument("--modes", default=",".join(MODES))
