@@ -59,7 +59,9 @@ def test_a_process_term_is_not_read_as_a_seed_pattern():
 
 
 def test_the_study_runs_end_to_end_on_the_cpu(tmp_path, monkeypatch):
-    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)                  # run as documented: python -m from the checkout
+    monkeypatch.syspath_prepend(str(root))
     save = tmp_path / "study.json"
     assert process_term.main(["zoo:resnet", "--backend", "onnxruntime", "--precision",
                               "fp32", "--processes", "2", "--seeds", "2", "--passes", "1",
