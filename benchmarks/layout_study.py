@@ -224,6 +224,16 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, instances: int
     return out
 
 
+def workload_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One workload per named model, all with the command line's backend, precision, shapes
+    and ``--option`` values (the studies' shared arguments)."""
+    from harness.arguments import parse_option
+
+    options = dict(parse_option(o) for o in args.option)
+    return [{"model": m, "backend": args.backend, "precision": args.precision,
+             "shapes": args.shapes, "options": options} for m in args.models]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("models", nargs="*", help="workloads: model sources (zoo:resnet, "
@@ -252,13 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         if not args.models:
             p.error("name at least one model, or --load a saved study")
-        from harness.arguments import parse_option
-
-        options = dict(parse_option(o) for o in args.option)
-        specs = [{"model": m, "backend": args.backend, "precision": args.precision,
-                  "shapes": args.shapes, "options": options} for m in args.models]
-        data = run_study(specs, args.processes, args.instances, args.rounds, args.block_s,
-                         args.seed)
+        data = run_study(workload_specs(args), args.processes, args.instances, args.rounds,
+                         args.block_s, args.seed)
         if args.save:
             Path(args.save).write_text(json.dumps(data))
     print(report(data))

@@ -248,27 +248,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.worker:
         seeds = [int(s) for s in args.seed_list.split(",")]
-        result = measure_process(json.loads(args.worker), args.mode, seeds, args.passes,
-                                 args.blocks, args.block_s, args.hold_gib, args.prefix_gib)
-        Path(args.out).write_text(json.dumps(result))
+        Path(args.out).write_text(json.dumps(measure_process(
+            json.loads(args.worker), args.mode, seeds, args.passes, args.blocks, args.block_s,
+            args.hold_gib, args.prefix_gib)))
         return 0
+    modes = [m for m in args.modes.split(",") if m]
+    bad = sorted(set(modes) - set(MODES))
+    if bad:
+        p.error(f"--modes: unknown {bad}; expected some of {list(MODES)}")
+    if not (args.load or args.models):
+        p.error("name at least one model, or --load a saved study")
     if args.load:
         data = json.loads(Path(args.load).read_text())
     else:
-        if not args.models:
-            p.error("name at least one model, or --load a saved study")
-        from harness.arguments import parse_option
+        from benchmarks.layout_study import workload_specs
 
-        options = dict(parse_option(o) for o in args.option)
-        specs = [{"model": m, "backend": args.backend, "precision": args.precision,
-                  "shapes": args.shapes, "options": options} for m in args.models]
-        modes = [m for m in args.modes.split(",") if m]
-        bad = sorted(set(modes) - set(MODES))
-        if bad:
-            p.error(f"--modes: unknown {bad}; expected some of {list(MODES)}")
-        data = run_study(specs, args.processes, args.seeds, args.passes, args.blocks,
-                         args.block_s, args.hold_gib, args.prefix_gib, modes, args.budget_s,
-                         args.save)
+        data = run_study(workload_specs(args), args.processes, args.seeds, args.passes,
+                         args.blocks, args.block_s, args.hold_gib, args.prefix_gib, modes,
+                         args.budget_s, args.save)
     print(report(data))
     return 0
 
