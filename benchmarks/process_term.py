@@ -91,7 +91,18 @@ def components(procs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     resid = m - rows[:, None] - cols[None, :] + grand
     inter = float((resid ** 2).sum() / ((p - 1) * (k - 1)))
     noise = max(rep_var / passes if math.isfinite(rep_var) else per_prep, per_prep)
+    # the same position (pass, seed) across processes: where the history shows, if anywhere
+    at: dict[tuple[int, int], list[float]] = {}
+    for proc in procs:
+        for prep in proc["preparations"]:
+            at.setdefault((int(prep["pass"]), int(prep["seed_index"])), []).append(
+                float(np.log(np.asarray(prep["blocks_ms"], dtype=float)).mean()))
+    spread = {pos: math.sqrt(float(np.var(v, ddof=1))) for pos, v in at.items() if len(v) > 1}
+    first = min(spread) if spread else None
     out.update({
+        "first_position_sd": spread.get(first) if first else None,
+        "other_positions_sd": (float(np.median([v for pos, v in spread.items() if pos != first]))
+                               if len(spread) > 1 else None),
         "process_sd": _sd(float(np.var(rows, ddof=1)) - inter / k),
         "seed_sd": _sd(float(np.var(cols, ddof=1)) - inter / p),
         "interaction_sd": _sd(inter - noise),
@@ -108,8 +119,9 @@ def report(data: Mapping[str, Any]) -> str:
     """One line per workload and mode."""
     pct = lambda v: "–" if v is None else f"{v:.3%}"  # noqa: E731
     lines = ["| workload | mode | processes x seeds | between blocks | same seed, same process "
-             "| seed pattern | **process term** | interaction | process levels (%) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| seed pattern | **process term** | interaction | first preparation "
+             "| later ones | process levels (%) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for w in data["workloads"]:
         for mode in MODES:
             procs = [p for p in w["processes"] if p["mode"] == mode]
@@ -119,10 +131,13 @@ def report(data: Mapping[str, Any]) -> str:
             lines.append(f"| {w['case']} | {mode} | {a['processes']} x {a['seeds']} | "
                          f"{pct(a['between_blocks_sd'])} | {pct(a['repeat_sd'])} | "
                          f"{pct(a.get('seed_sd'))} | {pct(a.get('process_sd'))} | "
-                         f"{pct(a.get('interaction_sd'))} | {a.get('process_means_pct', '')} |")
+                         f"{pct(a.get('interaction_sd'))} | {pct(a.get('first_position_sd'))} | "
+                         f"{pct(a.get('other_positions_sd'))} | {a.get('process_means_pct', '')} |")
     return "\n".join([*lines, "", "SDs of log time (relative), method of moments, floored at 0. "
                               "process term: the level every preparation of one process "
-                              "shares beyond what its seeds set."])
+                              "shares beyond what its seeds set. first preparation / later "
+                              "ones: the SD between processes of one position (pass, seed) in "
+                              "the order: the process's first, and the median of the others."])
 
 
 # -- measuring (runs in the worker processes) ------------------------------------------------

@@ -169,12 +169,14 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
         inject: list[str] | None = None, progress: Progress | None = None,
         fail_on: tuple[str, ...] = FAILING, command: list[str] | None = None,
         policy: VerdictPolicy = DEFAULT_POLICY, quick: bool = False,
-        shard: Shard | None = None, executor: Executor | None = None) -> RunOutcome:
+        shard: Shard | None = None, executor: Executor | None = None,
+        layout_seed: int | None = None) -> RunOutcome:
     """Run scenario files end to end: measure, judge against baselines, write the report.
 
     ``shard`` runs only that part of the matrix (:mod:`harness.scale.shard`); ``executor``
     runs the cases elsewhere (:class:`harness.scale.dask_executor.DaskExecutor`); default: one
-    at a time in this process."""
+    at a time in this process. ``layout_seed`` draws every case's memory layouts from it
+    (``Case.layout_seed``) instead of at random."""
     from harness.ab.plan import run_pairs
     from harness.consent import check_case
 
@@ -197,6 +199,9 @@ def run(paths: list[str | Path], *, out_dir: str | Path = "reports",
                                         run_.platform_id)
         planned, ab_pairs = mine.cases, mine.pairs
     planned = plan_layouts(planned, store, run_.platform_id)
+    if layout_seed is not None:
+        planned = [PlannedCase(replace(p.case, layout_seed=layout_seed), p.base_dir)
+                   for p in planned]
     writer = ResultWriter(run_, out / "runs" / f"{run_.run_id}.json")
     writer.flush()
     problems: list[str] = []

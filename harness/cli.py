@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       select=args.case, inject=args.inject_delay,
                       progress=make_progress(not args.quiet), fail_on=args.fail_on,
                       command=sys.argv, policy=policy, quick=args.quick, shard=args.shard,
-                      executor=executor)
+                      executor=executor, layout_seed=args.layout_seed)
     _table(api.summary_rows(outcome.run), f"run {outcome.run.run_id} on {outcome.run.platform_id}")
     from harness.pipeline.summary import print_study_table
 
@@ -359,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--allow-code", action="store_true",
                    help="run code the scenarios name (steps, model factories, plugin "
                         "libraries) from outside their folders (or TRT_HARNESS_ALLOW_CODE=1)")
+    r.add_argument("--layout-seed", type=int, default=None,
+                   help="draw every case's memory layouts from this seed (a result records it "
+                        "as timing.layout_seed): the same layouts in any process, to replay a "
+                        "run or to hold layouts fixed; default: fresh random layouts")
     r.add_argument("--shard", type=_shard, metavar="i/N",
                    help="run only shard i of N: a deterministic part of the matrix balanced "
                         "by each case's last known time (A/B pairs stay together)")

@@ -19,7 +19,7 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped
-from harness.layout import DEFAULT_LAYOUTS, Layout, random_seed
+from harness.layout import DEFAULT_LAYOUTS, Layout, derived_seed, random_seed
 from harness.markers import case_range, nvtx_range, scenario_range
 from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
@@ -158,6 +158,7 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
             if len(layouts) > 1 and not engine.build_only:
                 _measure_layouts(timed, cls, source, layouts, result)
                 result.timing["layouts_from"] = _layouts_from(case)
+                result.timing["layout_seed"] = case.layout_seed
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -173,13 +174,16 @@ def case_layouts(case: Case, cls: type[Backend]) -> list[Layout | None]:
     asks for several, or, where it is unset and the backend can place its memory, the count
     the case's accepted runs ask for (``Case.history_layouts``, else
     :data:`~harness.layout.DEFAULT_LAYOUTS`); each a fresh random draw (seeds recorded with
-    the result). The count is fixed before the first layout is measured."""
+    the result), or, with ``Case.layout_seed`` (``run --layout-seed``), drawn from it and the
+    case's id, the same in every process. The count is fixed before the first layout is
+    measured."""
     n = case.timing.layouts
     if n is None:
         n = (case.history_layouts or DEFAULT_LAYOUTS) if cls.randomizes_layout else 1
     if n <= 1:
         return [None]
-    first = random_seed()
+    first = random_seed() if case.layout_seed is None else derived_seed(case.layout_seed,
+                                                                         case.id)
     return [Layout(first + i) for i in range(n)]
 
 

@@ -446,6 +446,14 @@ def test_stored_runs_sample_layouts_by_default_where_the_backend_places_memory()
     assert len(drawn) == DEFAULT_LAYOUTS and len({x.seed for x in drawn}) == DEFAULT_LAYOUTS
     two = dataclasses.replace(case, timing=case.timing.model_copy(update={"layouts": 2}))
     assert len(case_layouts(two, Placing)) == 2 and case_layouts(two, ort) != [None]
+    # a run-wide layout seed (run --layout-seed) replays a case's layouts in any process, and
+    # gives two cases of one run different ones
+    fixed = dataclasses.replace(case, layout_seed=7)
+    assert case_layouts(fixed, Placing) == case_layouts(fixed, Placing) != drawn
+    other = dataclasses.replace(fixed, id=fixed.id + "-twin")
+    assert {x.seed for x in case_layouts(other, Placing)}.isdisjoint(
+        x.seed for x in case_layouts(fixed, Placing))
+    assert type(case).from_json(fixed.to_json()).layout_seed == 7
 
 
 def test_layouts_wanted_follows_the_history_spread():

@@ -58,6 +58,21 @@ def test_a_process_term_is_not_read_as_a_seed_pattern():
     assert a["seed_sd"] < 0.001 and a["interaction_sd"] < 0.001
 
 
+def test_a_history_that_moves_only_the_first_preparation_shows_there():
+    """What the H200 showed (session 13): a per-process prefix moved a process's first
+    preparation and none of the later ones. The first position's SD between processes must
+    carry it, the later positions' must not."""
+    procs = simulated(5, process=0.0, interaction=0.0, processes=12)
+    rng = np.random.default_rng(9)
+    for proc in procs:
+        shift = float(np.exp(rng.normal(0, 0.005)))
+        first = proc["preparations"][0]
+        first["blocks_ms"] = [b * shift for b in first["blocks_ms"]]
+    a = process_term.components(procs)
+    assert 0.003 < a["first_position_sd"] < 0.008
+    assert a["other_positions_sd"] < 0.0025
+
+
 def test_the_study_runs_end_to_end_on_the_cpu(tmp_path, monkeypatch):
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)                  # run as documented: python -m from the checkout

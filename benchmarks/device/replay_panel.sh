@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Issue 20, the stored flow's process term: is it in the layouts or in the process?
+# Fresh processes (as in CI), each one `trt-harness run` of the same scenario (WORKLOADS in a
+# fixed order, `timing.layouts = LAYOUTS`, default stop rule), in three modes taken in turn:
+# `run --layout-seed A`, `run --layout-seed B` (every process of a mode prepares the very same
+# layouts, in the same order) and fresh random layouts (as stored runs do). Between processes
+# of one fixed seed the layouts cannot differ, so what their run means still scatter is the
+# process term itself; the random mode's scatter is what stored runs see. Nothing is judged
+# here: `python -m benchmarks.replay_panel X.tgz` analyses the raw results.
+#   WORKLOADS="squeezenet1_1 mobilenet_v3_small" BUDGET_S=420 bash benchmarks/device/replay_panel.sh
+set -uo pipefail
+export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
+WORKLOADS=${WORKLOADS:-squeezenet1_1 mobilenet_v3_small}; LAYOUTS=${LAYOUTS:-8}
+BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-60}; TAG=${TAG:-replay-panel}
+SEED_A=${SEED_A:-101}; SEED_B=${SEED_B:-202}
+O=/tmp/$TAG; rm -rf $O; mkdir -p $O
+{ echo 'name = "replay"'; echo '[defaults]'; echo 'backends = ["torch:graph"]'
+  echo 'precisions = ["fp16"]'; echo 'batch = [8]'; echo "timing = { layouts = $LAYOUTS }"
+  for m in $WORKLOADS; do
+    printf '[[model]]\nid = "%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m $m
+  done; } > $O/scenario.toml
+start=$(date +%s); longest=30
+for ((i = 1; i <= MAX_RUNS; i++)); do
+  t0=$(date +%s)
+  case $(( (i - 1) % 3 )) in
+    0) mode=seedA; seed=(--layout-seed $SEED_A) ;;
+    1) mode=seedB; seed=(--layout-seed $SEED_B) ;;
+    *) mode=random; seed=() ;;
+  esac
+  python3 -m harness run $O/scenario.toml --allow-code --quiet "${seed[@]}" \
+    --out /tmp/$TAG-out$i --baselines /tmp/$TAG-store > $O/run$i-$mode.txt 2>&1
+  echo "run $i $mode rc=$? $(( $(date +%s) - start )) s"
+  cp /tmp/$TAG-out$i/results.json $O/run$i-$mode.json 2>/dev/null
+  (( $(date +%s) - t0 > longest )) && longest=$(( $(date +%s) - t0 ))
+  (( $(date +%s) - start + longest > BUDGET_S )) && break
+done
+tar -czf ${OUT:-/tmp}/$TAG.tgz -C /tmp $TAG
