@@ -20,17 +20,19 @@ from where a process's *earlier* allocations put its memory cannot show between 
 stored run the processes differ in what ran before (other cases, their order, the library
 workspaces the first case allocated). The ``prefix`` modes stand in for that history: each
 process first takes a block of device memory of random size (0 to ``--prefix-gib``, drawn
-from the OS, not the seeds) and holds it throughout. Three modes, each in its own fresh
+from the OS, not the seeds) and holds it throughout. Two modes, each in its own fresh
 processes, taken in turn:
 
-* ``pads``: as the harness prepared before its page hold, no prefix (the control);
+* ``pads``: no prefix (the control);
 * ``prefix``: the same after a per-process prefix (a process term here, and not in
-  ``pads``, says the layout's pads do not sample what the history moves);
-* ``prefix+hold``: the prefix, and each preparation with the layout's page hold
-  (``harness.layout.Layout.page_hold``, its ceiling ``--hold-gib``): before its weights it
-  takes a seeded share of fresh device memory from the driver and holds it, so its
-  allocations land on other pages (the term gone here says the hold samples it, layout by
-  layout).
+  ``pads``, says the layout's pads do not sample what the history moves).
+
+Session 13 (H200, squeezenet1_1) ran a third mode, ``prefix+hold``: each preparation first
+held a seeded share (up to 8 GiB) of fresh device memory, so that its allocations landed on
+other physical pages. The prefix moved only a process's first preparation (0.5 % between
+processes there, 0.08 % for the later ones), the process term stayed at 0.05 % with or
+without the hold, and the hold was removed (docs/verdicts.md, "Where the process term
+lives"); its rows stay readable with ``--load``.
 
     python -m benchmarks.process_term torchvision.models:squeezenet1_1 --backend torch \\
         --option mode=graph --precision fp16 --shapes x:8x3x224x224 \\
@@ -57,7 +59,7 @@ import numpy as np
 
 from harness.stats import pooled_variance
 
-MODES = ("pads", "prefix", "prefix+hold")
+MODES = ("pads", "prefix")
 MIB = 1 << 20
 
 
@@ -123,10 +125,8 @@ def report(data: Mapping[str, Any]) -> str:
              "| later ones | process levels (%) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for w in data["workloads"]:
-        for mode in MODES:
+        for mode in dict.fromkeys(p["mode"] for p in w["processes"]):   # as measured
             procs = [p for p in w["processes"] if p["mode"] == mode]
-            if not procs:
-                continue
             a = components(procs)
             lines.append(f"| {w['case']} | {mode} | {a['processes']} x {a['seeds']} | "
                          f"{pct(a['between_blocks_sd'])} | {pct(a['repeat_sd'])} | "
@@ -152,23 +152,18 @@ def _pointers(engine: Any) -> dict[str, int | None]:
 
 
 def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], passes: int,
-                    blocks: int, block_s: float, hold_gib: float,
-                    prefix_gib: float) -> dict[str, Any]:
+                    blocks: int, block_s: float, prefix_gib: float) -> dict[str, Any]:
     """One fresh process: every seed prepared ``passes`` times, one after another."""
     import gc
 
-    import harness.layout
     from benchmarks.layout_study import _case, interleaved_block_medians
     from harness.ab.measure import _prepare, _Side
     from harness.layout import Layout
 
-    # without "hold" as the harness prepared before its page hold; with it, the hold's
-    # ceiling set to --hold-gib
-    harness.layout.PAGE_HOLD = int(hold_gib * (1 << 30)) if "hold" in mode else 0
     case = _case(spec)
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
     prefix_bytes, prefix = 0, None
-    if mode.startswith("prefix"):
+    if mode == "prefix":
         import torch
 
         prefix_bytes = int(rng.integers(0, int(prefix_gib * 1024) + 1)) * MIB
@@ -195,7 +190,7 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
 
 
 def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, passes: int,
-              blocks: int, block_s: float, hold_gib: float, prefix_gib: float,
+              blocks: int, block_s: float, prefix_gib: float,
               modes: Sequence[str], budget_s: float, save: str | None) -> dict[str, Any]:
     """Each workload in ``processes`` rounds of fresh subprocesses, one per mode in turn (so a
     study cut short by ``budget_s`` keeps the modes balanced); saved after every process."""
@@ -204,7 +199,7 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, pa
     seed_list = [int.from_bytes(os.urandom(4), "little") for _ in range(seeds)]
     out: dict[str, Any] = {"settings": {"processes": processes, "seeds": seed_list,
                                         "passes": passes, "blocks": blocks, "block_s": block_s,
-                                        "hold_gib": hold_gib, "prefix_gib": prefix_gib,
+                                        "prefix_gib": prefix_gib,
                                         "modes": list(modes)},
                            "workloads": []}
     start = time.monotonic()
@@ -223,8 +218,8 @@ def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, pa
                                     json.dumps(dict(spec)), "--mode", mode, "--out", str(path),
                                     "--seed-list", ",".join(map(str, seed_list)),
                                     "--passes", str(passes), "--blocks", str(blocks),
-                                    "--block-s", str(block_s), "--prefix-gib", str(prefix_gib),
-                                    "--hold-gib", str(hold_gib)],
+                                    "--block-s", str(block_s),
+                                    "--prefix-gib", str(prefix_gib)],
                                    check=True)
                     entry["processes"].append(json.loads(path.read_text()))
                 longest = max(longest, time.monotonic() - t0)
@@ -248,8 +243,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--passes", type=int, default=2, help="preparations of each seed per process")
     p.add_argument("--blocks", type=int, default=3, help="timed blocks per preparation")
     p.add_argument("--block-s", type=float, default=0.06)
-    p.add_argument("--hold-gib", type=float, default=8.0,
-                   help="the page hold's ceiling in the hold mode")
     p.add_argument("--prefix-gib", type=float, default=2.0,
                    help="the per-process prefix's ceiling in the prefix modes")
     p.add_argument("--modes", default=",".join(MODES))
@@ -265,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = [int(s) for s in args.seed_list.split(",")]
         Path(args.out).write_text(json.dumps(measure_process(
             json.loads(args.worker), args.mode, seeds, args.passes, args.blocks, args.block_s,
-            args.hold_gib, args.prefix_gib)))
+            args.prefix_gib)))
         return 0
     modes = [m for m in args.modes.split(",") if m]
     bad = sorted(set(modes) - set(MODES))
@@ -279,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks.layout_study import workload_specs
 
         data = run_study(workload_specs(args), args.processes, args.seeds, args.passes,
-                         args.blocks, args.block_s, args.hold_gib, args.prefix_gib, modes,
+                         args.blocks, args.block_s, args.prefix_gib, modes,
                          args.budget_s, args.save)
     print(report(data))
     return 0

@@ -47,21 +47,6 @@ DEFAULT_LAYOUTS = 4
 # efficientnet_b0 and resnet50: 4, as before).
 LAYOUT_SE_TARGET = 0.003
 MAX_LAYOUTS = 16
-# Physical placement: the page hold. A candidate for the process term that no layout count
-# removed (H200 stored runs, squeezenet1_1 and mobilenet_v3_small ~0.35 %; docs/verdicts.md,
-# "What no layout count fixes"). Memory a preparation frees goes back to the driver, and
-# the next preparation in the same process may be handed the same physical pages again,
-# whatever its virtual offsets, while the GPU spreads addresses over L2 slices and DRAM
-# channels by physical address; if so, a stored run's layouts share one physical placement
-# that differs between processes. The hold tests it: before its weights each preparation
-# takes a seeded share of fresh device memory from the driver and holds it, so its own
-# allocations land on other pages. OFF (0) until hardware says it removes the term:
-# `python -m benchmarks.process_term` measures it (its "prefix+hold" mode sets the ceiling,
-# 8 GiB) and was not yet run on a GPU. In whole 2 MiB pages (the driver's granule), and never
-# more than PAGE_HOLD_SHARE of the memory free at that moment.
-PAGE_HOLD = 0
-PAGE_HOLD_SHARE = 0.25
-PAGE = 2 * MIB
 
 
 @dataclass(frozen=True)
@@ -78,18 +63,6 @@ class Layout:
         rng = random.Random(self.seed * len(STAGES) + STAGES.index(stage))
         return (rng.randrange(LARGE_PAD[0], LARGE_PAD[1], ALIGN),
                 rng.randrange(SMALL_PAD[0], SMALL_PAD[1], ALIGN))
-
-
-    def page_hold(self, free_bytes: int, ceiling: int | None = None) -> int:
-        """Bytes of fresh device memory to hold before the weights, given the device's free
-        bytes: a seeded share of ``min(ceiling, PAGE_HOLD_SHARE x free)``, whole pages;
-        ``ceiling`` PAGE_HOLD (read at the call) unless given. Its own stream of the seed (a
-        string seed is hashed the same in every process), so the pads' draws stay what they
-        were."""
-        ceiling = PAGE_HOLD if ceiling is None else ceiling
-        cap = min(ceiling, int(max(free_bytes, 0) * PAGE_HOLD_SHARE))
-        share = random.Random(f"{self.seed}:pages").random()
-        return int(share * cap) // PAGE * PAGE
 
 
 def random_seed() -> int:

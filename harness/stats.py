@@ -99,6 +99,21 @@ def pooled_variance(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
     return (ss / df if df else float("nan")), df
 
 
+def trimmed_mean(values: Sequence[float] | np.ndarray, share: float) -> tuple[float, float]:
+    """The ``share``-trimmed mean (``floor(share * n)`` values cut from each end) and its
+    standard error from the winsorized variance (Tukey & McLaughlin 1963: ``s_w / ((1 - 2g)
+    sqrt(n))``, g the share actually cut). ``share`` 0, or too few values to cut one: the
+    mean and its usual error."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n < 2:
+        raise ValueError("a trimmed mean's error needs two values or more")
+    k = math.floor(share * n)
+    kept = x[k:n - k]
+    winsorized = np.clip(x, x[k], x[n - 1 - k])
+    return float(kept.mean()), float(winsorized.std(ddof=1) / ((1 - 2 * k / n) * math.sqrt(n)))
+
+
 def throughput(batch: int, median_seconds: float) -> float:
     """Items per second at the median latency."""
     return batch / median_seconds if median_seconds > 0 else 0.0

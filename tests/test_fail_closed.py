@@ -477,29 +477,6 @@ def test_layouts_wanted_follows_the_history_spread():
     assert layouts_wanted([]) == layouts_wanted([logs(1.0)]) == DEFAULT_LAYOUTS
 
 
-def test_a_layouts_page_hold_is_seeded_bounded_and_leaves_its_pads_alone():
-    """The page hold (fresh driver memory before the weights): replayable from the seed,
-    whole 2 MiB pages, at most PAGE_HOLD and PAGE_HOLD_SHARE of the free memory, spread over
-    that range by the seed, and drawn from its own stream, so the pads are what they were."""
-    import random
-
-    from harness.layout import PAGE, PAGE_HOLD, PAGE_HOLD_SHARE, Layout
-
-    free, ceiling = 140 << 30, 8 << 30                    # an H200's free memory
-    holds = [Layout(s).page_hold(free, ceiling) for s in range(400)]
-    assert holds == [Layout(s).page_hold(free, ceiling) for s in range(400)]
-    assert all(h % PAGE == 0 and 0 <= h <= ceiling for h in holds)
-    assert min(holds) < ceiling / 10 and max(holds) > ceiling * 0.9
-    assert len(set(holds)) > 350                          # a fresh placement per layout
-    small = 4 << 30                                       # a small card: a share of free
-    assert all(Layout(s).page_hold(small, ceiling) <= small * PAGE_HOLD_SHARE
-               for s in range(400))
-    assert Layout(5).page_hold(0, ceiling) == 0
-    assert all(Layout(s).page_hold(free) <= PAGE_HOLD for s in range(20))   # the default
-    rng = random.Random(5 * 2)                            # the weights pads' own stream
-    assert Layout(5).pads("weights")[0] == rng.randrange(1 << 20, 64 << 20, 512)
-
-
 def test_layout_count_is_fixed_before_measuring_and_recorded(monkeypatch):
     """Unset ``timing.layouts`` on a backend that places memory: DEFAULT_LAYOUTS, or the count
     the history asked for (``Case.history_layouts``); a scenario's own count is measured

@@ -282,6 +282,47 @@ def test_the_layout_rule_needs_layouts_on_both_sides_not_the_same_count():
     assert "throughput_tolerance" not in done.to_json()
 
 
+def test_a_run_over_layouts_is_estimated_by_its_trimmed_mean():
+    """A few layouts far out (shufflenet_v2_x1_0's slow ones, 4-5.5 %) move a run's mean by
+    how many it drew; the 20 %-trimmed mean over layouts does not follow one. At 4 layouts it
+    cuts nothing (the mean). An entry accepted before the trim is re-estimated from its
+    figures; one accepted with it is read as stored."""
+    from harness.baseline.store import entry
+    from harness.baseline.verdict import LAYOUT_TRIM, estimate
+    from harness.stats import trimmed_mean
+
+    def with_outlier(res, factor):
+        figs = [dict(x) for x in res["timing"]["layout_figures"]]
+        figs[3]["median_ms"] *= factor
+        return {**res, "timing": {**res["timing"], "layout_figures": figs}}
+
+    plain = _layout_result(5, 10)
+    far = with_outlier(plain, 1.06)
+    logs = np.log([x["median_ms"] for x in far["timing"]["layout_figures"]])
+    e_plain, e_far = estimate(plain, "median", 10), estimate(far, "median", 10)
+    assert e_far.log_value == pytest.approx(trimmed_mean(logs, LAYOUT_TRIM)[0])
+    assert abs(e_far.log_value - e_plain.log_value) < 0.002 < logs.mean() - np.mean(
+        np.log([x["median_ms"] for x in plain["timing"]["layout_figures"]]))
+    four = _layout_result(6, 4)
+    logs4 = np.log([x["median_ms"] for x in four["timing"]["layout_figures"]])
+    assert estimate(four, "median", 10).log_value == pytest.approx(logs4.mean())
+    assert estimate(four, "median", 10).within_se == pytest.approx(logs4.std(ddof=1) / 2)
+
+    c = CaseResult(id="s/m/torch/fp16/b8", status="ok", case={}, samples_ms=far["samples_ms"],
+                   stats_ms=far["stats_ms"], timing=far["timing"], backend=far["backend"])
+    accepted = entry(RunResult(run_id="r", started="now", scenarios=[], platform={},
+                               platform_id="p"), c)
+    assert accepted["estimates"]["median"]["layout_trim"] == LAYOUT_TRIM
+    assert estimate(accepted, "median", 10).log_value == pytest.approx(e_far.log_value)
+    # accepted before the trim: its stored mean is not used, its sampling error is
+    old = {**accepted, "estimates": {"median": {**accepted["estimates"]["median"],
+                                                "log_value": float(logs.mean())}}}
+    del old["estimates"]["median"]["layout_trim"]
+    again = estimate(old, "median", 10)
+    assert again.log_value == pytest.approx(e_far.log_value)
+    assert again.sampling_se == pytest.approx(accepted["estimates"]["median"]["sampling_se"])
+
+
 def test_an_autotuned_case_says_a_change_may_be_the_autotuners():
     """cudnn.benchmark on (torch's build note): cuDNN's algorithm choice is a process-level
     term, so a timing change is reported with that caveat; off, no caveat."""

@@ -473,16 +473,11 @@ def requested_bytes(peak: bool = False) -> int:
 
 
 def layout_pads(layout: Layout | None, stage: str) -> tuple[list[Any], int]:
-    """The layout's pads before ``stage`` as device tensors (to be held), and their bytes;
-    before the weights, first its page hold (:meth:`Layout.page_hold`: fresh memory from the
-    driver, so the preparation lands on other physical pages)."""
+    """The layout's pads before ``stage`` as device tensors (to be held), and their bytes."""
     if layout is None:
         return [], 0
     torch = _torch()
     sizes = [n for n in layout.pads(stage) if n]
-    if stage == "weights":
-        hold = layout.page_hold(torch.cuda.mem_get_info()[0])
-        sizes = [hold, *sizes] if hold else sizes
     return [torch.empty(n, dtype=torch.uint8, device="cuda") for n in sizes], sum(sizes)
 
 

@@ -17,7 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.baseline.verdict import DEFAULT_KEEP_RUNS, TIMING_METRICS, estimate
+from harness.baseline.verdict import (
+    DEFAULT_KEEP_RUNS,
+    LAYOUT_TRIM,
+    TIMING_METRICS,
+    estimate,
+    layout_figures,
+)
 from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
@@ -222,7 +228,9 @@ def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:
     for metric in TIMING_METRICS:
         est = estimate(view, metric, ESTIMATE_BLOCKS)
         if est is not None and math.isfinite(est.within_se):
-            estimates[metric] = est.to_json()
+            # over layouts: tagged with the trim it was made with (harness.baseline.verdict)
+            estimates[metric] = ({**est.to_json(), "layout_trim": LAYOUT_TRIM}
+                                 if len(layout_figures(view)) >= 2 else est.to_json())
     samples = c.samples_ms
     if len(samples) > MAX_STORED_SAMPLES:   # keep the file reviewable: an even thinning
         step = len(samples) / MAX_STORED_SAMPLES
