@@ -7,12 +7,14 @@
 # of one fixed seed the layouts cannot differ, so what their run means still scatter is the
 # process term itself; the random mode's scatter is what stored runs see. Nothing is judged
 # here: `python -m benchmarks.replay_panel X.tgz` analyses the raw results.
+# MODES sets the rotation (default "seedA seedB random"; "seedA random random" spends two
+# thirds of the processes on the random runs' spread).
 #   WORKLOADS="squeezenet1_1 mobilenet_v3_small" BUDGET_S=420 bash benchmarks/device/replay_panel.sh
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 WORKLOADS=${WORKLOADS:-squeezenet1_1 mobilenet_v3_small}; LAYOUTS=${LAYOUTS:-8}
 BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-60}; TAG=${TAG:-replay-panel}
-SEED_A=${SEED_A:-101}; SEED_B=${SEED_B:-202}
+SEED_A=${SEED_A:-101}; SEED_B=${SEED_B:-202}; read -ra MODES <<< "${MODES:-seedA seedB random}"
 O=/tmp/$TAG; rm -rf $O; mkdir -p $O
 { echo 'name = "replay"'; echo '[defaults]'; echo 'backends = ["torch:graph"]'
   echo 'precisions = ["fp16"]'; echo 'batch = [8]'; echo "timing = { layouts = $LAYOUTS }"
@@ -22,10 +24,12 @@ O=/tmp/$TAG; rm -rf $O; mkdir -p $O
 start=$(date +%s); longest=30
 for ((i = 1; i <= MAX_RUNS; i++)); do
   t0=$(date +%s)
-  case $(( (i - 1) % 3 )) in
-    0) mode=seedA; seed=(--layout-seed $SEED_A) ;;
-    1) mode=seedB; seed=(--layout-seed $SEED_B) ;;
-    *) mode=random; seed=() ;;
+  mode=${MODES[$(( (i - 1) % ${#MODES[@]} ))]}
+  case $mode in
+    seedA) seed=(--layout-seed $SEED_A) ;;
+    seedB) seed=(--layout-seed $SEED_B) ;;
+    random) seed=() ;;
+    *) echo "MODES: unknown $mode (seedA, seedB, random)"; exit 2 ;;
   esac
   python3 -m harness run $O/scenario.toml --allow-code --quiet "${seed[@]}" \
     --out /tmp/$TAG-out$i --baselines /tmp/$TAG-store > $O/run$i-$mode.txt 2>&1
