@@ -20,12 +20,20 @@ from where a process's *earlier* allocations put its memory cannot show between 
 stored run the processes differ in what ran before (other cases, their order, the library
 workspaces the first case allocated). The ``prefix`` modes stand in for that history: each
 process first takes a block of device memory of random size (0 to ``--prefix-gib``, drawn
-from the OS, not the seeds) and holds it throughout. Two modes, each in its own fresh
-processes, taken in turn:
+from the OS, not the seeds) and holds it throughout. The ``warmup`` modes stand in for a
+run's earlier *preparations*: each process first prepares the case at a layout seed drawn
+from the OS, times it briefly and releases it. Modes, each in its own fresh processes,
+taken in turn:
 
 * ``pads``: no prefix (the control);
 * ``prefix``: the same after a per-process prefix (a process term here, and not in
-  ``pads``, says the layout's pads do not sample what the history moves).
+  ``pads``, says the layout's pads do not sample what the history moves);
+* ``warmup``: the same after a per-process random preparation (a process term here says an
+  earlier preparation leaves state that sets the level of the later ones: the run-level
+  term of the replay panel, session 13);
+* ``warmup+clear``: the same, and after every preparation torch's cuBLAS workspaces are
+  released too (one is kept per handle and stream for the life of the process, and every
+  preparation has its own stream): the term gone here names the state and its cure.
 
 Session 13 (H200, squeezenet1_1) ran a third mode, ``prefix+hold``: each preparation first
 held a seeded share (up to 8 GiB) of fresh device memory, so that its allocations landed on
@@ -34,9 +42,9 @@ processes there, 0.08 % for the later ones), the process term stayed at 0.05 % w
 without the hold, and the hold was removed (docs/verdicts.md, "Where the process term
 lives"); its rows stay readable with ``--load``.
 
-    python -m benchmarks.process_term torchvision.models:squeezenet1_1 --backend torch \\
+    python -m benchmarks.process_term torchvision.models:efficientnet_b0 --backend torch \\
         --option mode=graph --precision fp16 --shapes x:8x3x224x224 \\
-        --processes 5 --save process-term.json
+        --modes pads,warmup,warmup+clear --processes 5 --save process-term.json
     python -m benchmarks.process_term --load process-term.json          # re-analyse
 """
 
@@ -59,7 +67,7 @@ import numpy as np
 
 from harness.stats import pooled_variance
 
-MODES = ("pads", "prefix")
+MODES = ("pads", "prefix", "warmup", "warmup+clear")
 MIB = 1 << 20
 
 
@@ -154,20 +162,27 @@ def _pointers(engine: Any) -> dict[str, int | None]:
 def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], passes: int,
                     blocks: int, block_s: float, prefix_gib: float) -> dict[str, Any]:
     """One fresh process: every seed prepared ``passes`` times, one after another."""
-    import gc
-
     from benchmarks.layout_study import _case, interleaved_block_medians
     from harness.ab.measure import _prepare, _Side
     from harness.layout import Layout
 
     case = _case(spec)
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
-    prefix_bytes, prefix = 0, None
+    prefix_bytes, prefix, warmup_seed = 0, None, None
     if mode == "prefix":
         import torch
 
         prefix_bytes = int(rng.integers(0, int(prefix_gib * 1024) + 1)) * MIB
         prefix = torch.empty(prefix_bytes, dtype=torch.uint8, device="cuda")  # noqa: F841
+    if mode.startswith("warmup"):
+        # a stored run's earlier preparations (other cases, its own first layouts), drawn
+        # from the OS: prepared, timed briefly and released before the fixed seeds
+        warmup_seed = int(rng.integers(0, 2 ** 32))
+        with contextlib.ExitStack() as stack:
+            side = _Side("warmup", case)
+            _prepare(side, ".", stack, Layout(warmup_seed))
+            interleaved_block_medians([side], case, 1, block_s, rng)
+        _release(clear=mode.endswith("+clear"))
     preps = []
     for r in range(passes):
         for k, seed in enumerate(seeds):
@@ -182,11 +197,25 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
                               "pad_bytes": memory.get("harness_layout_pad_bytes"),
                               "prepare_s": prep_s, "samples_per_block": count,
                               "pointers": _pointers(side.engine), "blocks_ms": medians[0]})
-            gc.collect()
-            if "torch" in sys.modules and sys.modules["torch"].cuda.is_initialized():
-                sys.modules["torch"].cuda.synchronize()
-                sys.modules["torch"].cuda.empty_cache()
-    return {"mode": mode, "prefix_bytes": prefix_bytes, "preparations": preps}
+            _release(clear=mode.endswith("+clear"))
+    return {"mode": mode, "prefix_bytes": prefix_bytes, "warmup_seed": warmup_seed,
+            "preparations": preps}
+
+
+def _release(clear: bool) -> None:
+    """Give a released preparation's memory back to the driver, as the harness does; with
+    ``clear``, also the cuBLAS workspaces torch keeps per handle and stream for the whole
+    process (every preparation runs on its own stream, so each leaves one behind, placed
+    where its layout put it)."""
+    import gc
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+        if clear and hasattr(torch._C, "_cuda_clearCublasWorkspaces"):
+            torch._C._cuda_clearCublasWorkspaces()
+        torch.cuda.empty_cache()
 
 
 def run_study(specs: Sequence[Mapping[str, Any]], processes: int, seeds: int, passes: int,

@@ -104,6 +104,8 @@ MODEL = '[[model]]\nid = "m"\nsource = "zoo:transformer"\n'
     (MODEL + 'options = { calibration = { blocks = 0 } }\n',
      "model[0].options.calibration.blocks", "greater than or equal to 1"),
     (MODEL + 'options = { torch = { mode = "jit" } }\n', "model[0].options.torch.mode", "eager"),
+    (MODEL + 'options = { torch = { workspaces = "case" } }\n',
+     "model[0].options.torch.workspaces", "'preparation'"),
 ])
 def test_scenario_validation_refuses(body, key, words, write_toml, capsys):
     path = write_toml('name = "x"\n' + body)

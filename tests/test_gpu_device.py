@@ -204,7 +204,7 @@ def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path, mo
     assert abs(figures["slow"][0] - figures["small"][0]) <= 0.01 * figures["small"][0]
 
 
-def _bound_torch_session(backend, stack, layout_seed=1):
+def _bound_torch_session(backend, stack, layout_seed=1, options=None):
     """A torch engine of the zoo ResNet in fp16, prepared in a random layout and bound, as
     one A/B preparation is (:func:`harness.ab.measure._prepare`)."""
     from harness.adhoc import bench_case
@@ -213,7 +213,8 @@ def _bound_torch_session(backend, stack, layout_seed=1):
     from harness.models.source import resolve_source
     from harness.timing.session import MeasuringSession
 
-    case = bench_case("zoo:resnet", backend=backend, precision="fp16", shapes="input:2x3x224x224")
+    case = bench_case("zoo:resnet", backend=backend, precision="fp16", shapes="input:2x3x224x224",
+                      options=options)
     source = resolve_source(case.source, None, case.seed)
     session = stack.enter_context(MeasuringSession(case, source, backend_class(case.backend),
                                                    Layout(layout_seed)))
@@ -228,6 +229,34 @@ def _first_weight_ptr(module):
     """Where the module's first weight lives (the zoo model comes through
     harness/backends/onnx_torch.py, whose weights are buffers, not parameters)."""
     return next(iter([*module.parameters(), *module.buffers()])).data_ptr()
+
+
+def test_torch_workspaces_per_preparation_spare_an_engine_in_use():
+    """``options.torch.workspaces = "preparation"``: the cuBLAS workspace (the ResNet's last
+    Gemm uses one) is released before a preparation when no other engine is in use, and kept
+    while one is: the first engine's captured graph still holds its address and must give the
+    same outputs after the second engine is prepared beside it (as A/B's two sides are)."""
+    import contextlib
+
+    import numpy as np
+
+    pytest.importorskip("torch")
+    opts = {"torch": {"workspaces": "preparation"}}
+    with contextlib.ExitStack() as stack:
+        first = _bound_torch_session("torch:graph", stack, 1, opts).engine
+        first.run()
+        before = first.fetch_outputs()
+        beside = _bound_torch_session("torch:graph", stack, 2, opts).engine
+        assert "cuBLAS workspace kept before this preparation" in beside.build.notes
+        beside.run()
+        first.run()
+        after = first.fetch_outputs()
+        for name in before:
+            np.testing.assert_array_equal(after[name], before[name])
+    with contextlib.ExitStack() as stack:
+        alone = _bound_torch_session("torch:graph", stack, 3, opts).engine
+        assert "cuBLAS workspace released before this preparation" in alone.build.notes
+        alone.run()
 
 
 @pytest.mark.parametrize("backend", ["torch:graph", "torch:eager"])

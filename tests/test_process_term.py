@@ -80,12 +80,16 @@ def test_the_study_runs_end_to_end_on_the_cpu(tmp_path, monkeypatch):
     save = tmp_path / "study.json"
     assert process_term.main(["zoo:resnet", "--backend", "onnxruntime", "--precision",
                               "fp32", "--processes", "2", "--seeds", "2", "--passes", "1",
-                              "--blocks", "2", "--block-s", "0.01", "--modes", "pads",
+                              "--blocks", "2", "--block-s", "0.01", "--modes", "pads,warmup",
                               "--save", str(save)]) == 0
     data = json.loads(save.read_text())
     procs = data["workloads"][0]["processes"]
-    assert [p["mode"] for p in procs] == ["pads"] * 2
+    assert [p["mode"] for p in procs] == ["pads", "warmup"] * 2
     assert all(len(p["preparations"]) == 2 for p in procs)
+    # a warm-up preparation at a seed of its own, drawn afresh in every process
+    warm = [p["warmup_seed"] for p in procs if p["mode"] == "warmup"]
+    assert None not in warm and warm[0] != warm[1]
+    assert all(p["warmup_seed"] is None for p in procs if p["mode"] == "pads")
     assert process_term.main(["--load", str(save)]) == 0
 
 

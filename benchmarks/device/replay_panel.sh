@@ -7,7 +7,8 @@
 # of one fixed seed the layouts cannot differ, so what their run means still scatter is the
 # process term itself; the random mode's scatter is what stored runs see. Nothing is judged
 # here: `python -m benchmarks.replay_panel X.tgz` analyses the raw results.
-# MODES sets the rotation (default "seedA seedB random"; "seedA random random" spends two
+# WORKSPACES, if set, is every model's options.torch.workspaces ("preparation": each layout
+# places its own cuBLAS workspace). MODES sets the rotation (default "seedA seedB random"; "seedA random random" spends two
 # thirds of the processes on the random runs' spread).
 #   WORKLOADS="squeezenet1_1 mobilenet_v3_small" BUDGET_S=420 bash benchmarks/device/replay_panel.sh
 set -uo pipefail
@@ -20,6 +21,7 @@ O=/tmp/$TAG; rm -rf $O; mkdir -p $O
   echo 'precisions = ["fp16"]'; echo 'batch = [8]'; echo "timing = { layouts = $LAYOUTS }"
   for m in $WORKLOADS; do
     printf '[[model]]\nid = "%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m $m
+    [[ -n ${WORKSPACES:-} ]] && printf 'options = { torch = { workspaces = "%s" } }\n' "$WORKSPACES"
   done; } > $O/scenario.toml
 start=$(date +%s); longest=30
 for ((i = 1; i <= MAX_RUNS; i++)); do

@@ -13,7 +13,10 @@ CUDA-event timer around ``run`` measures exactly the model. Options (``options.t
 algorithms per process, which moved efficientnet_b0 by 1.9 % between processes on the H200,
 so gating runs with deterministic choices; turn it on to measure the tuned speed),
 ``channels_last`` (false), ``extra_pad`` (bytes, default 0: held before the weights, moving
-the layout and nothing else; a verification knob like ``slowdown``),
+the layout and nothing else; a verification knob like ``slowdown``), ``workspaces``
+("process", default, torch's own: one cuBLAS workspace per process, placed by its first
+matrix product; "preparation": released before each preparation when no other engine is in
+use, so every layout places its own),
 ``slowdown`` (fraction or "x%", default 0): a GPU spin (``torch.cuda._sleep``) appended to every
 inference, sized to that fraction of the model's measured GPU time and captured into the graph,
 so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
@@ -34,6 +37,7 @@ import contextlib
 import gc
 import importlib
 import time
+import weakref
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -61,6 +65,15 @@ class TorchOptions(BackendOptions):
     # Verification knob (issue 20): bytes held before the weights on top of the layout's
     # pads, so an A/A comparison can move one side's layout and nothing else.
     extra_pad: int = Field(default=0, ge=0, le=1 << 30)
+    # Where the cuBLAS workspace lives (issue 20). torch keeps one per handle and stream for
+    # the life of the process, so it is placed by the process's first matrix product (the
+    # first case's first layout) and shared by every later preparation: a level a stored run's
+    # layouts share (efficientnet_b0 on the H200: 2 of 8 random-layout runs +0.5 %, every
+    # layout, while fixed layouts repeat a run to 0.01 %). "preparation": released before
+    # each preparation when no other engine of the process is in use (a captured graph
+    # holds the workspace's address), so each layout places its own. Default "process"
+    # until the device shows that it merges the runs (docs/verdicts.md).
+    workspaces: Literal["process", "preparation"] = "process"
 
 
 _DTYPES = {"fp32": "float32", "tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -72,6 +85,12 @@ def _torch() -> Any:
     import torch
 
     return torch
+
+
+# Engines of this process whose memory is in use (made and not yet deactivated): a graph
+# captured by one of them holds the cuBLAS workspace's address, so the workspace is released
+# only when none is (A/B keeps both sides' engines alive while it measures).
+_IN_USE: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _nbytes(tensors: Any) -> int:
@@ -119,6 +138,7 @@ class TorchEngine(Engine):
         self._pads: dict[str, list[Any]] = {}
         self._pad_bytes: dict[str, int] = {}
         self._mem: dict[str, int] = {}
+        _IN_USE.add(self)
 
     @property
     def outputs(self) -> list[TensorSpec]:
@@ -357,6 +377,7 @@ class TorchEngine(Engine):
         self._graph, self._graphs, self._sets, self._args = None, [], [], ()
         self._pads = {}
         torch.cuda.set_stream(torch.cuda.default_stream())
+        _IN_USE.discard(self)
 
 
 class TorchBackend(Backend):
@@ -412,6 +433,10 @@ class TorchBackend(Backend):
         # own whatever ran before it (issue 22: +17.6 % "regression" after adding a case).
         gc.collect()
         torch.cuda.synchronize()
+        workspace = "kept"
+        if opts["workspaces"] == "preparation" and not _IN_USE:
+            torch._C._cuda_clearCublasWorkspaces()
+            workspace = "released"
         torch.cuda.empty_cache()
         pads, pad_bytes = layout_pads(self.layout, "weights")
         if opts["extra_pad"]:
@@ -431,6 +456,8 @@ class TorchBackend(Backend):
         engine.build.load_time_s = time.perf_counter() - t0
         engine.build.notes.append(f"mode={mode} dtype={dtype} cudnn.benchmark="
                                   f"{torch.backends.cudnn.benchmark} tf32={tf32}")
+        if opts["workspaces"] == "preparation":
+            engine.build.notes.append(f"cuBLAS workspace {workspace} before this preparation")
         return engine
 
     @staticmethod
