@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+import harness.comparison
 from benchmarks.device.failclosed import components
 from harness.ab.measure import ABSettings, _more, make_block, round_pairs
 from harness.ab.plan import settle
@@ -42,11 +43,13 @@ PAIR_S = 0.5            # two blocks of the default 0.25 s
 A_MS = 1.0
 
 
-def simulate(delta: float, between: float, within: float, settings: ABSettings,
+def simulate(delta: float, between: float | np.ndarray, within: float, settings: ABSettings,
              rng: np.random.Generator, policy: VerdictPolicy = DEFAULT_POLICY
              ) -> dict[str, Any]:
     """One comparison: B/A log-ratio ``delta`` plus a per-preparation-pair offset
-    N(0, between) plus per-pair noise N(0, within); its record, judged under ``policy``."""
+    N(0, between) plus per-pair noise N(0, within); its record, judged under ``policy``.
+    ``between`` an array of measured layouts' log offsets instead: each pair's offset is the
+    difference of two of them drawn at random (B's layout less A's)."""
     record: dict[str, Any] = {
         "id": "sim", "status": "ok", "blocks": [], "a": {}, "b": {}, "telemetry": None,
         "warnings": [], "order": "", "timing": {"timer": "cuda-event"},
@@ -55,7 +58,10 @@ def simulate(delta: float, between: float, within: float, settings: ABSettings,
 
     def measure_round(first: int, count: int, pairs: int) -> None:
         start = len({b["pair"] for b in record["blocks"]})
-        offsets.extend(rng.normal(0.0, between, count))
+        if isinstance(between, np.ndarray):
+            offsets.extend(rng.choice(between, count) - rng.choice(between, count))
+        else:
+            offsets.extend(rng.normal(0.0, between, count))
         for i in range(pairs):
             p, inst = start + i, first + i % count
             d = delta + offsets[inst] + rng.normal(0.0, within)
@@ -93,14 +99,28 @@ def workload_noise(paths: list[str], workload: str) -> tuple[float, float, float
     return float(np.median(w)), float(np.sqrt(np.mean(b ** 2))), float(np.median(prep))
 
 
+def study_layouts(path: str) -> np.ndarray:
+    """The log offsets (from their median) of a layout study's random preparations
+    (``benchmarks/layout_study.py --save``): mean log block time of each."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rt") as fh:
+        w = json.load(fh)["workloads"][0]
+    v = np.array([np.mean(np.log(q["blocks_ms"])) for proc in w["processes"]
+                  for q in proc["preparations"] if q["kind"] == "random"])
+    return v - np.median(v)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="*", help="saved panel records (json or json.gz)")
     p.add_argument("--workload", help="the records' workload whose noise to simulate")
     p.add_argument("--between", help="instead: comma-separated synthetic SDs between "
                                      "preparations (e.g. 0.0025,0.005,0.01)")
+    p.add_argument("--layouts", help="instead: a layout study's saved file; each pair's "
+                                     "offset is the difference of two of its random layouts")
     p.add_argument("--within", type=float, default=0.0005,
-                   help="with --between: the SD of a block pair (default 0.05 %%)")
+                   help="with --between or --layouts: the SD of a block pair (default 0.05 %%)")
+    p.add_argument("--trims", default="0",
+                   help="comma-separated harness.comparison.PREPARATION_TRIM values")
     p.add_argument("--prep-s", type=float, default=1.0,
                    help="with --between: seconds per preparation and side (default 1)")
     p.add_argument("--extension-pairs", default="0,1",
@@ -114,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--seed", type=int, default=20)
     args = p.parse_args(argv)
-    if args.between:
+    if args.layouts:
+        v = study_layouts(args.layouts)
+        noises = [(f"layouts of {args.layouts.rsplit('/', 1)[-1]} (SD {v.std(ddof=1):.2%})",
+                   args.within, v, args.prep_s)]
+    elif args.between:
         noises = [(f"between {b:.2%}", args.within, b, args.prep_s)
                   for b in (float(x) for x in args.between.split(","))]
     elif args.workload and args.files:
@@ -123,16 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         p.error("give saved records and --workload, or --between")
     for name, within, between, prep_s in noises:
-        print(f"{name}: pair SD {within:.3%}, between-preparation SD {between:.3%}, "
+        spread = np.std(between, ddof=1) * np.sqrt(2) if isinstance(between, np.ndarray) \
+            else between
+        print(f"{name}: pair SD {within:.3%}, between-preparation SD {spread:.3%}, "
               f"{prep_s:.2f} s per preparation and side")
-    print("| noise | first look | extension pairs | look spending | B/A | trials "
+    print("| noise | first look | extension pairs | look spending | trim | B/A | trials "
           "| verdicts (SIMULATED) | settled at the first look | preparations per side (median) "
           "| wall s (estimate, median) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for (name, within, between, prep_s), first, n, spending, delta in itertools.product(
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (name, within, between, prep_s), first, n, spending, trim, delta in itertools.product(
             noises, [int(x) for x in args.instances.split(",")],
             [int(x) for x in args.extension_pairs.split(",")],
-            args.spending.split(","), [float(x) for x in args.deltas.split(",")]):
+            args.spending.split(","), [float(x) for x in args.trims.split(",")],
+            [float(x) for x in args.deltas.split(",")]):
+        harness.comparison.PREPARATION_TRIM = trim
         settings = replace(ABSettings(), extension_pairs=n, instances=first)
         policy = replace(DEFAULT_POLICY, look_spending=spending)
         rng = np.random.default_rng(args.seed)
@@ -146,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = [len({b["pair"] for b in r["blocks"]}) * PAIR_S
                 + 2 * r["settings"]["instances"] * prep_s for r in recs]
         print(f"| {name} | {first} preparations | {n or 'as the first look'} | {spending} "
-              f"| {delta:+.1%} | {len(recs)} | "
+              f"| {trim:g} | {delta:+.1%} | {len(recs)} | "
               + ", ".join(f"{s} {c}" for s, c in counts.most_common())
               + f" | {first_look} | {int(np.median(k))} | {np.median(wall):.0f} |")
     return 0

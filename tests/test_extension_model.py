@@ -41,3 +41,40 @@ def test_comparisons_that_extend_are_not_counted_as_settled_at_the_first_look():
     assert first_look == "0"
     assert int(preparations) > 6
     assert "undecided" in verdicts
+
+
+def test_measured_layouts_and_a_trim_are_simulated():
+    """``--layouts``: each pair's offset is the difference of two measured layouts (here the
+    H200 layout study's shufflenet_v2_x1_0); ``--trims`` sets the preparation trim for its
+    rows only, each row naming it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.extension_model", "--layouts",
+         "docs/device-runs/session5/layout-shufflenet_v2_x1_0.json", "--trims", "0,0.2",
+         "--deltas", "0.05", "--extension-pairs", "0", "--spending", "front", "--trials", "4"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    rows = [line for line in out.splitlines() if line.startswith("| layouts of")]
+    assert [r.split("|")[5].strip() for r in rows] == ["0", "0.2"]
+    assert all("slower 4" in r for r in rows)         # +5 % against ~1.9 % between pairs
+    assert "between-preparation SD 1.8" in out        # √2 x the layouts' 1.32 %
+
+
+def test_a_trimmed_preparation_estimate_names_itself_and_resists_one_pair(monkeypatch):
+    """harness.comparison.PREPARATION_TRIM (0 by default: rejected on the tuning workloads):
+    set, the random-effects estimate is the trimmed mean of the pairs' means, and one pair far
+    out does not carry it."""
+    import numpy as np
+
+    import harness.comparison as comparison
+
+    rng = np.random.default_rng(3)
+    groups = np.repeat(np.arange(10), 4)
+    offsets = rng.normal(0, 0.01, 10)                  # pairs 1 % apart: random effects
+    offsets[7] = 0.08                                   # and one pair 8 % out
+    d = offsets[groups] + rng.normal(0, 0.0005, len(groups))
+    plain = comparison.compare_preparations(d, groups)
+    monkeypatch.setattr(comparison, "PREPARATION_TRIM", 0.2)
+    trimmed = comparison.compare_preparations(d, groups)
+    assert plain.method == "random-effects over 10 preparation pairs (df 9)"
+    assert "trimmed (2 each end)" in trimmed.method and "(df 5)" in trimmed.method
+    assert abs(trimmed.change) < abs(plain.change) / 3 and trimmed.se < plain.se
