@@ -29,6 +29,7 @@ from scipy import stats
 
 from benchmarks.stored_panel import load_runs
 from harness.results import RunResult
+from harness.stats import pooled_variance
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,11 @@ def _interval(ss: float, df: int, level: float) -> tuple[float, float, float, in
 def fixed_seed_term(procs: Sequence[Process]) -> dict[str, float | int]:
     """The SD of run means between processes of one seed, pooled over seeds, with its 90 %
     interval."""
-    ss, df = 0.0, 0
-    for seed in {p.seed for p in procs}:
-        m = np.array([p.mean for p in procs if p.seed == seed])
-        if len(m) > 1:
-            ss += float(((m - m.mean()) ** 2).sum())
-            df += len(m) - 1
+    var, df = pooled_variance([[p.mean for p in procs if p.seed == seed]
+                               for seed in {p.seed for p in procs}])
     if df == 0:
         return {"df": 0}
-    sd, lo, hi, df = _interval(ss, df, 0.90)
+    sd, lo, hi, df = _interval(var * df, df, 0.90)
     return {"sd": sd, "lo": lo, "hi": hi, "df": df}
 
 
@@ -89,10 +86,8 @@ def random_term(procs: Sequence[Process]) -> dict[str, float | int]:
     if len(procs) < 2:
         return {"runs": len(procs)}
     means = [p.mean for p in procs]
-    within = [np.asarray(p.log_medians) for p in procs]
-    dfw = sum(len(w) - 1 for w in within)
-    s2 = sum(float(((w - w.mean()) ** 2).sum()) for w in within) / dfw
-    layouts = float(np.mean([len(w) for w in within]))
+    s2, _ = pooled_variance([p.log_medians for p in procs])
+    layouts = float(np.mean([len(p.log_medians) for p in procs]))
     sd, lo, hi, _ = sd_interval(means)
     share = math.sqrt(s2 / layouts)
     return {"runs": len(procs), "sd": sd, "lo": lo, "hi": hi, "layout_sd": math.sqrt(s2),

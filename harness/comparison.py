@@ -445,14 +445,12 @@ def compare_preparations(log_ratios: Sequence[float] | np.ndarray,
     k = len(means)
     if k < 2:
         return fixed
-    cut = math.floor(PREPARATION_TRIM * k)
-    if cut:         # Yuen's trimmed mean: its error from the winsorized spread
-        value, se_re = trimmed_mean(means, PREPARATION_TRIM)
-        how = f"trimmed ({cut} each end) "
-    else:
-        value, se_re, how = float(means.mean()), float(means.std(ddof=1) / math.sqrt(k)), ""
+    # Yuen's trimmed mean, its error from the winsorized spread (cutting none: the mean)
+    value, se_re = trimmed_mean(means, PREPARATION_TRIM)
     if se_re <= fixed.se:
         return fixed
+    cut = math.floor(PREPARATION_TRIM * k)
+    how = f"trimmed ({cut} each end) " if cut else ""
     df = k - 2 * cut - 1
     return _finish(value, se_re, df, alpha, power, tests, k,
                    f"random-effects {how}over {k} preparation pairs (df {df})")

@@ -215,7 +215,7 @@ def estimate(result: dict[str, Any], metric: str, blocks: int) -> RunEstimate | 
         # samples may be thinned: their sampling error is the stored one).
         value, se = trimmed_mean(np.log(np.asarray(layouts, dtype=float)), LAYOUT_TRIM)
         n = sum(int(x.get("n") or 0) for x in figures)
-        sampling = (stored or {}).get("sampling_se") if stored else _sampling_se(
+        sampling = stored.get("sampling_se") if stored else _sampling_se(
             result.get("samples_ms") or [], figures, metric, blocks)
         return RunEstimate(value, se, len(layouts), n, sampling)
     if stored:
