@@ -241,7 +241,7 @@ def test_torch_workspaces_per_preparation_spare_an_engine_in_use():
     import numpy as np
 
     pytest.importorskip("torch")
-    opts = {"torch": {"workspaces": "preparation"}}
+    opts = {"workspaces": "preparation"}  # the backend's own options, as bench_case takes them
     with contextlib.ExitStack() as stack:
         first = _bound_torch_session("torch:graph", stack, 1, opts).engine
         first.run()
