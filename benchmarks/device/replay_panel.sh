@@ -9,7 +9,9 @@
 # here: `python -m benchmarks.replay_panel X.tgz` analyses the raw results.
 # WORKSPACES, if set, is every model's options.torch.workspaces ("preparation": each layout
 # places its own cuBLAS workspace). MODES sets the rotation (default "seedA seedB random"; "seedA random random" spends two
-# thirds of the processes on the random runs' spread).
+# thirds of the processes on the random runs' spread; "random random-ws" interleaves random
+# runs with the default workspaces and with "preparation", the second arm's model ids ending
+# in "-ws" so that the analysis keeps the arms apart).
 #   WORKLOADS="squeezenet1_1 mobilenet_v3_small" BUDGET_S=420 bash benchmarks/device/replay_panel.sh
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
@@ -17,23 +19,28 @@ WORKLOADS=${WORKLOADS:-squeezenet1_1 mobilenet_v3_small}; LAYOUTS=${LAYOUTS:-8}
 BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-60}; TAG=${TAG:-replay-panel}
 SEED_A=${SEED_A:-101}; SEED_B=${SEED_B:-202}; read -ra MODES <<< "${MODES:-seedA seedB random}"
 O=/tmp/$TAG; rm -rf $O; mkdir -p $O
-{ echo 'name = "replay"'; echo '[defaults]'; echo 'backends = ["torch:graph"]'
+scenario() {  # $1: workspaces option ("" for the default), $2: suffix of the model ids
+  echo 'name = "replay"'; echo '[defaults]'; echo 'backends = ["torch:graph"]'
   echo 'precisions = ["fp16"]'; echo 'batch = [8]'; echo "timing = { layouts = $LAYOUTS }"
   for m in $WORKLOADS; do
-    printf '[[model]]\nid = "%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m $m
-    [[ -n ${WORKSPACES:-} ]] && printf 'options = { torch = { workspaces = "%s" } }\n' "$WORKSPACES"
-  done; } > $O/scenario.toml
+    printf '[[model]]\nid = "%s%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m "$2" $m
+    [[ -n $1 ]] && printf 'options = { torch = { workspaces = "%s" } }\n' "$1"
+  done; }
+scenario "${WORKSPACES:-}" "" > $O/scenario.toml
+scenario preparation -ws > $O/scenario-ws.toml
 start=$(date +%s); longest=30
 for ((i = 1; i <= MAX_RUNS; i++)); do
   t0=$(date +%s)
   mode=${MODES[$(( (i - 1) % ${#MODES[@]} ))]}
+  sc=
   case $mode in
     seedA) seed=(--layout-seed $SEED_A) ;;
     seedB) seed=(--layout-seed $SEED_B) ;;
     random) seed=() ;;
-    *) echo "MODES: unknown $mode (seedA, seedB, random)"; exit 2 ;;
+    random-ws) seed=(); sc=$O/scenario-ws.toml ;;
+    *) echo "MODES: unknown $mode (seedA, seedB, random, random-ws)"; exit 2 ;;
   esac
-  python3 -m harness run $O/scenario.toml --allow-code --quiet "${seed[@]}" \
+  python3 -m harness run ${sc:-$O/scenario.toml} --allow-code --quiet "${seed[@]}" \
     --out /tmp/$TAG-out$i --baselines /tmp/$TAG-store > $O/run$i-$mode.txt 2>&1
   echo "run $i $mode rc=$? $(( $(date +%s) - start )) s"
   cp /tmp/$TAG-out$i/results.json $O/run$i-$mode.json 2>/dev/null
