@@ -16,7 +16,7 @@ so gating runs with deterministic choices; turn it on to measure the tuned speed
 the layout and nothing else; a verification knob like ``slowdown``), ``workspaces``
 ("process", default, torch's own: one cuBLAS workspace per process, placed by its first
 matrix product; "preparation": released before each preparation when no other engine is in
-use, so every layout places its own),
+use, so every layout places its own; a diagnostic, measured not to merge runs),
 ``slowdown`` (fraction or "x%", default 0): a GPU spin (``torch.cuda._sleep``) appended to every
 inference, sized to that fraction of the model's measured GPU time and captured into the graph,
 so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
@@ -71,8 +71,10 @@ class TorchOptions(BackendOptions):
     # layouts share (efficientnet_b0 on the H200: 2 of 8 random-layout runs +0.5 %, every
     # layout, while fixed layouts repeat a run to 0.01 %). "preparation": released before
     # each preparation when no other engine of the process is in use (a captured graph
-    # holds the workspace's address), so each layout places its own. Default "process"
-    # until the device shows that it merges the runs (docs/verdicts.md).
+    # holds the workspace's address), so each layout places its own. A diagnostic, not a
+    # cure: on the H200 (session 14) it did not merge efficientnet_b0's runs (excess over
+    # the layouts 0.15 % with it, 0.21 % without, 9 runs each), so torch's own stays the
+    # default (docs/verdicts.md, "Where the process term lives").
     workspaces: Literal["process", "preparation"] = "process"
 
 
