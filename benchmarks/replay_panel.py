@@ -10,6 +10,11 @@ layouts in the same order) and some with fresh random layouts (as stored runs do
 * **random layouts**: the run means' SD, what the layouts alone would give (the within-run
   spread between layouts, pooled, / √L), and the excess between them: the process term as
   sessions 7 and 11 estimated it;
+* **runs differ**: a permutation test of the random runs' run means: with no run-level term
+  every layout is a draw from one distribution, so shuffling layouts between runs leaves the
+  run means' spread where it was. The p-value is the share of shufflings whose spread reaches
+  the observed one; it needs no normality (the layouts are skewed and heavy-tailed, where an
+  F test's p is not to be trusted);
 * **positions**: with a fixed seed, one layout position's SD between processes (first layout,
   and the median of the others): whether a layout repeats itself in another process.
 
@@ -95,6 +100,27 @@ def random_term(procs: Sequence[Process]) -> dict[str, float | int]:
             "excess": math.sqrt(max(sd ** 2 - share ** 2, 0.0))}
 
 
+def runs_differ(procs: Sequence[Process], permutations: int = 4000,
+                seed: int = 0) -> float:
+    """Permutation p-value of "the runs' means differ beyond what their layouts give": the
+    spread of run means against that of runs formed by shuffling all layouts between runs
+    (same run sizes). Each layout centred on its run's position first would remove the very
+    term tested, so the raw log medians are shuffled."""
+    if len(procs) < 2:
+        return float("nan")
+    sizes = [len(p.log_medians) for p in procs]
+    pooled = np.concatenate([np.asarray(p.log_medians) for p in procs])
+    cuts = np.cumsum(sizes)[:-1]
+
+    def spread(x: np.ndarray) -> float:
+        return float(np.var([part.mean() for part in np.split(x, cuts)]))
+
+    observed = spread(pooled)
+    rng = np.random.default_rng(seed)
+    hits = sum(spread(rng.permutation(pooled)) >= observed for _ in range(permutations))
+    return (hits + 1) / (permutations + 1)
+
+
 def positions(procs: Sequence[Process]) -> dict[str, float]:
     """With a fixed seed: one layout position's SD between processes, first and the others."""
     first, later = [], []
@@ -109,11 +135,16 @@ def positions(procs: Sequence[Process]) -> dict[str, float]:
             "later": float(np.median(later)) if later else float("nan")}
 
 
+def _p(value: float) -> str:
+    return "–" if not math.isfinite(value) else f"{value:.2g}"
+
+
 def report(procs: Sequence[Process]) -> str:
     pct = lambda v: "–" if v is None or not math.isfinite(v) else f"{100 * v:.2f} %"  # noqa: E731
     lines = ["| case | fixed seed: processes | **process term** (90 % interval) | one layout "
              "between processes: first / later | random: runs | run means' SD | layouts "
-             "alone (SD / √L) | excess |", "|---|---|---|---|---|---|---|---|"]
+             "alone (SD / √L) | excess | runs differ (permutation p) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for case in sorted({p.case for p in procs}):
         fixed = [p for p in procs if p.case == case and p.seed is not None]
         rand = [p for p in procs if p.case == case and p.seed is None]
@@ -125,7 +156,7 @@ def report(procs: Sequence[Process]) -> str:
             f"{pct(f.get('hi'))}, {f['df']} df) | {pct(pos['first'])} / {pct(pos['later'])} | "
             f"{r['runs']} | {pct(r.get('sd'))} | {pct(r.get('layouts_share'))} "
             f"(SD {pct(r.get('layout_sd'))}, L = {r.get('layouts', 0):.0f}) | "
-            f"{pct(r.get('excess'))} |")
+            f"{pct(r.get('excess'))} | {_p(runs_differ(rand))} |")
     return "\n".join([*lines, "", "SDs of log time (relative). Run mean: the mean log median "
                       "over a run's layouts (what the stored verdict judges)."])
 

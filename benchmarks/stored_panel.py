@@ -18,6 +18,7 @@ interval.
     python -m benchmarks.stored_panel RUNS... --tolerance 0.01 --rule floor
     python -m benchmarks.stored_panel RUNS... --layouts 4   # as if a fixed 4 had been drawn
     python -m benchmarks.stored_panel RUNS... --history EARLIER...   # baselines from then
+    python -m benchmarks.stored_panel REPLAY.tgz --random-layouts --layout-cv 0.004  # A/A only
 
 ``--layouts K`` keeps each case's first K layouts (figures and samples): runs that drew more
 than K are judged as a fixed count K would have measured them, on the same processes, since
@@ -217,9 +218,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="judge each case on its first K layouts only (a fixed count)")
     p.add_argument("--history", nargs="+", default=None,
                    help="draw the baselines from these runs (an earlier session's) instead")
+    p.add_argument("--prior-weight", type=float, default=None,
+                   help="the prior's pseudo-runs ν₀ (default: the policy's)")
+    p.add_argument("--random-layouts", action="store_true",
+                   help="leave out runs made with run --layout-seed (replay panels)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     runs = load_runs(args.runs)
+    if args.random_layouts:
+        runs = [r for r in runs if not any((c.timing or {}).get("layout_seed") is not None
+                                           for c in r.cases)]
     history = load_runs(args.history) if args.history else None
     if args.layouts:
         runs = [first_layouts(r, args.layouts) for r in runs]
@@ -227,8 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     policy = DEFAULT_POLICY if args.rule == "layouts" else FloorPolicy()
     if args.layout_cv is not None:
         policy = dataclasses.replace(policy, layout_run_cv=args.layout_cv)
+    if args.prior_weight is not None:
+        policy = dataclasses.replace(policy, prior_weight=args.prior_weight)
     print(f"{len(runs)} runs; baselines of {args.baseline_runs}, {args.draws} draws per run; "
-          f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}); "
+          f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}, "
+          f"{policy.prior_weight:g} pseudo-runs); "
           f"tolerance {args.tolerance or 'the default'}"
           + (f"; first {args.layouts} layouts of each case" if args.layouts else ""))
     if history:

@@ -111,3 +111,19 @@ def test_history_draws_the_baselines_from_an_earlier_session(tmp_path):
                                      history=earlier)
     for model in MODELS:
         assert counts[(model, "A/A")]["improvement"] == 4, counts[(model, "A/A")]
+
+
+def test_random_layouts_leaves_out_the_replayed_runs(tmp_path, capsys):
+    """``--random-layouts``: runs made with ``run --layout-seed`` (a replay panel's fixed
+    seeds, which repeat one set of layouts) are not judged; ``--prior-weight`` reaches the
+    policy."""
+    paths = _runs(tmp_path, count=7)
+    for path in paths[:2]:
+        run = json.loads(Path(path).read_text())
+        for c in run["cases"]:
+            c["timing"]["layout_seed"] = 101
+        Path(path).write_text(json.dumps(run))
+    assert stored_panel.main([*paths, "--random-layouts", "--prior-weight", "2",
+                              "--draws", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("5 runs;") and "2 pseudo-runs" in out
