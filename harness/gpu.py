@@ -63,7 +63,8 @@ def new_stream() -> Any:
 
 @cache
 def harness_stream() -> Any:
-    """The harness's one dedicated non-blocking stream, alive for the whole process.
+    """A new dedicated non-blocking stream (each timer makes its own), alive for the whole
+    process.
 
     Created through the driver and wrapped without ownership: torch's caching allocator
     remembers the streams its blocks were used on and records events on them when tensors

@@ -13,7 +13,9 @@
 # runs with the default workspaces and with "preparation", the second arm's model ids ending
 # in "-ws" so that the analysis keeps the arms apart; "random-eager": random runs with
 # CUDA_MODULE_LOADING=EAGER, every kernel loaded when the context is made, so no preparation's
-# layout decides where the code lands; ids ending in "-eager").
+# layout decides where the code lands; ids ending in "-eager"); "random-nocudnn": random runs
+# with cuDNN off (torch.backends.cudnn.enabled = False, so no cuDNN handle or plan exists to
+# keep state between layouts; ids ending in "-nocudnn").
 #   WORKLOADS="squeezenet1_1 mobilenet_v3_small" BUDGET_S=420 bash benchmarks/device/replay_panel.sh
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
@@ -31,20 +33,27 @@ scenario() {  # $1: workspaces option ("" for the default), $2: suffix of the mo
 scenario "${WORKSPACES:-}" "" > $O/scenario.toml
 scenario preparation -ws > $O/scenario-ws.toml
 scenario "${WORKSPACES:-}" -eager > $O/scenario-eager.toml
+scenario "${WORKSPACES:-}" -nocudnn > $O/scenario-nocudnn.toml
+# the harness with cuDNN switched off for the whole process (torch's own convolutions): an
+# instrument's setting, not a scenario option
+NOCUDNN=(python3 -c 'import sys, torch; torch.backends.cudnn.enabled = False
+from harness.cli import main; sys.exit(main())')
 start=$(date +%s); longest=30
 for ((i = 1; i <= MAX_RUNS; i++)); do
   t0=$(date +%s)
   mode=${MODES[$(( (i - 1) % ${#MODES[@]} ))]}
-  sc= loading=
+  sc= loading=; entry=(python3 -m harness)
   case $mode in
     seedA) seed=(--layout-seed $SEED_A) ;;
     seedB) seed=(--layout-seed $SEED_B) ;;
     random) seed=() ;;
     random-ws) seed=(); sc=$O/scenario-ws.toml ;;
     random-eager) seed=(); sc=$O/scenario-eager.toml; loading=EAGER ;;
-    *) echo "MODES: unknown $mode (seedA, seedB, random, random-ws, random-eager)"; exit 2 ;;
+    random-nocudnn) seed=(); sc=$O/scenario-nocudnn.toml; entry=("${NOCUDNN[@]}") ;;
+    *) echo "MODES: unknown $mode (seedA, seedB, random, random-ws, random-eager," \
+            "random-nocudnn)"; exit 2 ;;
   esac
-  CUDA_MODULE_LOADING=${loading:-${CUDA_MODULE_LOADING:-LAZY}} python3 -m harness run ${sc:-$O/scenario.toml} --allow-code --quiet "${seed[@]}" \
+  CUDA_MODULE_LOADING=${loading:-${CUDA_MODULE_LOADING:-LAZY}} "${entry[@]}" run ${sc:-$O/scenario.toml} --allow-code --quiet "${seed[@]}" \
     --out /tmp/$TAG-out$i --baselines /tmp/$TAG-store > $O/run$i-$mode.txt 2>&1
   echo "run $i $mode rc=$? $(( $(date +%s) - start )) s"
   cp /tmp/$TAG-out$i/results.json $O/run$i-$mode.json 2>/dev/null
