@@ -63,8 +63,7 @@ def new_stream() -> Any:
 
 @cache
 def harness_stream() -> Any:
-    """A new dedicated non-blocking stream (each timer makes its own), alive for the whole
-    process.
+    """The harness's one dedicated non-blocking stream, alive for the whole process.
 
     Created through the driver and wrapped without ownership: torch's caching allocator
     remembers the streams its blocks were used on and records events on them when tensors
