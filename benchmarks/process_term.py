@@ -32,8 +32,9 @@ taken in turn:
   earlier preparation leaves state that sets the level of the later ones: the run-level
   term of the replay panel, session 13);
 * ``warmup+clear``: the same, and after every preparation torch's cuBLAS workspaces are
-  released too (one is kept per handle and stream for the life of the process, and every
-  preparation has its own stream): the term gone here names the state and its cure.
+  released too (one is kept per handle and stream for the life of the process, and the
+  harness runs every preparation on its one stream, so the process's first matrix product
+  places it): the term gone here names the state and its cure.
 
 Session 13 (H200, squeezenet1_1) ran a third mode, ``prefix+hold``: each preparation first
 held a seeded share (up to 8 GiB) of fresh device memory, so that its allocations landed on
@@ -205,8 +206,8 @@ def measure_process(spec: Mapping[str, Any], mode: str, seeds: Sequence[int], pa
 def _release(clear: bool) -> None:
     """Give a released preparation's memory back to the driver, as the harness does; with
     ``clear``, also the cuBLAS workspaces torch keeps per handle and stream for the whole
-    process (every preparation runs on its own stream, so each leaves one behind, placed
-    where its layout put it)."""
+    process (the harness's one stream: without the release, the workspace the first
+    preparation placed serves every later one)."""
     import gc
 
     gc.collect()
