@@ -159,6 +159,7 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
                 _measure_layouts(timed, cls, source, layouts, result)
                 result.timing["layouts_from"] = _layouts_from(case)
                 result.timing["layout_seed"] = case.layout_seed
+                result.timing["layout_seeds_from"] = layout_seeds_from(case)
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:
@@ -175,16 +176,31 @@ def case_layouts(case: Case, cls: type[Backend]) -> list[Layout | None]:
     the case's accepted runs ask for (``Case.history_layouts``, else
     :data:`~harness.layout.DEFAULT_LAYOUTS`); each a fresh random draw (seeds recorded with
     the result), or, with ``Case.layout_seed`` (``run --layout-seed``), drawn from it and the
-    case's id, the same in every process. The count is fixed before the first layout is
-    measured."""
+    case's id, the same in every process; or, where the case has accepted runs with seeded
+    layouts (``Case.history_layout_seed``), the newest one's seeds again, so that each layout
+    of the run has its twin in the baseline (:func:`layout_seeds_from` says which). The count
+    is fixed before the first layout is measured."""
     n = case.timing.layouts
     if n is None:
         n = (case.history_layouts or DEFAULT_LAYOUTS) if cls.randomizes_layout else 1
     if n <= 1:
         return [None]
-    first = random_seed() if case.layout_seed is None else derived_seed(case.layout_seed,
-                                                                         case.id)
+    if case.layout_seed is not None:
+        first = derived_seed(case.layout_seed, case.id)
+    elif case.history_layout_seed is not None:
+        first = case.history_layout_seed
+    else:
+        first = random_seed()
     return [Layout(first + i) for i in range(n)]
+
+
+def layout_seeds_from(case: Case) -> str:
+    """Where a case's layout seeds came from (recorded as ``timing.layout_seeds_from``):
+    ``run --layout-seed``, the history (the newest accepted run's seeds, replayed), or a fresh
+    random draw."""
+    if case.layout_seed is not None:
+        return "layout-seed"
+    return "history" if case.history_layout_seed is not None else "random"
 
 
 def per_layout(case: Case, n: int) -> Case:

@@ -511,6 +511,31 @@ def test_layout_count_is_fixed_before_measuring_and_recorded(monkeypatch):
     fixed = runner.run_case(three)
     assert len(fixed.timing["layout_figures"]) == 3
     assert fixed.timing["layouts_from"] == "scenario"
+    # the history's seeds are replayed, seed for seed; run --layout-seed wins over them
+    assert plain.timing["layout_seeds_from"] == "random"
+    replay = runner.run_case(dataclasses.replace(case, history_layout_seed=7000))
+    assert [x["seed"] for x in replay.timing["layout_figures"]] == [7000, 7001, 7002, 7003]
+    assert replay.timing["layout_seeds_from"] == "history"
+    given = runner.run_case(dataclasses.replace(case, history_layout_seed=7000, layout_seed=5))
+    assert given.timing["layout_figures"][0]["seed"] != 7000
+    assert given.timing["layout_seeds_from"] == "layout-seed"
+
+
+def test_the_newest_seeded_history_is_replayed():
+    """``replayed_seed``: the first seed of the newest accepted run whose layouts were placed
+    at random with consecutive seeds; runs in one layout, ONNX Runtime's unplaced repeats
+    (``applied`` false) and hand-edited seed lists are passed over."""
+    from harness.baseline.layout_count import replayed_seed
+
+    def entry(seeds, applied=True):
+        return {"timing": {"layout_figures": [{"seed": s, "applied": applied, "median_ms": 1.0}
+                                              for s in seeds]}}
+
+    older, newer = entry([10, 11, 12, 13]), entry([50, 51, 52, 53, 54, 55])
+    assert replayed_seed([older, newer]) == 50
+    assert replayed_seed([older, newer, entry([90, 91], applied=False)]) == 50
+    assert replayed_seed([older, entry([70, 72, 71])]) == 10
+    assert replayed_seed([entry([3])]) is None and replayed_seed([]) is None
 
 
 def test_plan_layouts_reads_the_accepted_runs(write_toml, tmp_path):

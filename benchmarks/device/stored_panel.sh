@@ -8,12 +8,17 @@
 # Default scenario settings apart from the workload (default stop rule, default layouts).
 # The first ACCEPT runs are accepted into a store the later runs read, as CI's would be: the
 # later runs draw as many layouts as their history asks for (harness.baseline.layout_count).
-# The store sets only the layout count; the re-judging forms its own baselines.
+# The store sets only the layout count and the layout seeds (a run replays its newest accepted
+# run's seeds: harness.baseline.layout_count.replayed_seed); the re-judging forms its own
+# baselines. Each +2 % twin is given its plain case's history (TWIN_HISTORY=plain, the
+# default), as the same case after a change would have: it then draws the plain case's
+# layouts, seed for seed. TWIN_HISTORY=own keeps the twins' own entries (before session 15).
 #   WORKLOADS="resnet18 regnet_y_400mf squeezenet1_1" BUDGET_S=420 bash benchmarks/device/stored_panel.sh
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 WORKLOADS=${WORKLOADS:-resnet18 regnet_y_400mf squeezenet1_1}
 BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-40}; TAG=${TAG:-stored-panel}; ACCEPT=${ACCEPT:-3}
+TWIN_HISTORY=${TWIN_HISTORY:-plain}
 O=/tmp/$TAG; rm -rf $O /tmp/$TAG-store; mkdir -p $O
 start=$(date +%s); longest=45
 for ((i = 1; i <= MAX_RUNS; i++)); do
@@ -37,6 +42,18 @@ PY
   cp /tmp/$TAG-out$i/results.json $O/run$i.json 2>/dev/null
   (( i <= ACCEPT )) && python3 -m harness baseline accept $O/run$i.json --baselines /tmp/$TAG-store \
     --force >> $O/accept.txt 2>&1
+  (( i <= ACCEPT )) && [[ $TWIN_HISTORY == plain ]] && python3 - /tmp/$TAG-store <<'PY'
+import json, pathlib, sys
+for f in pathlib.Path(sys.argv[1]).rglob("*.json"):
+    data = json.loads(f.read_text())
+    cases = data.get("cases")
+    if not isinstance(cases, dict):
+        continue
+    for cid in [c for c in cases if "-slow/" not in c]:
+        model = cid.split("/")[1]
+        cases[cid.replace(f"/{model}/", f"/{model}-slow/", 1)] = cases[cid]
+    f.write_text(json.dumps(data))
+PY
   (( $(date +%s) - t0 > longest )) && longest=$(( $(date +%s) - t0 ))
   # no run started that the longest so far would carry past the budget
   (( $(date +%s) - start + longest > BUDGET_S )) && break

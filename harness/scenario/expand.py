@@ -65,6 +65,10 @@ class Case:
     # The layout count the case's accepted runs ask for where ``timing.layouts`` is unset
     # (harness.baseline.layout_count); None: harness.layout.DEFAULT_LAYOUTS.
     history_layouts: int | None = None
+    # The first layout seed of the case's newest accepted run (harness.baseline.layout_count):
+    # the run replays its layouts, seed for seed, so the stored verdict can pair them
+    # (harness.comparison.compare_paired_layouts). None: no history with seeded layouts.
+    history_layout_seed: int | None = None
     # A run-wide layout seed (``run --layout-seed``): the case's layouts are drawn from it and
     # its id, so the same seed replays them in any process. None: a fresh random draw.
     layout_seed: int | None = None
@@ -85,7 +89,7 @@ class Case:
             "post": self.post.model_dump() if self.post else None,
             "frames": self.frames, "slo": self.slo.model_dump() if self.slo else None,
             "reference": self.reference.model_dump(), "history_layouts": self.history_layouts,
-            "layout_seed": self.layout_seed,
+            "history_layout_seed": self.history_layout_seed, "layout_seed": self.layout_seed,
         }
 
     @classmethod
@@ -109,7 +113,8 @@ class Case:
                          for k, v in (d.get("input_range") or {}).items()},
             pre=opt(Step, "pre"), post=opt(Step, "post"), frames=d.get("frames"),
             slo=opt(Slo, "slo"), reference=Reference.model_validate(d.get("reference") or {}),
-            history_layouts=d.get("history_layouts"), layout_seed=d.get("layout_seed"))
+            history_layouts=d.get("history_layouts"),
+            history_layout_seed=d.get("history_layout_seed"), layout_seed=d.get("layout_seed"))
 
 
 def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:
