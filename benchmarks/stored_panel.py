@@ -19,6 +19,11 @@ interval.
     python -m benchmarks.stored_panel RUNS... --layouts 4   # as if a fixed 4 had been drawn
     python -m benchmarks.stored_panel RUNS... --history EARLIER...   # baselines from then
     python -m benchmarks.stored_panel REPLAY.tgz --random-layouts --layout-cv 0.004  # A/A only
+    python -m benchmarks.stored_panel RUNS... --paired-cv 0.001   # the paired rule's prior
+    python -m benchmarks.stored_panel RUNS... --unpaired   # as if no seeds had been replayed
+
+Runs that replayed their baseline's layout seeds (session 15 on) are judged layout by layout
+where the baseline's runs drew the same seeds (the "paired" column counts those comparisons).
 
 ``--layouts K`` keeps each case's first K layouts (figures and samples): runs that drew more
 than K are judged as a fixed count K would have measured them, on the same processes, since
@@ -104,6 +109,19 @@ def first_layouts(run: RunResult, k: int) -> RunResult:
     return dataclasses.replace(run, cases=cases)
 
 
+def unpaired(run: RunResult) -> RunResult:
+    """``run`` with its layouts' seeds forgotten: judged as if it had drawn fresh layouts
+    (the rule before session 15), on the same measurements."""
+    cases = []
+    for c in run.cases:
+        figures = (c.timing or {}).get("layout_figures")
+        if figures:
+            c = dataclasses.replace(c, timing={**c.timing, "layout_figures": [
+                {**x, "seed": None} for x in figures]})
+        cases.append(c)
+    return dataclasses.replace(run, cases=cases)
+
+
 def _plain_id(c: CaseResult) -> str:
     model = c.case["model"]
     return c.id.replace(f"/{model}/", f"/{model.removesuffix(SLOW)}/", 1)
@@ -183,6 +201,7 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
                     counts[key][f"(median {med.get('status')})"] += 1
                     if med.get("mdc") is not None:
                         mdc[key].append(med["mdc"])
+                    counts[key]["_paired"] += med.get("method") == "paired-layouts"
     for key, values in mdc.items():
         values.sort()
         counts[key]["_mdc_median"] = values[len(values) // 2]
@@ -190,16 +209,17 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
 
 
 def table(counts: dict[tuple[str, str], Counter]) -> str:
-    lines = ["| workload | judged | comparisons | verdicts | the median's verdicts | median MDC |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| workload | judged | comparisons | verdicts | the median's verdicts | median MDC "
+             "| paired |", "|---|---|---|---|---|---|---|"]
     for (w, level), c in sorted(counts.items()):
         mdc = c.pop("_mdc_median", float("nan"))
+        paired = c.pop("_paired", 0)
         med = {k: n for k, n in c.items() if k.startswith("(")}
         run = {k: n for k, n in c.items() if not k.startswith("(")}
         lines.append(f"| {w} | {level} | {sum(run.values())} | "
                      + ", ".join(f"{k} {n}" for k, n in Counter(run).most_common()) + " | "
                      + ", ".join(f"{k[8:-1]} {n}" for k, n in Counter(med).most_common())
-                     + f" | {mdc:.2%} |")
+                     + f" | {mdc:.2%} | {paired} |")
     return "\n".join(lines)
 
 
@@ -220,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="draw the baselines from these runs (an earlier session's) instead")
     p.add_argument("--prior-weight", type=float, default=None,
                    help="the prior's pseudo-runs ν₀ (default: the policy's)")
+    p.add_argument("--paired-cv", type=float, default=None,
+                   help="the paired rule's between-run prior (default: the policy's)")
+    p.add_argument("--unpaired", action="store_true",
+                   help="forget the layouts' seeds: judge replayed runs as fresh layouts")
     p.add_argument("--random-layouts", action="store_true",
                    help="leave out runs made with run --layout-seed (replay panels)")
     p.add_argument("--seed", type=int, default=0)
@@ -229,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = [r for r in runs if not any((c.timing or {}).get("layout_seed") is not None
                                            for c in r.cases)]
     history = load_runs(args.history) if args.history else None
+    if args.unpaired:
+        runs = [unpaired(r) for r in runs]
+        history = history and [unpaired(r) for r in history]
     if args.layouts:
         runs = [first_layouts(r, args.layouts) for r in runs]
         history = history and [first_layouts(r, args.layouts) for r in history]
@@ -237,9 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         policy = dataclasses.replace(policy, layout_run_cv=args.layout_cv)
     if args.prior_weight is not None:
         policy = dataclasses.replace(policy, prior_weight=args.prior_weight)
+    if args.paired_cv is not None:
+        policy = dataclasses.replace(policy, paired_layout_cv=args.paired_cv)
     print(f"{len(runs)} runs; baselines of {args.baseline_runs}, {args.draws} draws per run; "
           f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}, "
-          f"{policy.prior_weight:g} pseudo-runs); "
+          f"{policy.prior_weight:g} pseudo-runs; paired prior {policy.paired_layout_cv:.2%}"
+          f"{', seeds forgotten' if args.unpaired else ''}); "
           f"tolerance {args.tolerance or 'the default'}"
           + (f"; first {args.layouts} layouts of each case" if args.layouts else ""))
     if history:

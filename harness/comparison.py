@@ -14,6 +14,8 @@ per-block) statistic and treats runs, or blocks, as the unit of replication:
   the baseline runs' spread, floored by a prior (``NoisePrior``: the run-to-run CV of this
   kind of measurement, worth ``weight`` pseudo-runs), so one baseline run still gets an
   honest interval and a wide spread among many runs is taken as it is.
+* Against accepted runs that replayed the same memory layouts (:func:`compare_paired_layouts`),
+  layout by layout: a layout's deterministic bias cancels in each pair.
 * Interleaved A/B blocks (:func:`compare_paired`) give one log-ratio per adjacent (A, B) pair;
   pairs are the replication unit, and what drifts slowly cancels within a pair.
 
@@ -287,6 +289,69 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
         terms = [terms[0], (w_cur + mean_w / j, df_cur)]
     return _finish(current.log_value - float(x.mean()), se, satterthwaite(terms), alpha, power,
                    tests, j, "baseline-runs", math.sqrt(sb2), parts)
+
+
+def compare_paired_layouts(current: Sequence[float] | np.ndarray,
+                           baseline: Sequence[Sequence[float]] | np.ndarray,
+                           prior: NoisePrior, alpha: float = 0.01, power: float = 0.8,
+                           tests: int = 1, trim: float = 0.0) -> Comparison:
+    """Current run vs accepted runs that measured the very same layouts (their seeds
+    replayed: :func:`harness.baseline.layout_count.replayed_seed`), layout by layout.
+
+    ``current`` holds the log statistic of each of the L layouts, ``baseline`` one such row
+    per accepted run (J x L), columns in seed order. Model: ``y[r, s] = mu + a[s] + b[r] +
+    e[r, s]`` with a layout's bias ``a[s]`` shared by every run that drew seed s (0.2-2 %
+    between layouts, reproduced to 0.04-0.09 % in any process: docs/verdicts.md), so it
+    cancels in each layout's difference ``d[s] = y[cur, s] - mean_j y[j, s]``:
+
+    - the change is the ``trim``-trimmed mean of the d[s] (a layout whose pair a change in
+      allocation broke lands anywhere in the layouts' spread; the trim limits its weight),
+      its error their winsorized spread, with L - 2g - 1 degrees of freedom; where the
+      accepted runs' own layout-by-run residuals predict more, those (pooled, with their
+      (J - 1)(L - 1) degrees of freedom added) are used: a run is never credited with less
+      noise than its history shows;
+    - the run-level term ``b`` (a whole run shifted, all its layouts alike) does not cancel:
+      its variance is the accepted runs' between-run variance beyond their residuals, pooled
+      with ``prior`` (never a floor: a quiet history of replays lowers it, a loud one is
+      taken as measured), and the current run carries its own.
+
+    A change that moves allocations breaks the pairs: each d[s] then carries two layout
+    draws, the spread of the d[s] shows it, and the interval widens to what unpaired layouts
+    would give."""
+    cur = np.asarray(current, dtype=float)
+    base = np.atleast_2d(np.asarray(baseline, dtype=float))
+    j, n = base.shape
+    if cur.shape != (n,) or n < 3 or j < 1:
+        raise ValueError(f"paired layouts need 3 or more layouts in every run "
+                         f"(current {cur.shape}, baseline {base.shape})")
+    d = cur - base.mean(axis=0)
+    change, se_own = trimmed_mean(d, trim)
+    own, df_own = se_own ** 2, float(n - 2 * math.floor(trim * n) - 1)
+    observed = 0.0
+    if j >= 2:
+        resid = base - base.mean(axis=1, keepdims=True) - base.mean(axis=0) + base.mean()
+        df_hist = float((j - 1) * (n - 1))
+        ms = float((resid ** 2).sum()) / df_hist        # one run's layout-by-run noise
+        history = ms * (1 + 1 / j) / n                  # what it predicts for the mean d
+        pooled = (df_own * own + df_hist * history) / (df_own + df_hist)
+        if pooled > own:
+            own, df_own = pooled, df_own + df_hist
+        observed = max(float(base.mean(axis=1).var(ddof=1)) - ms / n, 0.0)
+    if observed > prior.run_to_run_cv ** 2:
+        sb2, df_b = observed, float(j - 1)
+    else:
+        sb2 = (prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed) / (
+            prior.weight + j - 1)
+        df_b = prior.weight + j - 1
+    terms = [(sb2 * (1 + 1 / j), df_b), (own, df_own)]
+    se = math.sqrt(sum(v for v, _ in terms))
+    # more_runs_to_see's terms: the paired spread is the current run's and the baseline
+    # mean's layout-by-run noise together (own = w * (1 + 1/J))
+    w = own / (1 + 1 / j)
+    parts = {"between_var": sb2, "between_df": df_b, "current_var": w, "current_df": df_own,
+             "baseline_var": w, "baseline_df": df_own * j}
+    return _finish(change, se, satterthwaite(terms), alpha, power, tests, j, "paired-layouts",
+                   math.sqrt(sb2), parts)
 
 
 def _replicate_df(e: RunEstimate) -> float:

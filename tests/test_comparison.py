@@ -13,6 +13,7 @@ from harness.comparison import (
     RunEstimate,
     benjamini_hochberg,
     compare_paired,
+    compare_paired_layouts,
     compare_to_baseline,
     estimate_from_ci,
     holm,
@@ -230,3 +231,70 @@ def test_layout_rule_sees_two_percent_where_the_layouts_are_quiet():
         found += c.p_slower < 0.01 / 2 and c.change > 0.01
         assert c.mdc < 0.03      # H200 resnet18 and regnet_y_400mf: 2.3-2.4 %
     assert found >= 190
+
+
+def _replays(rng, bias, runs, run_sd=0.0003, noise_sd=0.0005, shift=0.0):
+    """Runs that drew the same layouts (``bias``: one fixed offset per seed), each with its
+    own run-level offset and per-layout noise: the log medians, one row per run."""
+    return (shift + bias + run_sd * rng.standard_normal((runs, 1))
+            + noise_sd * rng.standard_normal((runs, len(bias))))
+
+
+def test_paired_layouts_cancel_the_layouts_bias():
+    """Replayed layouts (spread 1.2 %, squeezenet1_1's size; replays 0.05 % apart, the H200's
+    0.04-0.09 %): the bias cancels layout by layout, so A/A false "slower" stays near alpha and
+    +2 % at one case's Holm level is found every time, where the unpaired rule on the same
+    runs cannot see it reliably."""
+    rng = np.random.default_rng(21)
+    prior = NoisePrior(0.002, 4, floor=False)
+    trials, alarms, found, unpaired_found = 400, 0, 0, 0
+    for _ in range(trials):
+        bias = 0.012 * rng.standard_normal(8)
+        base = _replays(rng, bias, 5)
+        aa = compare_paired_layouts(_replays(rng, bias, 1)[0], base, prior, trim=0.2)
+        alarms += aa.p_slower < 0.01
+        slow = _replays(rng, bias, 1, shift=math.log(1.02))[0]
+        c = compare_paired_layouts(slow, base, prior, tests=2, trim=0.2)
+        assert c.method == "paired-layouts" and c.mdc < 0.01
+        found += c.p_slower < 0.005 and c.change > 0.01
+        runs = [RunEstimate(float(r.mean()), float(r.std(ddof=1) / math.sqrt(8)), 8, 800)
+                for r in base]
+        u = compare_to_baseline(RunEstimate(float(slow.mean()),
+                                            float(slow.std(ddof=1) / math.sqrt(8)), 8, 800),
+                                runs, NoisePrior(0.006, 4, floor=False), tests=2)
+        unpaired_found += u.p_slower < 0.005 and u.change > 0.01
+    assert alarms <= 0.02 * trials, alarms
+    assert found == trials
+    assert unpaired_found < 0.95 * trials, unpaired_found
+
+
+def test_broken_pairs_widen_the_interval_and_raise_no_false_alarm():
+    """A change that moves allocations gives every layout a new bias: the differences then
+    carry two layout draws, their spread shows it, and the A/A false "slower" rate stays near
+    alpha (the interval widens instead of pretending the pairs hold)."""
+    rng = np.random.default_rng(22)
+    prior = NoisePrior(0.002, 4, floor=False)
+    trials, alarms = 600, 0
+    for _ in range(trials):
+        bias = 0.012 * rng.standard_normal(8)
+        moved = 0.012 * rng.standard_normal(8)          # the same seeds, other places
+        c = compare_paired_layouts(_replays(rng, moved, 1)[0], _replays(rng, bias, 5), prior)
+        alarms += c.p_slower < 0.01
+        assert c.se > 0.002
+    assert alarms <= 0.02 * trials, alarms
+
+
+def test_paired_layouts_take_a_loud_history_as_measured_and_need_three_layouts():
+    """Replays whose whole runs move more than the prior: that spread, with J - 1 degrees of
+    freedom; one accepted run: the prior alone; fewer than 3 layouts: refused."""
+    rng = np.random.default_rng(23)
+    bias = 0.01 * rng.standard_normal(6)
+    prior = NoisePrior(0.002, 4, floor=False)
+    loud = compare_paired_layouts(_replays(rng, bias, 1, run_sd=0.01)[0],
+                                  _replays(rng, bias, 5, run_sd=0.01), prior)
+    assert loud.terms["between_df"] == 4 and loud.terms["between_var"] > 0.002 ** 2
+    one = compare_paired_layouts(_replays(rng, bias, 1)[0], _replays(rng, bias, 1), prior)
+    assert one.terms["between_var"] == pytest.approx(0.002 ** 2)
+    assert one.terms["between_df"] == 4
+    with pytest.raises(ValueError, match="3 or more layouts"):
+        compare_paired_layouts([0.0, 0.1], [[0.0, 0.1]], prior)

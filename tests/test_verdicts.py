@@ -4,6 +4,7 @@ correction, the baseline lifecycle and the pytest-benchmark export."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -336,3 +337,49 @@ def test_an_autotuned_case_says_a_change_may_be_the_autotuners():
                      [result(samples(seed=s), build=pinned) for s in range(5)])
     assert v["status"] == "regression" and "autotuned" not in v["reason"]
     assert "autotuned" not in compare_case(result(samples(seed=9), build=notes), base)["reason"]
+
+
+def _seeded(first, logs, level=1.0):
+    """A run whose layouts were drawn at seeds ``first, first + 1, ...`` with these log
+    offsets (figures as the runner records them; the samples matter only for the sample
+    count)."""
+    figures = [{"seed": first + i, "applied": True, "n": 100,
+                "median_ms": level * math.exp(x), "p99_ms": level * math.exp(x) * 1.01}
+               for i, x in enumerate(logs)]
+    return result(samples(level, n=100 * len(logs)), timing={
+        "timer": "cuda-event", "cuda_graph": True, "layout_figures": figures})
+
+
+def test_replayed_layouts_are_judged_layout_by_layout():
+    """Accepted runs that drew the current run's seeds are paired with it over the layouts
+    all of them have; entries with other seeds are left out of the pairing; without any
+    such entry (or without seeds) the unpaired layout rule judges. A +2 % change on
+    layouts 1.5 % apart is found with an interval a fraction of the unpaired rule's."""
+    from harness.baseline.verdict import paired_layouts
+
+    rng = np.random.default_rng(4)
+    bias = 0.015 * rng.standard_normal(8)
+    def replay(shift=0.0, n=8):
+        return list(bias[:n] + shift + 0.0005 * rng.standard_normal(n))
+
+    entries = [{**_seeded(300, replay(), 1.0), "precision": "fp16"} for _ in range(4)]
+    entries.insert(1, {**_seeded(900, list(0.015 * rng.standard_normal(8))),
+                       "precision": "fp16"})
+    entries.append({**_seeded(300, replay(n=6)), "precision": "fp16"})
+    cur = _seeded(300, replay(math.log(1.02)))
+    now, before = paired_layouts(cur, entries, "median")
+    assert len(before) == 5 and len(now) == 6 and all(len(r) == 6 for r in before)
+    v = compare_case(cur, entries)
+    med = v.metrics["median"]
+    assert med["method"] == "paired-layouts" and med["replicates"] == 5
+    assert v.status == "regression", v.reason
+    assert med.change == pytest.approx(0.02, abs=0.002)
+    # the same figures without their seeds: the unpaired rule, layouts' spread and all
+    def forget(r):
+        return {**r, "timing": {**r["timing"], "layout_figures": [
+            {**x, "seed": None} for x in r["timing"]["layout_figures"]]}}
+    u = compare_case(forget(cur), [forget(e) for e in entries])
+    assert u.metrics["median"]["method"] == "baseline-runs"
+    assert med["mdc"] < u.metrics["median"]["mdc"] / 3
+    # no accepted run drew these seeds: unpaired
+    assert paired_layouts(_seeded(301, replay()), entries, "median") is None

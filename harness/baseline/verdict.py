@@ -32,6 +32,7 @@ from harness.comparison import (
     CORRECTIONS,
     NoisePrior,
     RunEstimate,
+    compare_paired_layouts,
     compare_to_baseline,
     decision_levels,
     detectable_change,
@@ -124,6 +125,12 @@ class VerdictPolicy:
     # regressions at a 1 % tolerance stayed within alpha: 8, 5, 4 and 0 of 224 draws on shufflenet
     # (benchmarks/stored_panel.py; docs/verdicts.md, "Stored runs with layouts").
     layout_run_cv: float = 0.006
+    # Runs that replayed the baseline's layout seeds, compared layout by layout
+    # (harness.comparison.compare_paired_layouts): the prior of what still moves a whole run
+    # when every layout is the same one (the cases before it, a process's first allocations),
+    # lowered by a quiet history of replays as layout_run_cv is. Chosen on the tuning
+    # workloads only (docs/verdicts.md, "Paired layouts").
+    paired_layout_cv: float = 0.002
     p99_noise: float = 3.0
     min_samples: int = 20
     max_rel_se: float = 0.01            # the current median's own standard error
@@ -186,6 +193,11 @@ class VerdictPolicy:
     def layout_prior(self, metric: str) -> NoisePrior:
         """The between-run prior of runs whose replicates are layouts (``layout_run_cv``)."""
         return NoisePrior(self.layout_run_cv * (self.p99_noise if metric == "p99" else 1.0),
+                          self.prior_weight, floor=False)
+
+    def paired_prior(self, metric: str) -> NoisePrior:
+        """The between-run prior of runs compared layout by layout (``paired_layout_cv``)."""
+        return NoisePrior(self.paired_layout_cv * (self.p99_noise if metric == "p99" else 1.0),
                           self.prior_weight, floor=False)
 
     def fail_on(self, base: tuple[str, ...] = FAILING) -> tuple[str, ...]:
@@ -256,6 +268,36 @@ def random_layouts(result: dict[str, Any]) -> bool:
     torch's."""
     figures = layout_figures(result)
     return len(figures) >= 2 and all(x.get("applied", True) for x in figures)
+
+
+def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metric: str
+                   ) -> tuple[list[float], list[list[float]]] | None:
+    """The log ``metric`` of each layout of the current run and of each accepted run that
+    drew the same seeds (its newest run's seeds, replayed: ``timing.layout_seeds_from``),
+    over the layouts they all have (seeds ``first, first + 1, ...``); None where the current
+    run's layouts were not placed at random, fewer than 3 are shared, or no accepted run
+    drew them. Entries that drew other seeds (accepted before the replay, or by
+    ``--layout-seed``) are left out of the paired comparison."""
+    def logs(result: dict[str, Any]) -> tuple[int | None, list[float]]:
+        figures = layout_figures(result) if random_layouts(result) else []
+        values = []
+        for x in figures:
+            if not isinstance(x.get("seed"), int) or not (x.get(f"{metric}_ms") or 0) > 0:
+                break
+            values.append(math.log(x[f"{metric}_ms"]))
+        seeds = [x.get("seed") for x in figures[:len(values)]]
+        if not values or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+            return None, []
+        return seeds[0], values
+
+    first, cur = logs(current)
+    if first is None:
+        return None
+    rows = [row for f, row in map(logs, entries) if f == first]
+    n = min([len(cur), *map(len, rows)])
+    if not rows or n < 3:
+        return None
+    return cur[:n], [row[:n] for row in rows]
 
 
 def layout_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -416,12 +458,23 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         base = [e for e in (estimate(x, metric, blocks) for x in quiet) if e is not None]
         if cur is None or not base:
             continue
-        comp = compare_to_baseline(cur, base, _prior(current, cur, quiet, base, metric, policy),
-                                   policy.alpha, policy.power)
+        paired = paired_layouts(current, quiet, metric)
+        if paired is not None:
+            # the baseline's layouts replayed: compared layout by layout
+            now, before = paired
+            comp = compare_paired_layouts(now, before, policy.paired_prior(metric),
+                                          policy.alpha, policy.power, trim=LAYOUT_TRIM)
+            base_ms = math.exp(float(np.mean(before)))
+            cur_ms = base_ms * (1 + comp.change)
+        else:
+            comp = compare_to_baseline(cur, base,
+                                       _prior(current, cur, quiet, base, metric, policy),
+                                       policy.alpha, policy.power)
+            base_ms = math.exp(sum(b.log_value for b in base) / len(base))
+            cur_ms = math.exp(cur.log_value)
         metrics[metric] = MetricVerdict.build(
             status="pending", tolerance=tol[metric], direction="lower is better",
-            current_ms=cur.value,
-            baseline_ms=math.exp(sum(b.log_value for b in base) / len(base)), **comp.to_json())
+            current_ms=cur_ms, baseline_ms=base_ms, **comp.to_json())
     for gate in GATES:
         m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
         if m is not None:
