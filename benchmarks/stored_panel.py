@@ -35,12 +35,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import random
 import tarfile
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from harness import api
 from harness.baseline.store import entry
@@ -183,7 +186,8 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
     stored = [accepted(r) for r in runs]        # each run's entries, built once
     earlier = [accepted(r) for r in history] if history else None
     for i, current in enumerate(runs):
-        others = earlier or [r for j, r in enumerate(stored) if j != i]
+        # runs with plain cases (a fixed-order panel's slowed runs have none)
+        others = earlier or [r for j, r in enumerate(stored) if j != i and r]
         if len(others) < baseline_runs:
             continue
         plain, slow = split(current)
@@ -206,6 +210,38 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
         values.sort()
         counts[key]["_mdc_median"] = values[len(values) // 2]
     return counts
+
+
+def replay_terms(runs: list[RunResult]) -> str:
+    """Per workload and level (plain, slowed), over the runs that drew the same layouts
+    (the seed most runs share): the two-way split of their log layout medians into the
+    layouts' spread, the layout-by-run residual and the run-level SD beyond it (the term the
+    paired prior stands for), with the run count and layouts compared."""
+    groups: dict[tuple[str, str], list[tuple[int, list[float]]]] = defaultdict(list)
+    for run in runs:
+        plain, slow = split(run)
+        for level, cases in (("plain", plain), ("slowed", slow)):
+            for cid, c in cases.items():
+                figures = (c.timing or {}).get("layout_figures") or []
+                if len(figures) >= 3 and isinstance(figures[0].get("seed"), int):
+                    groups[(cid.split("/")[1], level)].append(
+                        (figures[0]["seed"], [math.log(x["median_ms"]) for x in figures]))
+    lines = ["| workload | runs | layouts | layouts' SD | layout x run residual SD "
+             "| run-level SD beyond it |", "|---|---|---|---|---|---|"]
+    for (w, level), rows in sorted(groups.items()):
+        seed = Counter(s for s, _ in rows).most_common(1)[0][0]
+        same = [r for s, r in rows if s == seed]
+        n = min(map(len, same))
+        if len(same) < 3:
+            continue
+        y = np.array([r[:n] for r in same])
+        j = len(y)
+        resid = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0) + y.mean()
+        ms = float((resid ** 2).sum()) / ((j - 1) * (n - 1))
+        run_var = max(float(y.mean(axis=1).var(ddof=1)) - ms / n, 0.0)
+        lines.append(f"| {w} ({level}) | {j} | {n} | {float(y.mean(axis=0).std(ddof=1)):.2%} "
+                     f"| {math.sqrt(ms):.2%} | {math.sqrt(run_var):.2%} |")
+    return "\n".join(lines)
 
 
 def table(counts: dict[tuple[str, str], Counter]) -> str:
@@ -276,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baselines drawn from {len(history)} runs of --history")
     print(table(experiment(runs, args.baseline_runs, args.draws, policy, args.tolerance,
                            args.seed, history)))
+    terms = replay_terms(runs)
+    if terms.count("\n") > 1:
+        print("\nRuns that replayed one set of layouts (the most common first seed):")
+        print(terms)
     return 0
 
 

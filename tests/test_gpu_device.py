@@ -5,11 +5,15 @@ selftest measures the figures."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from statistics import median
 
+import numpy as np
 import pytest
 
 from harness import gpu
+from harness.results import load_results
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(gpu.unavailable_reason() is not None,
@@ -166,6 +170,37 @@ def test_torch_injected_slowdown_is_gpu_time(write_toml, tmp_path):
     ratio = slow.stats_ms["median"] / fast.stats_ms["median"]
     assert 1.15 < ratio < 1.25, ratio
     assert any("torch.cuda._sleep" in n for n in slow.build["notes"])
+
+
+def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
+    """The injected slowdown changes what runs, not where anything lands: the plain case and
+    its slowed twin, each alone in a fresh process at one layout seed, see the same layouts,
+    so the slowed/plain ratio is the same in every layout (the stored verdict's paired
+    layouts compare them layout by layout)."""
+    pytest.importorskip("torch")
+    ratios = []
+    for extra in ("", 'options = { torch = { slowdown = "5%" } }\n'):
+        path = write_toml("""
+            name = "twin"
+            [defaults]
+            backends = ["torch:graph"]
+            precisions = ["fp16"]
+            batch = [8]
+            timing = { layouts = 4 }
+            stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "2s" }
+            [[model]]
+            id = "m"
+            source = "zoo:resnet"
+        """ + extra, name=f"twin{len(ratios)}.toml")
+        out = tmp_path / f"o{len(ratios)}"
+        subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--quiet",
+                        "--layout-seed", "11", "--out", str(out)], check=False)
+        [case] = load_results(out / "results.json").cases
+        assert case.status == "ok", case.error
+        ratios.append([x["median_ms"] for x in case.timing["layout_figures"]])
+    per = np.array(ratios[1]) / np.array(ratios[0])
+    assert 1.03 < per.mean() < 1.07, per
+    assert per.std(ddof=1) < 0.004, per
 
 
 def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path, monkeypatch):

@@ -13,22 +13,33 @@
 # baselines. Each +2 % twin is given its plain case's history (TWIN_HISTORY=plain, the
 # default), as the same case after a change would have: it then draws the plain case's
 # layouts, seed for seed. TWIN_HISTORY=own keeps the twins' own entries (before session 15).
+# ORDER=fixed (session 15): the cases keep one order, as a CI scenario does, and a process
+# runs them all plain or all slowed: after the ACCEPT runs, in turn slowed, plain, slowed,
+# plain with ADDED (default resnet18) put before them ("a case added before the judged one").
+# A slowed case then has the plain case's history in its process, as a changed case would.
 #   WORKLOADS="resnet18 regnet_y_400mf squeezenet1_1" BUDGET_S=420 bash benchmarks/device/stored_panel.sh
+#   WORKLOADS="squeezenet1_1 mobilenet_v3_small" ORDER=fixed bash benchmarks/device/stored_panel.sh
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 WORKLOADS=${WORKLOADS:-resnet18 regnet_y_400mf squeezenet1_1}
 BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-40}; TAG=${TAG:-stored-panel}; ACCEPT=${ACCEPT:-3}
-TWIN_HISTORY=${TWIN_HISTORY:-plain}
+TWIN_HISTORY=${TWIN_HISTORY:-plain}; ORDER=${ORDER:-shuffled}; ADDED=${ADDED:-resnet18}
 O=/tmp/$TAG; rm -rf $O /tmp/$TAG-store; mkdir -p $O
 start=$(date +%s); longest=45
 for ((i = 1; i <= MAX_RUNS; i++)); do
   t0=$(date +%s)
-  python3 - "$O/run$i.toml" "$i" $WORKLOADS <<'PY'
+  python3 - "$O/run$i.toml" "$i" "$ORDER" "$ACCEPT" "$ADDED" $WORKLOADS <<'PY'
 import random, sys
-path, seed, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-cases = [(m, m, "") for m in models] + [
-    (m, f"{m}-slow", 'options = { torch = { slowdown = "2%" } }') for m in models]
-random.Random(seed).shuffle(cases)
+path, seed, order, accept, added, models = (sys.argv[1], int(sys.argv[2]), sys.argv[3],
+                                            int(sys.argv[4]), sys.argv[5], sys.argv[6:])
+plain = [(m, m, "") for m in models]
+slow = [(m, f"{m}-slow", 'options = { torch = { slowdown = "2%" } }') for m in models]
+if order == "fixed":
+    turn = (seed - accept) % 4 if seed > accept else 2
+    cases = {1: slow, 2: plain, 3: slow, 0: [(added, added, "")] + plain}[turn]
+else:
+    cases = plain + slow
+    random.Random(seed).shuffle(cases)
 with open(path, "w") as f:
     f.write('name = "panel"\n[defaults]\nbackends = ["torch:graph"]\nprecisions = ["fp16"]\n'
             'batch = [8]\n')

@@ -18,8 +18,10 @@ the layout and nothing else; a verification knob like ``slowdown``), ``workspace
 matrix product; "preparation": released before each preparation when no other engine is in
 use, so every layout places its own; a diagnostic, measured not to merge runs),
 ``slowdown`` (fraction or "x%", default 0): a GPU spin (``torch.cuda._sleep``) appended to every
-inference, sized to that fraction of the model's measured GPU time and captured into the graph,
-so verdict experiments can inject a true GPU-time change into a real model (issues #5, #8).
+inference, sized to that fraction of the model's measured GPU time and launched after each
+inference or graph replay (never captured: the graph, and every allocation, stay the plain
+case's, so a slowed case draws the same layouts as its plain twin), so verdict experiments
+can inject a true GPU-time change into a real model (issues #5, #8).
 It changes only time: the figures gated besides latency are measured before it is added.
 
 Memory is the case's own (issue 22): ``device_bytes`` is what this model needs, whatever ran
@@ -269,19 +271,20 @@ class TorchEngine(Engine):
         return float(np.median(times))
 
     def _size_slowdown(self) -> None:
-        """Measure the model's GPU time and the spin's cycles per ms here, then size the spin
-        (and re-capture the graph with it): the injected change is a fraction of *this* GPU's
-        time, whatever its clock."""
+        """Measure the model's GPU time and the spin's cycles per ms here, then size the spin:
+        the injected change is a fraction of *this* GPU's time, whatever its clock.
+
+        The spin allocates nothing and the captured graph is kept as it is (the spin runs
+        after each replay, :meth:`run_impl`): the injection changes what runs, never where
+        anything is placed, so a slowed case lands in the very layouts its plain twin does
+        (re-capturing the graph here, as before session 15, put the slowed case's graph and
+        outputs elsewhere than the plain case's, and the stored verdict's paired layouts
+        saw two layout draws, not a change)."""
         torch = _torch()
         model_ms = self._gpu_ms(self.run_impl)
         probe = 1_000_000
         cycles_per_ms = probe / self._gpu_ms(lambda: torch.cuda._sleep(probe), 5)
         self.spin_cycles = max(1, round(self.slowdown * model_ms * cycles_per_ms))
-        if self.mode == "graph":
-            # release the first graph (and its pool) before capturing with the spin: the
-            # injection must not change what is allocated, only what runs
-            self._drop_graphs()
-            self._capture_graph()
         self.build.notes.append(
             f"injected slowdown {self.slowdown:+.2%}: torch.cuda._sleep({self.spin_cycles}) "
             f"= {self.spin_cycles / cycles_per_ms * 1e3:.2f} us after each inference "
@@ -289,9 +292,14 @@ class TorchEngine(Engine):
 
     def _infer(self, *args: Any) -> Any:
         out = self._fn(*args)
+        self._spin()
+        return out
+
+    def _spin(self) -> None:
+        """The injected slowdown's GPU spin, if any (never captured: graphs stay the plain
+        case's, :meth:`_size_slowdown`)."""
         if self.spin_cycles:
             _torch().cuda._sleep(self.spin_cycles)
-        return out
 
     def _capture(self, args: tuple[Any, ...]) -> Any:
         torch = _torch()
@@ -299,11 +307,11 @@ class TorchEngine(Engine):
         side.wait_stream(self._ext)
         with torch.cuda.stream(side):
             for _ in range(GRAPH_WARMUP):
-                self._infer(*args)
+                self._fn(*args)
         self._ext.wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self._outs = _flatten(self._infer(*args))
+            self._outs = _flatten(self._fn(*args))
         return graph
 
     def update_inputs_impl(self, feed: dict[str, np.ndarray]) -> None:
@@ -316,6 +324,7 @@ class TorchEngine(Engine):
     def run_impl(self) -> None:
         if self._graph is not None:
             self._graph.replay()
+            self._spin()
         else:
             self._raw = self._infer(*self._args)
 
