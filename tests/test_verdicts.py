@@ -368,10 +368,14 @@ def test_replayed_layouts_are_judged_layout_by_layout():
     entries.append({**_seeded(300, replay(n=6)), "precision": "fp16"})
     cur = _seeded(300, replay(math.log(1.02)))
     now, before = paired_layouts(cur, entries, "median")
-    assert len(before) == 5 and len(now) == 6 and all(len(r) == 6 for r in before)
+    # 8 layouts from 4 runs ((1 + 1/4) / 8) beat 6 from 5 ((1 + 1/5) / 6)
+    assert len(before) == 4 and len(now) == 8 and all(len(r) == 8 for r in before)
+    short = [e if i != 2 else {**_seeded(300, replay(n=3))} for i, e in enumerate(entries)]
+    now, before = paired_layouts(cur, short[:3] + short[5:], "median")   # 8, 3, 6 layouts
+    assert len(now) == 6 and len(before) == 2
     v = compare_case(cur, entries)
     med = v.metrics["median"]
-    assert med["method"] == "paired-layouts" and med["replicates"] == 5
+    assert med["method"] == "paired-layouts" and med["replicates"] == 4
     assert v.status == "regression", v.reason
     assert med.change == pytest.approx(0.02, abs=0.002)
     # the same figures without their seeds: the unpaired rule, layouts' spread and all

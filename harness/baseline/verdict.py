@@ -129,8 +129,12 @@ class VerdictPolicy:
     # (harness.comparison.compare_paired_layouts): the prior of what still moves a whole run
     # when every layout is the same one (the cases before it, a process's first allocations),
     # lowered by a quiet history of replays as layout_run_cv is. Chosen on the tuning
-    # workloads only (docs/verdicts.md, "Paired layouts").
-    paired_layout_cv: float = 0.002
+    # workloads only, by a rule written before their data (docs/device-runs/README.md,
+    # "Session 15"): the smallest of 0.1/0.2/0.3/0.4/0.6 % with no false alarm in their A/A
+    # (none at any: 176 comparisons each) and at least their replayed plain runs' run-level
+    # SD beyond the layout-by-run residuals (0.00 % for shufflenet_v2_x1_0 and
+    # efficientnet_b0, 11 processes, cases in a new order in each).
+    paired_layout_cv: float = 0.001
     p99_noise: float = 3.0
     min_samples: int = 20
     max_rel_se: float = 0.01            # the current median's own standard error
@@ -274,10 +278,10 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
                    ) -> tuple[list[float], list[list[float]]] | None:
     """The log ``metric`` of each layout of the current run and of each accepted run that
     drew the same seeds (its newest run's seeds, replayed: ``timing.layout_seeds_from``),
-    over the layouts they all have (seeds ``first, first + 1, ...``); None where the current
-    run's layouts were not placed at random, fewer than 3 are shared, or no accepted run
-    drew them. Entries that drew other seeds (accepted before the replay, or by
-    ``--layout-seed``) are left out of the paired comparison."""
+    over the first n layouts (seeds ``first, first + 1, ...``) of the accepted runs that have
+    them; None where the current run's layouts were not placed at random, fewer than 3 are
+    shared, or no accepted run drew them. Entries that drew other seeds (accepted before the
+    replay, or by ``--layout-seed``) are left out of the paired comparison."""
     def logs(result: dict[str, Any]) -> tuple[int | None, list[float]]:
         figures = layout_figures(result) if random_layouts(result) else []
         values = []
@@ -294,10 +298,15 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
     if first is None:
         return None
     rows = [row for f, row in map(logs, entries) if f == first]
-    n = min([len(cur), *map(len, rows)])
-    if not rows or n < 3:
+    # How many layouts to pair: the count whose paired mean has the least layout-by-run
+    # variance, (1 + 1/J_n) / n with J_n the runs that have n (an accepted run from before
+    # its history set the count has the default 4; cutting every run to it would throw the
+    # others' later layouts away). Decided from the counts, never from the values.
+    counts = sorted({min(len(r), len(cur)) for r in rows if len(r) >= 3})
+    if not counts:
         return None
-    return cur[:n], [row[:n] for row in rows]
+    n = min(counts, key=lambda k: (1 + 1 / sum(len(r) >= k for r in rows)) / k)
+    return cur[:n], [row[:n] for row in rows if len(row) >= n]
 
 
 def layout_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
