@@ -49,6 +49,7 @@ from harness import api
 from harness.baseline.store import entry
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 from harness.comparison import NoisePrior
+from harness.layout import preparation_context, prepared
 from harness.results import CaseResult, RunResult, load_results
 from harness.stats import summarize, throughput
 
@@ -108,6 +109,21 @@ def first_layouts(run: RunResult, k: int) -> RunResult:
             c = dataclasses.replace(c, samples_ms=samples, stats_ms=stats, timing=timing,
                                     throughput=throughput(c.case["batch"],
                                                           stats["median"] / 1e3))
+        cases.append(c)
+    return dataclasses.replace(run, cases=cases)
+
+
+def with_contexts(run: RunResult) -> RunResult:
+    """``run`` with each case's ``timing.layout_context`` as the runner records it (from the
+    cases before it in the run, in order), where the run predates the record (session 15's
+    first panels: one process per run, cases in the order they ran)."""
+    cases, before = [], []
+    for c in run.cases:
+        if c.timing and c.timing.get("layout_figures") and "layout_context" not in c.timing:
+            c = dataclasses.replace(c, timing={**c.timing,
+                                               "layout_context": preparation_context(before)})
+        if c.status != "skipped":
+            before.append(prepared(c.case, c.timing))
         cases.append(c)
     return dataclasses.replace(run, cases=cases)
 
@@ -284,11 +300,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="leave out runs made with run --layout-seed (replay panels)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    runs = load_runs(args.runs)
+    runs = [with_contexts(r) for r in load_runs(args.runs)]
     if args.random_layouts:
         runs = [r for r in runs if not any((c.timing or {}).get("layout_seed") is not None
                                            for c in r.cases)]
-    history = load_runs(args.history) if args.history else None
+    history = [with_contexts(r) for r in load_runs(args.history)] if args.history else None
     if args.unpaired:
         runs = [unpaired(r) for r in runs]
         history = history and [unpaired(r) for r in history]

@@ -16,10 +16,14 @@ ignore it and say so in the record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.stats import pooled_variance
 
@@ -94,3 +98,26 @@ def layouts_wanted(history: list[list[float]], target: float = LAYOUT_SE_TARGET,
         return floor
     needed = math.ceil(pooled / target ** 2) if target > 0 else cap
     return max(floor, min(cap, needed))
+
+
+def prepared(case: Mapping[str, Any], timing: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a case left a process with, for :func:`preparation_context`: the model, how it
+    was built and fed, and the layouts it was prepared in (first seed and count). The case's
+    id and options are left out: a slowed twin, or the same case after a change, prepares
+    the same allocations before the next case (where it does not, the next case's pairs
+    break, which its paired spread shows)."""
+    figures = (timing or {}).get("layout_figures") or []
+    return {k: case.get(k) for k in ("source", "backend", "precision", "batch", "profile")} | {
+        "layouts": [figures[0].get("seed"), len(figures)] if figures else None}
+
+
+def preparation_context(before: Sequence[Mapping[str, Any]]) -> str:
+    """A digest of what the process prepared before a case (:func:`prepared` of each case,
+    in order; empty: the case came first).
+
+    Why: a seed replays a layout only after the same preparations. On the H200 (session 15,
+    docs/verdicts.md "Paired layouts") a case's replayed layouts repeated to 0.1 % in every
+    process where the same cases came before it, and were new draws (up to 3 % apart)
+    behind other ones. Stored runs pair layouts only with accepted runs of the same context."""
+    text = json.dumps(list(before), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -19,7 +19,14 @@ import numpy as np
 from harness.backends import backend_class
 from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped
-from harness.layout import DEFAULT_LAYOUTS, Layout, derived_seed, random_seed
+from harness.layout import (
+    DEFAULT_LAYOUTS,
+    Layout,
+    derived_seed,
+    preparation_context,
+    prepared,
+    random_seed,
+)
 from harness.markers import case_range, nvtx_range, scenario_range
 from harness.models.source import model_digest, resolve_source
 from harness.pipeline.case import finish_case, record_memory
@@ -128,6 +135,12 @@ def start_backends(cases: list[Case]) -> dict[str, float]:
     return seconds
 
 
+# What this process has prepared so far (harness.layout.prepared, in order): the context a
+# case's seeded layouts depend on (harness.layout.preparation_context). Per process, so a
+# Dask worker keeps its own.
+_PREPARED: list[dict[str, Any]] = []
+
+
 def run_case(case: Case, base_dir: str | None = None, index: int | None = None
              ) -> CaseResult:
     result = CaseResult(id=case.id, status="ok", case=case.to_json(),
@@ -138,6 +151,16 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
     reason = cls.unavailable_reason()
     if reason:
         return _skipped(result, reason)
+    context = preparation_context(_PREPARED)
+    try:
+        return _run_case(case, base_dir, index, cls, result, context)
+    finally:
+        if result.status != "skipped":      # a case skipped inside prepared nothing
+            _PREPARED.append(prepared(result.case, result.timing))
+
+
+def _run_case(case: Case, base_dir: str | None, index: int | None, cls: type[Backend],
+              result: CaseResult, context: str) -> CaseResult:
     try:
         result.backend["version"] = cls.version()
         with case_range(case.id, index), RssPeak() as rss:
@@ -160,6 +183,7 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
                 result.timing["layouts_from"] = _layouts_from(case)
                 result.timing["layout_seed"] = case.layout_seed
                 result.timing["layout_seeds_from"] = layout_seeds_from(case)
+                result.timing["layout_context"] = context
     except CaseSkipped as exc:
         return _skipped(result, str(exc))
     except Exception as exc:

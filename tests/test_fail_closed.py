@@ -521,6 +521,39 @@ def test_layout_count_is_fixed_before_measuring_and_recorded(monkeypatch):
     assert given.timing["layout_seeds_from"] == "layout-seed"
 
 
+def test_a_case_records_what_its_process_prepared_before_it(monkeypatch):
+    """``timing.layout_context``: the digest of the cases prepared before it in the process
+    (model, build, feed and layouts; not the id or options), so the stored verdict pairs
+    layouts only with accepted runs prepared after the same. (ONNX Runtime stands in for a
+    placing backend: a test double for the record, not for any layout effect.)"""
+    import dataclasses
+
+    from harness import runner
+    from harness.adhoc import bench_case
+    from harness.backends import backend_class
+    from harness.layout import preparation_context, prepared
+
+    ort = backend_class("onnxruntime")
+
+    class Placing(ort):
+        randomizes_layout = True
+
+    monkeypatch.setattr(runner, "backend_class", lambda name: Placing)
+    monkeypatch.setattr(runner, "_PREPARED", [])
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.1s",
+                      warmup="10ms")
+    first = runner.run_case(dataclasses.replace(case, history_layout_seed=100))
+    assert first.timing["layout_context"] == preparation_context([])
+    second = runner.run_case(dataclasses.replace(case, history_layout_seed=100))
+    assert second.timing["layout_context"] == preparation_context(
+        [prepared(first.case, first.timing)]) != first.timing["layout_context"]
+    # the same model under another id and options leaves the same context behind it
+    renamed = {**first.case, "id": "other", "options": {"slowdown": 0.02}}
+    assert prepared(renamed, first.timing) == prepared(first.case, first.timing)
+    assert prepared(first.case, {**first.timing, "layout_figures": [{"seed": 5}]}) != \
+        prepared(first.case, first.timing)
+
+
 def test_the_newest_seeded_history_is_replayed():
     """``replayed_seed``: the first seed of the newest accepted run whose layouts were placed
     at random with consecutive seeds; runs in one layout, ONNX Runtime's unplaced repeats
