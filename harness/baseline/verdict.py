@@ -281,9 +281,11 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
     over the first n layouts (seeds ``first, first + 1, ...``) of the accepted runs that have
     them; None where the current run's layouts were not placed at random, fewer than 3 are
     shared, or no accepted run drew them. Entries that drew other seeds (accepted before the
-    replay, or by ``--layout-seed``), or the same ones after other preparations (another
-    ``timing.layout_context``: other cases before it in its process) are left out of the
-    paired comparison."""
+    replay, or by ``--layout-seed``) are left out of the paired comparison, and so are those
+    that drew the same seeds after other preparations (another ``timing.layout_context``:
+    other cases before it in its process) where any accepted run shares the current run's
+    context; where none does, the seeds alone pair them (each pair then carries two layout
+    draws, which their spread shows)."""
     def logs(result: dict[str, Any]) -> tuple[int | None, list[float]]:
         figures = layout_figures(result) if random_layouts(result) else []
         values = []
@@ -302,9 +304,11 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
     # a seed replays a layout only after the same preparations (harness.layout.
     # preparation_context): an accepted run with other cases before it drew other layouts
     context = (current.get("timing") or {}).get("layout_context")
-    rows = [row for e, (f, row) in zip(entries, map(logs, entries), strict=True)
-            if f == first and (context is None
-                               or (e.get("timing") or {}).get("layout_context") == context)]
+    seeded = [(e, row) for e, (f, row) in zip(entries, map(logs, entries), strict=True)
+              if f == first]
+    rows = [row for e, row in seeded
+            if (e.get("timing") or {}).get("layout_context") == context] or [
+        row for _, row in seeded]
     # How many layouts to pair: the count whose paired mean has the least layout-by-run
     # variance, (1 + 1/J_n) / n with J_n the runs that have n (an accepted run from before
     # its history set the count has the default 4; cutting every run to it would throw the
