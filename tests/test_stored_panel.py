@@ -127,3 +127,20 @@ def test_random_layouts_leaves_out_the_replayed_runs(tmp_path, capsys):
                               "--draws", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("5 runs;") and "2 pseudo-runs" in out
+
+
+def test_contexts_are_backfilled_as_the_runner_records_them(tmp_path):
+    """Runs saved before ``timing.layout_context`` existed get it from their case order,
+    with the runner's own functions; a recorded one is kept."""
+    from harness.layout import preparation_context, prepared
+
+    [path] = _runs(tmp_path, count=1)
+    run = stored_panel.load_runs([path])[0]
+    filled = stored_panel.with_contexts(run)
+    contexts = [c.timing["layout_context"] for c in filled.cases]
+    assert contexts[0] == preparation_context([])
+    assert contexts[2] == preparation_context([prepared(c.case, c.timing)
+                                               for c in run.cases[:2]])
+    assert len(set(contexts)) == len(contexts)
+    again = stored_panel.with_contexts(filled)
+    assert [c.timing["layout_context"] for c in again.cases] == contexts
