@@ -172,6 +172,10 @@ def test_torch_injected_slowdown_is_gpu_time(write_toml, tmp_path):
     assert any("torch.cuda._sleep" in n for n in slow.build["notes"])
 
 
+# the defaults of the torchvision-style GPU scenarios below
+GRAPH_FP16_B8 = '[defaults]\nbackends = ["torch:graph"]\nprecisions = ["fp16"]\nbatch = [8]\n'
+
+
 def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
     """The injected slowdown changes what runs, not where anything lands: the plain case and
     its slowed twin, each alone in a fresh process at one layout seed, see the same layouts,
@@ -180,12 +184,7 @@ def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
     pytest.importorskip("torch")
     ratios = []
     for extra in ("", 'options = { torch = { slowdown = "5%" } }\n'):
-        path = write_toml("""
-            name = "twin"
-            [defaults]
-            backends = ["torch:graph"]
-            precisions = ["fp16"]
-            batch = [8]
+        path = write_toml('name = "twin"\n' + GRAPH_FP16_B8 + """
             timing = { layouts = 4 }
             stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "2s" }
             [[model]]
@@ -219,12 +218,7 @@ def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path, mo
     figures: dict[str, list[int]] = {}
     for order in (("small", "big", "slow"), ("big", "slow", "small"), ("slow", "small", "big")):
         body = "".join(f'[[model]]\nid = "{m}"\n{models[m]}\n' for m in order)
-        path = write_toml("""
-            name = "mem"
-            [defaults]
-            backends = ["torch:graph"]
-            precisions = ["fp16"]
-            batch = [8]
+        path = write_toml('name = "mem"\n' + GRAPH_FP16_B8 + """
             warmup = { min_time = "50ms", max_time = "200ms" }
             stop = { rel_ci = "5%", min_samples = 20, min_time = "50ms", max_time = "200ms" }
         """ + body)
