@@ -571,6 +571,27 @@ def test_the_newest_seeded_history_is_replayed():
     assert replayed_seed([entry([3])]) is None and replayed_seed([]) is None
 
 
+def test_plan_layouts_replays_seeds_unless_the_scenario_says_not(write_toml):
+    """``plan_layouts`` hands the newest seeded history's first seed to the case; a scenario
+    with ``timing.replay_layouts = false`` keeps fresh layouts (and still gets its count)."""
+    from harness.baseline.layout_count import plan_layouts
+    from harness.plan import load_plan
+
+    figures = [{"seed": 40 + i, "applied": True, "median_ms": 1.0 + i / 100} for i in range(4)]
+
+    class Store:          # stands in for BaselineStore: one case's accepted entries
+        def case_entries(self, platform_id, scenario, case_id):
+            return [{"timing": {"layout_figures": figures}}]
+
+    plain = write_toml(ORDER.format(models=MODELS["tf"]))
+    fresh = write_toml(ORDER.format(models=MODELS["tf"]).replace(
+        "[defaults]", "[defaults]\ntiming = { replay_layouts = false }"), name="fresh.toml")
+    [replayed] = plan_layouts(load_plan([plain]).cases, Store(), "p")
+    assert replayed.case.history_layout_seed == 40 and replayed.case.history_layouts
+    [kept] = plan_layouts(load_plan([fresh]).cases, Store(), "p")
+    assert kept.case.history_layout_seed is None and kept.case.history_layouts
+
+
 def test_plan_layouts_reads_the_accepted_runs(write_toml, tmp_path):
     """``run`` plans each case's layout count from its accepted runs in the store (real runs
     and a real store): the count :func:`layouts_wanted` gives for their layouts; a scenario

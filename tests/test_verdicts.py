@@ -377,6 +377,7 @@ def test_replayed_layouts_are_judged_layout_by_layout():
     med = v.metrics["median"]
     assert med["method"] == "paired-layouts" and med["replicates"] == 4
     assert v.status == "regression", v.reason
+    assert "8 layouts paired with 4 accepted runs" in v.reason
     assert med.change == pytest.approx(0.02, abs=0.002)
     # the same figures without their seeds: the unpaired rule, layouts' spread and all
     def forget(r):

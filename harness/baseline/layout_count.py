@@ -62,7 +62,7 @@ def plan_layouts(planned: list[PlannedCase], store: BaselineStore,
             history = layout_history(entries)
             if history:
                 case = dataclasses.replace(case, history_layouts=layouts_wanted(history))
-        seed = replayed_seed(entries)
+        seed = replayed_seed(entries) if case.timing.replay_layouts else None
         if seed is not None:
             case = dataclasses.replace(case, history_layout_seed=seed)
         out.append(PlannedCase(case, p.base_dir))

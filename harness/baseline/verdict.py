@@ -479,6 +479,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         if cur is None or not base:
             continue
         paired = paired_layouts(current, quiet, metric)
+        extra: dict[str, Any] = {}
         if paired is not None:
             # the baseline's layouts replayed: compared layout by layout
             now, before = paired
@@ -486,6 +487,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
                                           policy.alpha, policy.power, trim=LAYOUT_TRIM)
             base_ms = math.exp(float(np.mean(before)))
             cur_ms = base_ms * (1 + comp.change)
+            extra = {"paired_layouts": len(now)}
         else:
             comp = compare_to_baseline(cur, base,
                                        _prior(current, cur, quiet, base, metric, policy),
@@ -494,7 +496,7 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
             cur_ms = math.exp(cur.log_value)
         metrics[metric] = MetricVerdict.build(
             status="pending", tolerance=tol[metric], direction="lower is better",
-            current_ms=cur_ms, baseline_ms=base_ms, **comp.to_json())
+            current_ms=cur_ms, baseline_ms=base_ms, **comp.to_json(), **extra)
     for gate in GATES:
         m = judge_gate(gate, current, entries, tol[gate.tolerance_key])
         if m is not None:
@@ -568,9 +570,11 @@ def decide_metric(m: MetricVerdict, alpha: float,
 
 def describe_metric(m: MetricVerdict, ref: str = "baseline_ms", cur: str = "current_ms") -> str:
     lo, hi = m.ci
+    paired = (f", {m['paired_layouts']} layouts paired with {m['replicates']} accepted "
+              f"run{'s' if m['replicates'] != 1 else ''}" if m.get("paired_layouts") else "")
     return (f"{m.change:+.2%} [{lo:+.2%}, {hi:+.2%}] ({m[ref]:.4g} ms -> {m[cur]:.4g} ms, "
             f"adj. p {min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
-            f"{m['mdc']:.2%}, tolerance ±{m.tolerance:.1%})")
+            f"{m['mdc']:.2%}, tolerance ±{m.tolerance:.1%}{paired})")
 
 
 def _decide_timing(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:

@@ -110,6 +110,12 @@ class Timing(Strict):
     # their layouts disagree), else DEFAULT_LAYOUTS; 1 elsewhere (a backend that cannot
     # move its memory would only repeat one layout). Set: exactly that.
     layouts: Annotated[Count, Field(ge=1, le=64)] | None = None
+    # A case with accepted runs draws the newest one's layout seeds again, so the stored
+    # verdict compares it layout by layout (harness.baseline.layout_count.replayed_seed,
+    # harness.comparison.compare_paired_layouts). False: fresh random layouts in every run,
+    # judged over layouts without pairing (the rule before session 15: its verdicts concern
+    # the mean over all layouts, at a wider interval).
+    replay_layouts: bool = True
 
 
 class TelemetrySettings(Strict):
