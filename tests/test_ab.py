@@ -623,3 +623,31 @@ def test_host_pace_finds_the_side_the_host_paced():
                                         "enqueue_bound": ["A"]}
     host = [SimpleNamespace(label=label, timer=HostTimer()) for label in ("A", "B")]
     assert host_pace(host, blocks) == {}
+
+
+# what competed for the CPU over a host-timed A/B's interleaved phase (harness.telemetry.host)
+QUIET_HOST = {"wall_s": 2.0, "cpus": 2, "others_cores": 0.1, "self_cores": 1.0,
+              "steal_share": 0.0, "iowait_share": 0.0, "load_avg_1m": 1.1}
+BUSY_HOST = {**QUIET_HOST, "others_cores": 1.4, "load_avg_1m": 3.2}
+
+
+@pytest.mark.parametrize(("shift", "busy", "status"), [
+    (0.5, False, "slower"),       # quiet host: +50 % is B's
+    (0.5, True, "unstable"),      # busy host: contention can explain +50 % (up to 4x here)
+    (9.0, True, "slower"),        # 10x: beyond what contention explains, a gate fails
+    (0.0, True, "unstable"),      # nothing found on a busy host is not "same" either
+])
+def test_a_host_timed_ab_on_a_busy_host_calls_only_what_contention_cannot_explain(
+        shift, busy, status):
+    """Issue 20, item 6, for A/B: interleaving cancels contention common to both sides, not a
+    burst on one side's blocks (the CI VM read an ONNX Runtime A/A as "B slower +55 %"
+    beside other work). A busy interleaved phase is "unstable: host busy" unless the change
+    is beyond what contention can explain; extension windows count with the first one."""
+    r = synthetic(shift, seed=3, drift=0.0005)
+    r["settings"]["tolerance"] = {"median": 0.05, "p99": 0.2}
+    r["telemetry"] = {"host": QUIET_HOST}
+    r["telemetry_extensions"] = [{"host": BUSY_HOST if busy else QUIET_HOST}]
+    [v] = judge([r])
+    assert v.status == status, v.reason
+    if busy:
+        assert "host busy" in v.reason or "contention explains" in v.reason

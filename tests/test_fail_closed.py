@@ -218,6 +218,13 @@ def test_extension_pairs_spend_the_block_budget_on_preparations():
     assert round_pairs(ABSettings(extension_pairs=1), 4) == 4
     rec = _undecidable_ab(lambda r: 2, max_duration_s=1.2, extension_pairs=1)
     assert rec.get("extensions"), rec["verdict"]
+    # a host timer's rounds record what competed for the CPU, each round its own window,
+    # and the verdict reads them as one (harness.ab.verdict.host_load)
+    from harness.ab.verdict import host_load
+
+    windows = [rec["telemetry"], *rec["telemetry_extensions"]]
+    assert all(w["host"]["wall_s"] > 0 and w["host"]["cpus"] >= 1 for w in windows)
+    assert host_load(rec).wall_s == pytest.approx(sum(w["host"]["wall_s"] for w in windows))
     pairs_of = Counter(b["instance"] for b in rec["blocks"] if b["side"] == "A")
     assert {i: n for i, n in pairs_of.items() if i >= 2} == dict.fromkeys(
         range(2, rec["settings"]["instances"]), 1)

@@ -50,6 +50,7 @@ from harness.results import now_iso
 from harness.scenario.expand import Case
 from harness.scenario.schema import DEFAULT_MAX_DURATION_S, Warmup
 from harness.stats import summarize
+from harness.telemetry import host
 from harness.timing import analysis
 from harness.timing.measure import Timer, warm_up
 from harness.timing.session import MeasuringSession, TelemetryWindow, build_facts
@@ -433,6 +434,9 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
     # the round's clock goes on from the last round's; re-draws are not measuring time
     redraw_s = record.get("timing", {}).get("redraw_s", 0.0)
     start = time.perf_counter() - record.get("timing", {}).get("measure_s", 0.0) - redraw_s
+    # a host timer's blocks share the CPU with whatever else runs: what competed for it over
+    # the round is recorded beside the window (the verdict's "host busy")
+    before = host.snapshot() if any(s.timer and s.timer.name == "host" for s in sides) else None
     with TelemetryWindow(sides[0].case, [s.engine for s in sides if s.engine]) as tele:
         for i, labels in enumerate(order):
             pair = first_pair + i
@@ -453,10 +457,14 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
                     samples_ms = np.asarray(side.timer.sample(side.step, count)) * 1e3
                 record["blocks"].append(make_block(label, pair, t0, time.perf_counter() - start,
                                                samples_ms, side.instance, seeds.get(label)))
+    window = tele.result()
+    load = host.host_load(before, host.snapshot()) if before is not None else None
+    if load is not None:
+        window = {**(window or {}), "host": load.to_json()}
     if only is None:
-        record["telemetry"] = tele.result()
+        record["telemetry"] = window
     else:                                    # an extension round's own window
-        record.setdefault("telemetry_extensions", []).append(tele.result())
+        record.setdefault("telemetry_extensions", []).append(window)
     record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
                         "measure_s": time.perf_counter() - start - redraw_s,
                         **host_pace(sides, record["blocks"])}
