@@ -174,6 +174,10 @@ def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
     measures on, round after round, within the measuring budget; every look is decided at a
     stricter level (its share of the false-alarm budget)."""
     rec = _undecidable_ab(max_duration_s=1.2)
+    if not rec.get("extensions") and rec["verdict"]["reason"].startswith("unstable: host busy"):
+        # the premise (an undecided first look) needs a quiet host: on a busy one the
+        # comparison is "unstable" and rightly does not extend
+        pytest.skip(f"the CI host was busy at the first look: {rec['verdict']['reason']}")
     assert rec.get("extensions"), rec["verdict"]
     k = rec["settings"]["instances"]
     assert k == 2 + sum(x["instances_added"] for x in rec["extensions"]) > 2
