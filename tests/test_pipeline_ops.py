@@ -124,10 +124,16 @@ def test_accuracy_gates_and_verdict():
 
 
 def test_rss_peak_is_per_case():
+    import mmap
+
     with RssPeak() as first:
-        block = np.ones(40_000_000 // 8)     # 40 MB, touched
-        block[::512] = 2.0
-        del block
+        # 40 MB of fresh anonymous pages, touched: a heap allocation could reuse memory an
+        # earlier test freed but the allocator kept resident, and RSS would not grow
+        block = mmap.mmap(-1, 40_000_000)
+        view = np.frombuffer(block, dtype=np.uint8)
+        view[::4096] = 1
+        del view
+        block.close()
     with RssPeak() as second:
         pass
     if not first.method.startswith("VmHWM"):
