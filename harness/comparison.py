@@ -319,37 +319,59 @@ def compare_paired_layouts(current: Sequence[float] | np.ndarray,
     draws, the spread of the d[s] shows it, and the interval widens to what unpaired layouts
     would give."""
     cur = np.asarray(current, dtype=float)
-    base = np.atleast_2d(np.asarray(baseline, dtype=float))
-    j, n = base.shape
-    if cur.shape != (n,) or n < 3 or j < 1:
+    if cur.ndim != 1:
+        raise ValueError(f"one current run's layouts expected, got shape {cur.shape}")
+    return compare_layout_groups(baseline, cur[None, :], prior, alpha, power, tests, trim)
+
+
+def compare_layout_groups(reference: Sequence[Sequence[float]] | np.ndarray,
+                          current: Sequence[Sequence[float]] | np.ndarray, prior: NoisePrior,
+                          alpha: float = 0.01, power: float = 0.8, tests: int = 1,
+                          trim: float = 0.0) -> Comparison:
+    """Runs of "current" vs runs of "reference" that all measured the same L layouts (rows:
+    runs, columns: layouts in seed order; log statistic): :func:`compare_paired_layouts`
+    for several current runs (one current run is the stored verdict's case; several, runs of
+    A and B in alternate processes). Per layout ``d[s]`` is the current runs' mean less the
+    reference runs'; the layout-by-run residuals and the run-level spread are pooled over
+    both groups, and each group's run-level term enters as ``sb2 / R`` of its R runs."""
+    base = np.atleast_2d(np.asarray(reference, dtype=float))
+    cur = np.atleast_2d(np.asarray(current, dtype=float))
+    (j, n), k = base.shape, cur.shape[0]
+    if cur.shape[1] != n or n < 3 or j < 1 or k < 1:
         raise ValueError(f"paired layouts need 3 or more layouts in every run "
                          f"(current {cur.shape}, baseline {base.shape})")
-    d = cur - base.mean(axis=0)
+    inv = 1 / j + 1 / k
+    d = cur.mean(axis=0) - base.mean(axis=0)
     change, se_own = trimmed_mean(d, trim)
     own, df_own = se_own ** 2, float(n - 2 * math.floor(trim * n) - 1)
-    observed = 0.0
-    if j >= 2:
-        resid = base - base.mean(axis=1, keepdims=True) - base.mean(axis=0) + base.mean()
-        df_hist = float((j - 1) * (n - 1))
-        ms = float((resid ** 2).sum()) / df_hist        # one run's layout-by-run noise
-        history = ms * (1 + 1 / j) / n                  # what it predicts for the mean d
+    groups = [g for g in (base, cur) if len(g) >= 2]
+    observed, df_runs = 0.0, float(sum(len(g) - 1 for g in groups))
+    if groups:
+        def residual_ss(g: np.ndarray) -> float:
+            r = g - g.mean(axis=1, keepdims=True) - g.mean(axis=0) + g.mean()
+            return float((r ** 2).sum())
+
+        df_hist = df_runs * (n - 1)
+        ms = sum(map(residual_ss, groups)) / df_hist    # one run's layout-by-run noise
+        history = ms * inv / n                          # what it predicts for the mean d
         pooled = (df_own * own + df_hist * history) / (df_own + df_hist)
         if pooled > own:
             own, df_own = pooled, df_own + df_hist
-        observed = max(float(base.mean(axis=1).var(ddof=1)) - ms / n, 0.0)
+        between = sum(float(g.mean(axis=1).var(ddof=1)) * (len(g) - 1) for g in groups)
+        observed = max(between / df_runs - ms / n, 0.0)
     if observed > prior.run_to_run_cv ** 2:
-        sb2, df_b = observed, float(j - 1)
+        sb2, df_b = observed, df_runs
     else:
-        sb2 = (prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed) / (
-            prior.weight + j - 1)
-        df_b = prior.weight + j - 1
-    terms = [(sb2 * (1 + 1 / j), df_b), (own, df_own)]
+        sb2 = (prior.weight * prior.run_to_run_cv ** 2 + df_runs * observed) / (
+            prior.weight + df_runs)
+        df_b = prior.weight + df_runs
+    terms = [(sb2 * inv, df_b), (own, df_own)]
     se = math.sqrt(sum(v for v, _ in terms))
-    # more_runs_to_see's terms: the paired spread is the current run's and the baseline
-    # mean's layout-by-run noise together (own = w * (1 + 1/J))
-    w = own / (1 + 1 / j)
-    parts = {"between_var": sb2, "between_df": df_b, "current_var": w, "current_df": df_own,
-             "baseline_var": w, "baseline_df": df_own * j}
+    # more_runs_to_see's terms: the paired spread is both groups' layout-by-run noise
+    # together (own = w / k + w / j)
+    w = own / inv
+    parts = {"between_var": sb2, "between_df": df_b, "current_var": w / k,
+             "current_df": df_own, "baseline_var": w, "baseline_df": df_own * j}
     return _finish(change, se, satterthwaite(terms), alpha, power, tests, j, "paired-layouts",
                    math.sqrt(sb2), parts)
 
