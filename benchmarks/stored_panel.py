@@ -49,7 +49,7 @@ from harness import api
 from harness.baseline.store import entry
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
 from harness.comparison import NoisePrior
-from harness.layout import preparation_context, prepared
+from harness.layout import FIRST_CONTEXT, next_context, prepared
 from harness.results import CaseResult, RunResult, load_results
 from harness.stats import summarize, throughput
 
@@ -117,13 +117,12 @@ def with_contexts(run: RunResult) -> RunResult:
     """``run`` with each case's ``timing.layout_context`` as the runner records it (from the
     cases before it in the run, in order), where the run predates the record (session 15's
     first panels: one process per run, cases in the order they ran)."""
-    cases, before = [], []
+    cases, context = [], FIRST_CONTEXT
     for c in run.cases:
         if c.timing and c.timing.get("layout_figures") and "layout_context" not in c.timing:
-            c = dataclasses.replace(c, timing={**c.timing,
-                                               "layout_context": preparation_context(before)})
+            c = dataclasses.replace(c, timing={**c.timing, "layout_context": context})
         if c.status != "skipped":
-            before.append(prepared(c.case, c.timing))
+            context = next_context(context, prepared(c.case, c.timing))
         cases.append(c)
     return dataclasses.replace(run, cases=cases)
 

@@ -111,13 +111,26 @@ def prepared(case: Mapping[str, Any], timing: Mapping[str, Any] | None) -> dict[
         "layouts": [figures[0].get("seed"), len(figures)] if figures else None}
 
 
+# The context of a process's first case: nothing prepared before it.
+FIRST_CONTEXT = hashlib.sha256(b"").hexdigest()[:16]
+
+
+def next_context(context: str, case: Mapping[str, Any]) -> str:
+    """The context after ``context`` once ``case`` (:func:`prepared`) was prepared: a
+    running digest, so a process keeps one string, not its history."""
+    text = context + json.dumps(case, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def preparation_context(before: Sequence[Mapping[str, Any]]) -> str:
     """A digest of what the process prepared before a case (:func:`prepared` of each case,
-    in order; empty: the case came first).
+    in order; empty: the case came first, :data:`FIRST_CONTEXT`).
 
     Why: a seed replays a layout only after the same preparations. On the H200 (session 15,
     docs/verdicts.md "Paired layouts") a case's replayed layouts repeated to 0.1 % in every
     process where the same cases came before it, and were new draws (up to 3 % apart)
     behind other ones. Stored runs pair layouts only with accepted runs of the same context."""
-    text = json.dumps(list(before), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    context = FIRST_CONTEXT
+    for case in before:
+        context = next_context(context, case)
+    return context

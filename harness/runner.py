@@ -21,9 +21,10 @@ from harness.backends.base import Backend, Engine
 from harness.errors import CaseSkipped
 from harness.layout import (
     DEFAULT_LAYOUTS,
+    FIRST_CONTEXT,
     Layout,
     derived_seed,
-    preparation_context,
+    next_context,
     prepared,
     random_seed,
 )
@@ -135,10 +136,9 @@ def start_backends(cases: list[Case]) -> dict[str, float]:
     return seconds
 
 
-# What this process has prepared so far (harness.layout.prepared, in order): the context a
-# case's seeded layouts depend on (harness.layout.preparation_context). Per process, so a
-# Dask worker keeps its own.
-_PREPARED: list[dict[str, Any]] = []
+# The digest of what this process has prepared so far (harness.layout.preparation_context):
+# the context a case's seeded layouts depend on. Per process, so a Dask worker keeps its own.
+_CONTEXT = FIRST_CONTEXT
 
 
 def run_case(case: Case, base_dir: str | None = None, index: int | None = None
@@ -151,12 +151,13 @@ def run_case(case: Case, base_dir: str | None = None, index: int | None = None
     reason = cls.unavailable_reason()
     if reason:
         return _skipped(result, reason)
-    context = preparation_context(_PREPARED)
+    global _CONTEXT
+    context = _CONTEXT
     try:
         return _run_case(case, base_dir, index, cls, result, context)
     finally:
         if result.status != "skipped":      # a case skipped inside prepared nothing
-            _PREPARED.append(prepared(result.case, result.timing))
+            _CONTEXT = next_context(context, prepared(result.case, result.timing))
 
 
 def _run_case(case: Case, base_dir: str | None, index: int | None, cls: type[Backend],

@@ -550,7 +550,7 @@ def test_a_case_records_what_its_process_prepared_before_it(monkeypatch):
         randomizes_layout = True
 
     monkeypatch.setattr(runner, "backend_class", lambda name: Placing)
-    monkeypatch.setattr(runner, "_PREPARED", [])
+    monkeypatch.setattr(runner, "_CONTEXT", runner.FIRST_CONTEXT)
     case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.1s",
                       warmup="10ms")
     first = runner.run_case(dataclasses.replace(case, history_layout_seed=100))
