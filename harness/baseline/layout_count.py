@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from harness.baseline.store import BaselineStore
-from harness.baseline.verdict import layout_figures
+from harness.baseline.verdict import first_layout_seed, layout_figures
 from harness.layout import layouts_wanted
 from harness.runner import PlannedCase
 
@@ -39,14 +39,8 @@ def replayed_seed(entries: list[dict[str, Any]]) -> int | None:
     differ by 0.2-2 %. A run that draws the baseline's seeds again pairs each of its layouts
     with the baseline's, and the layouts' spread drops out of the comparison; a change that
     moves allocations breaks the pairs, which the paired spread then shows."""
-    for e in reversed(entries):
-        figures = layout_figures(e)
-        seeds = [x.get("seed") for x in figures]
-        if (len(figures) >= 2 and all(isinstance(s, int) for s in seeds)
-                and all(x.get("applied", True) for x in figures)
-                and seeds == list(range(seeds[0], seeds[0] + len(seeds)))):
-            return seeds[0]
-    return None
+    return next((first for first in map(first_layout_seed, reversed(entries))
+                 if first is not None), None)
 
 
 def plan_layouts(planned: list[PlannedCase], store: BaselineStore,

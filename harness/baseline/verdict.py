@@ -274,6 +274,16 @@ def random_layouts(result: dict[str, Any]) -> bool:
     return len(figures) >= 2 and all(x.get("applied", True) for x in figures)
 
 
+def first_layout_seed(result: dict[str, Any]) -> int | None:
+    """The first seed of a run (or entry) whose layouts were placed at random at seeds
+    ``first, first + 1, ...`` (as the runner draws them), or None."""
+    seeds = [x.get("seed") for x in layout_figures(result)]
+    if (random_layouts(result) and all(isinstance(s, int) for s in seeds)
+            and seeds == list(range(seeds[0], seeds[0] + len(seeds)))):
+        return seeds[0]
+    return None
+
+
 def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metric: str
                    ) -> tuple[list[float], list[list[float]]] | None:
     """The log ``metric`` of each layout of the current run and of each accepted run that
@@ -287,16 +297,13 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
     context; where none does, the seeds alone pair them (each pair then carries two layout
     draws, which their spread shows)."""
     def logs(result: dict[str, Any]) -> tuple[int | None, list[float]]:
-        figures = layout_figures(result) if random_layouts(result) else []
+        first = first_layout_seed(result)
         values = []
-        for x in figures:
-            if not isinstance(x.get("seed"), int) or not (x.get(f"{metric}_ms") or 0) > 0:
+        for x in layout_figures(result) if first is not None else []:
+            if not (x.get(f"{metric}_ms") or 0) > 0:
                 break
             values.append(math.log(x[f"{metric}_ms"]))
-        seeds = [x.get("seed") for x in figures[:len(values)]]
-        if not values or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
-            return None, []
-        return seeds[0], values
+        return (first, values) if values else (None, [])
 
     first, cur = logs(current)
     if first is None:
