@@ -9,7 +9,8 @@ that way. Here each round runs ``trt-harness run`` on A's scenario and on B's (t
 ids, so ``--layout-seed`` gives both the same seeds), in ABBA order over rounds so a linear
 drift cancels, and each case is judged with
 :func:`harness.comparison.compare_layout_groups` at the A/B tolerance: "slower" / "faster"
-(clear and beyond the tolerance), "same" (the interval inside ±tolerance) or "undecided".
+(clear and beyond the tolerance), "same" (the interval inside ±tolerance) or "undecided",
+by ``trt-harness ab``'s own rule (:func:`harness.ab.verdict.call`).
 Nothing of this is in ``trt-harness ab`` yet: it is the experiment that would justify it.
 
     python -m benchmarks.ab_processes A.toml B.toml --rounds 4 --out /tmp/abp --allow-code
@@ -19,6 +20,7 @@ Nothing of this is in ``trt-harness ab`` yet: it is the experiment that would ju
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import subprocess
@@ -27,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.ab.verdict import call
 from harness.baseline.verdict import DEFAULT_POLICY, LAYOUT_TRIM
 from harness.comparison import Comparison, compare_layout_groups
 from harness.results import load_results
+from harness.verdict.records import MetricVerdict
 
 AB_TOLERANCE = 0.005          # the A/B default on a GPU (harness.ab)
 
@@ -68,18 +72,14 @@ def judge(a_rows: list[list[float]], b_rows: list[list[float]], tolerance: float
           paired_cv: float) -> tuple[str, Comparison]:
     """The A/B call on runs of both sides (their first common number of layouts)."""
     n = min(map(len, a_rows + b_rows))
-    prior = DEFAULT_POLICY.paired_prior("median")
-    prior = type(prior)(paired_cv, prior.weight, floor=False)
+    policy = dataclasses.replace(DEFAULT_POLICY, paired_layout_cv=paired_cv)
     comp = compare_layout_groups(np.array([r[:n] for r in a_rows]),
-                                 np.array([r[:n] for r in b_rows]), prior,
-                                 DEFAULT_POLICY.alpha, DEFAULT_POLICY.power, trim=LAYOUT_TRIM)
-    if comp.p_slower < DEFAULT_POLICY.alpha and comp.change > tolerance:
-        return "slower", comp
-    if comp.p_faster < DEFAULT_POLICY.alpha and comp.change < -tolerance:
-        return "faster", comp
-    if -tolerance < comp.ci[0] and comp.ci[1] < tolerance:
-        return "same", comp
-    return "undecided", comp
+                                 np.array([r[:n] for r in b_rows]), policy.paired_prior("median"),
+                                 policy.alpha, policy.power, trim=LAYOUT_TRIM)
+    # one comparison, one look: the p values are their own adjusted ones
+    m = MetricVerdict.build(tolerance=tolerance, p_slower_adjusted=comp.p_slower,
+                            p_faster_adjusted=comp.p_faster, **comp.to_json())
+    return call(m, policy.alpha)[0], comp
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -293,13 +293,18 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
 
 
-def _decide(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:
-    status = decide_metric(m, policy.alpha * look_share(m), LABELS)
+def call(m: MetricVerdict, alpha: float) -> tuple[str, bool]:
+    """The A/B call on one metric at ``alpha`` and whether its interval lies within the
+    tolerance: "slower" / "faster" (clear and beyond the tolerance), "same" (the interval
+    inside ±tolerance) or "undecided" (neither shown: issue 22, never green)."""
+    status = decide_metric(m, alpha, LABELS)
     lo, hi = m.ci
     equivalent = bool(-m.tolerance <= lo and hi <= m.tolerance)
-    if status == "same" and not equivalent:
-        # neither shown beyond the tolerance nor shown within it (issue 22: never green)
-        status = "undecided"
+    return ("undecided" if status == "same" and not equivalent else status), equivalent
+
+
+def _decide(m: MetricVerdict, policy: VerdictPolicy) -> MetricVerdict:
+    status, equivalent = call(m, policy.alpha * look_share(m))
     return m.updated(status=status, equivalent=equivalent,
                      reason=describe_metric(m, "a_ms", "b_ms"))
 
