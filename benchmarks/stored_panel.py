@@ -48,7 +48,7 @@ import numpy as np
 from harness import api
 from harness.baseline.store import entry
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
-from harness.comparison import NoisePrior
+from harness.comparison import NoisePrior, layout_by_run_ss
 from harness.layout import FIRST_CONTEXT, next_context, prepared
 from harness.results import CaseResult, RunResult, load_results
 from harness.stats import summarize, throughput
@@ -251,8 +251,7 @@ def replay_terms(runs: list[RunResult]) -> str:
             continue
         y = np.array([r[:n] for r in same])
         j = len(y)
-        resid = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0) + y.mean()
-        ms = float((resid ** 2).sum()) / ((j - 1) * (n - 1))
+        ms = layout_by_run_ss(y) / ((j - 1) * (n - 1))
         run_var = max(float(y.mean(axis=1).var(ddof=1)) - ms / n, 0.0)
         lines.append(f"| {w} ({level}) | {j} | {n} | {float(y.mean(axis=0).std(ddof=1)):.2%} "
                      f"| {math.sqrt(ms):.2%} | {math.sqrt(run_var):.2%} |")

@@ -324,6 +324,15 @@ def compare_paired_layouts(current: Sequence[float] | np.ndarray,
     return compare_layout_groups(baseline, cur[None, :], prior, alpha, power, tests, trim)
 
 
+def layout_by_run_ss(rows: np.ndarray) -> float:
+    """The layout-by-run residual sum of squares of runs that measured the same layouts
+    (rows: runs, columns: layouts; a two-way layout without replication): what is left once
+    each run's level and each layout's bias are taken out, on (R - 1)(L - 1) degrees of
+    freedom."""
+    r = rows - rows.mean(axis=1, keepdims=True) - rows.mean(axis=0) + rows.mean()
+    return float((r ** 2).sum())
+
+
 def compare_layout_groups(reference: Sequence[Sequence[float]] | np.ndarray,
                           current: Sequence[Sequence[float]] | np.ndarray, prior: NoisePrior,
                           alpha: float = 0.01, power: float = 0.8, tests: int = 1,
@@ -347,12 +356,8 @@ def compare_layout_groups(reference: Sequence[Sequence[float]] | np.ndarray,
     groups = [g for g in (base, cur) if len(g) >= 2]
     observed, df_runs = 0.0, float(sum(len(g) - 1 for g in groups))
     if groups:
-        def residual_ss(g: np.ndarray) -> float:
-            r = g - g.mean(axis=1, keepdims=True) - g.mean(axis=0) + g.mean()
-            return float((r ** 2).sum())
-
         df_hist = df_runs * (n - 1)
-        ms = sum(map(residual_ss, groups)) / df_hist    # one run's layout-by-run noise
+        ms = sum(map(layout_by_run_ss, groups)) / df_hist   # one run's layout-by-run noise
         history = ms * inv / n                          # what it predicts for the mean d
         pooled = (df_own * own + df_hist * history) / (df_own + df_hist)
         if pooled > own:
