@@ -7,7 +7,7 @@
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 WORKLOAD=${WORKLOAD:-shufflenet_v2_x1_0}; ROUNDS=${ROUNDS:-4}; LEVEL=${LEVEL:-1%}
-BUDGET_S=${BUDGET_S:-480}; TAG=${TAG:-abp-$WORKLOAD}
+BUDGET_S=${BUDGET_S:-480}; TAG=${TAG:-abp-$WORKLOAD}; SEED0=${SEED0:-1000}
 O=/tmp/$TAG; rm -rf $O; mkdir -p $O
 scenario() {  # scenario FILE [OPTIONS-LINE]: the workload under one id, so seeds match
   printf '%s\n' 'name = "abp"' '[defaults]' 'backends = ["torch:graph"]' \
@@ -22,7 +22,7 @@ for ((t = 1; t <= 40; t++)); do
   t0=$(date +%s)
   kind=$([[ $((t % 2)) == 1 ]] && echo same || echo slow)
   python3 -m benchmarks.ab_processes $O/a.toml $O/b-$kind.toml --rounds $ROUNDS \
-    --layout-seed $((1000 + t)) --out $O/trial$t-$kind --allow-code > $O/trial$t-$kind.txt 2>&1
+    --layout-seed $((SEED0 + t)) --out $O/trial$t-$kind --allow-code > $O/trial$t-$kind.txt 2>&1
   echo "trial $t ($kind): $(grep '^| abp' $O/trial$t-$kind.txt) $(( $(date +%s) - start )) s"
   (( $(date +%s) - t0 > longest )) && longest=$(( $(date +%s) - t0 ))
   (( $(date +%s) - start + longest > BUDGET_S )) && break
