@@ -213,7 +213,11 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                max_duration_s=(DEFAULT_MAX_DURATION_S
                                                if args.max_duration is None
                                                else args.max_duration),
-                               max_wall_s=args.max_wall, redraw=args.redraw)
+                               max_wall_s=args.max_wall, redraw=args.redraw,
+                               processes=args.processes or 0)
+    if args.processes and (args.redraw or args.instances):
+        raise HarnessError("--processes runs each side in processes of its own: there are no "
+                           "interleaved preparations to set (--instances) or redraw (--redraw)")
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -490,6 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "buffers and graphs (weights stay): cheap extra layout draws "
                          "(scenario files: redraw = true in [[ab]]). Opt-in: not yet "
                          "validated on a GPU")
+    ab.add_argument("--processes", type=arguments.integer_at_least(2), default=None,
+                    metavar="N",
+                    help="run A and B each in N fresh processes, alternating ABBA, all at one "
+                         "set of layout seeds, and compare them layout by layout (each run as "
+                         "`run` times a case; --duration, --block and --max-duration do not "
+                         "apply): for models whose preparations differ by more than the "
+                         "tolerance (docs/verdicts.md, 'Process-paired A/B')")
     ab.add_argument("--instances", type=arguments.integer_at_least(1), default=None,
                     help=f"preparations (random memory layouts) of each side, in ABBA order "
                          f"(default {DEFAULT_INSTANCES}): two preparations of one engine can "

@@ -1,5 +1,6 @@
-"""benchmarks/ab_processes.py: A and B in alternate fresh processes at one set of layout
-seeds (a prototype measured before it is built into ``ab``)."""
+"""``ab --processes`` (harness.ab.processes): A and B in alternate fresh processes at one set
+of layout seeds, judged layout by layout; and benchmarks/ab_processes.py, which measured it on
+the H200 before it was built in and re-judges those runs with ab's verdict."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ import importlib.util
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from harness.ab.measure import ABInterrupted, ABSettings
+from harness.ab.processes import _conclude, side_case, side_order
+from harness.ab.verdict import judge
+from harness.adhoc import bench_case
+from harness.cli import build_parser, main
+from harness.errors import ConfigError
+from harness.scenario.load import load_scenario
 
 _path = Path(__file__).resolve().parents[1] / "benchmarks" / "ab_processes.py"
 _spec = importlib.util.spec_from_file_location("ab_processes", _path)
@@ -18,31 +29,165 @@ sys.modules["ab_processes"] = ab_processes
 _spec.loader.exec_module(ab_processes)
 
 
-def test_sides_alternate_abba_and_calls_follow_the_ab_rule():
-    """ABBA over rounds; on simulated replays (layouts 1.2 % apart, replays 0.05 %) +1 % is
-    "slower" and an A/A "same"; where B's layouts moved, the interval widens."""
-    assert ab_processes.side_order(3) == ["A", "B", "B", "A", "A", "B"]
-    rng = np.random.default_rng(5)
-    bias = 0.012 * rng.standard_normal(8)
+def _record(a_rows, b_rows, **extra):
+    """A process-paired record of simulated runs (rows: log medians per layout)."""
+    rounds = []
+    for label, rows in (("A", a_rows), ("B", b_rows)):
+        for i, row in enumerate(rows, 1):
+            rounds.append({"side": label, "round": i, "status": "ok", "timer": "cuda-events",
+                           "wall_s": 10.0,
+                           "layout_figures": [{"median_ms": math.exp(x),
+                                               "p99_ms": 1.02 * math.exp(x)} for x in row],
+                           "samples_ms": []})
+    return {"id": "a vs b", "status": "ok", "method": "processes", "rounds": rounds,
+            "settings": {"processes": len(a_rows)}, "timing": {"timer": "cuda-events"},
+            "warnings": [], "a": {}, "b": {}, **extra}
 
-    def runs(shift):
-        return [list(bias + shift + 0.0005 * rng.standard_normal(8)) for _ in range(4)]
+
+def test_process_pairs_call_a_change_the_layouts_hid_and_widen_where_they_broke():
+    """On simulated replays (layouts 1.2 % apart, as squeezenet1_1's; a replay repeats a
+    layout to 0.05 %), ab's verdict on a process-paired record: +1 % "slower", A/A "same";
+    where B's layouts moved (B allocates differently) an A/A is not called a change: the
+    broken pairs' spread widens the interval."""
+    assert side_order(3) == ["A", "B", "B", "A", "A", "B"]
+    rng = np.random.default_rng(5)
+    bias = 0.012 * rng.standard_normal(4)
+
+    def runs(shift, layouts=bias):
+        return [list(layouts + shift + 0.0005 * rng.standard_normal(4)) for _ in range(4)]
 
     a = runs(0.0)
-    call, paired = ab_processes.judge(a, runs(math.log(1.01)), 0.005, 0.001)
-    assert call == "slower"
-    assert ab_processes.judge(a, runs(0.0), 0.005, 0.001)[0] == "same"
-    # B's layouts moved (a change in what it allocates): the pairs break and the interval
-    # widens to the layouts' spread
-    bias = 0.012 * rng.standard_normal(8)
-    moved = ab_processes.judge(a, runs(math.log(1.01)), 0.005, 0.001)[1]
-    assert moved.se > 5 * paired.se
+    slower, same = _record(a, runs(math.log(1.01))), _record(a, runs(0.0))
+    # an A/A whose B allocates differently: B's k-th layout is another placement
+    moved = _record(a, runs(0.0, 0.012 * rng.standard_normal(4)))
+    v_slow, v_same, v_moved = judge([slower, same, moved])
+    assert v_slow.status == "slower" and v_same.status == "same"
+    assert v_moved.status in ("undecided", "same")
+    assert v_moved.metrics["median"]["se"] > 5 * v_slow.metrics["median"]["se"]
+    m = v_slow.metrics["median"]
+    assert m["method"] == "paired-layouts" and list(m["runs"]) == [4, 4] and m["layouts"] == 4
+    # the undecided advice speaks of processes, the unit this design adds
+    short = _record(a[:2], runs(math.log(1.004))[:2])
+    [v] = judge([short])
+    assert v.status != "undecided" or "--processes" in v.reason
 
 
-def test_a_real_round_on_the_cpu(write_toml, tmp_path, capsys):
-    """One round of real processes (ONNX Runtime, which does not place memory: the layouts
-    are repeated preparations, so this checks the plumbing, not the pairing): both sides'
-    runs are found, judged and saved."""
+def test_a_side_short_of_two_runs_fails_and_a_failed_round_is_kept():
+    rng = np.random.default_rng(1)
+    rows = [list(0.01 * rng.standard_normal(4)) for _ in range(3)]
+    record = _record(rows, rows)
+    record["rounds"][1].update(status="failed", error="CUDA error")
+    record["rounds"][4].update(status="failed", error="CUDA error")
+    record["rounds"][5].update(status="failed", error="CUDA error")
+    _conclude(record)
+    assert record["status"] == "failed" and "side B ran fewer than 2" in record["error"]
+    assert "A2: CUDA error" in record["warnings"]
+    [v] = judge([record])
+    assert v.status == "failed"
+
+
+def test_a_side_case_draws_the_common_seeds_in_at_least_three_layouts():
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8")
+    a = side_case(replace(case, id="A:x"), 7)
+    b = side_case(replace(case, id="B:x", history_layout_seed=123, history_layouts=9), 7)
+    assert a.id == b.id and a.layout_seed == b.layout_seed == 7
+    assert b.history_layout_seed is None and b.history_layouts is None
+    assert a.timing.layouts == b.timing.layouts >= 3
+    from harness.backends import backend_class
+    from harness.runner import case_layouts
+
+    cls = backend_class(a.backend)
+    assert [x.seed for x in case_layouts(a, cls)] == [x.seed for x in case_layouts(b, cls)]
+
+
+def test_ctrl_c_keeps_the_rounds_run_so_far(monkeypatch):
+    import harness.ab.processes as processes
+
+    calls = []
+
+    def run_side(case, base, label, number):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(label)
+        return {"side": label, "round": number, "status": "ok", "wall_s": 1.0}
+
+    monkeypatch.setattr(processes, "run_side", run_side)   # stands in for the side's process
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8")
+    with pytest.raises(ABInterrupted) as info:
+        processes.measure_processes(case, case, ABSettings(processes=2))
+    [record] = info.value.records
+    assert record["status"] == "interrupted" and len(record["rounds"]) == 1
+    assert "after 1 of 4 processes" in record["error"]
+
+
+def test_ab_processes_end_to_end_on_the_cpu(write_toml, tmp_path, capsys):
+    """Real processes (ONNX Runtime on the CPU, which places no memory: its layouts are
+    repeated preparations, so this proves the plumbing and the verdict, not the pairing):
+    a 2 ms delay in B is "slower" (exit 1), each side ran twice in ABBA order, every round
+    kept its layouts, samples and host load, and the report shows the per-layout view."""
+    path = write_toml("""
+        name = "abp"
+        [defaults]
+        backends = ["onnxruntime"]
+        batch = [1]
+        timing = { layouts = 3 }
+        stop = { min_time = "0.1s", max_time = "0.2s" }
+        warmup = { min_time = "20ms", max_time = "100ms" }
+        [[model]]
+        id = "tf"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        [[model]]
+        id = "tf-slow"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        inject_delay = "2ms"
+        [[ab]]
+        a = "tf/onnxruntime/fp32/b1"
+        b = "tf-slow/onnxruntime/fp32/b1"
+        processes = 2
+    """)
+    out = tmp_path / "r"
+    assert main(["ab", str(path), "--out", str(out)]) == 1
+    [rec] = json.loads((out / "ab-results.json").read_text())["ab"]
+    assert rec["method"] == "processes" and rec["order"] == "ABBA"
+    assert [(r["side"], r["round"], r["status"]) for r in rec["rounds"]] == [
+        ("A", 1, "ok"), ("B", 1, "ok"), ("B", 2, "ok"), ("A", 2, "ok")]
+    assert all(len(r["layout_figures"]) == 3 and r["samples_ms"] and r["host"]
+               for r in rec["rounds"])
+    assert rec["verdict"]["status"] == "slower" and rec["verdict"]["change"] > 0.5
+    assert "per-layout difference" in (out / "ab.html").read_text()
+    assert "slower" in capsys.readouterr().out
+
+
+def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, capsys):
+    body = """
+        name = "abp"
+        [[model]]
+        id = "tf"
+        source = "zoo:transformer"
+        shapes = "input_ids:1x8"
+        [[ab]]
+        a = "tf/onnxruntime/fp32/b1"
+        b = "tf/onnxruntime/fp32/b1"
+    """
+    for extra, words in (("processes = 1", "at least 2"),
+                         ("processes = 3\n        redraw = true", "redraw")):
+        path = write_toml(body + "        " + extra + "\n")
+        with pytest.raises(ConfigError) as info:
+            load_scenario(path)
+        assert "ab" in str(info.value) and words in str(info.value)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["ab", "zoo:resnet", "zoo:resnet", "--processes", "1"])
+    assert main(["ab", "zoo:resnet", "zoo:resnet", "--processes", "2", "--redraw",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "--redraw" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_prototype_judges_saved_runs_with_abs_verdict(write_toml, tmp_path, capsys):
+    """benchmarks/ab_processes.py, which measured session 16's device runs, re-judges them
+    through ab's verdict; with one run a side nothing is called (two are needed)."""
     body = """
         name = "abp"
         [defaults]
@@ -61,6 +206,4 @@ def test_a_real_round_on_the_cpu(write_toml, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["A1", "B1"]
     saved = json.loads((out / "ab_processes.json").read_text())
     [(cid, row)] = saved.items()
-    assert cid == "abp/tf/onnxruntime/fp32/b1" and row["call"] in (
-        "slower", "faster", "same", "undecided")
-    assert "| abp/tf/onnxruntime/fp32/b1 | 1 / 1 | 3 |" in capsys.readouterr().out
+    assert cid == "abp/tf/onnxruntime/fp32/b1" and row["call"] == "unstable"

@@ -107,6 +107,10 @@ class ABSettings:
     # for the same block time: a candidate for squeezenet-like layout spreads, to be chosen
     # on the tuning half (shufflenet_v2_x1_0) before it becomes a default.
     extension_pairs: int = 0
+    # Rounds of A and B each in a fresh process at one set of layout seeds, judged layout by
+    # layout (harness.ab.processes; 0: interleaved in this process). Such a comparison does
+    # not extend itself: its undecided verdict says how many processes would settle it.
+    processes: int = 0
     tolerance: dict[str, float] = field(default_factory=dict)
 
     @property

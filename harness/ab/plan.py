@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.ab import RUN_VERDICTS
 from harness.ab.measure import DEFAULT_INSTANCES, ABInterrupted, ABSettings, measure_ab
+from harness.ab.processes import measure_processes
 from harness.ab.verdict import host_paced, preparations_needed
 from harness.ab.verdict import judge as judge_ab
 from harness.adhoc import bench_case
@@ -70,7 +71,7 @@ def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | P
                               rewarm_s=spec.rewarm, seed=spec.seed,
                               instances=spec.instances or DEFAULT_INSTANCES,
                               max_duration_s=spec.max_duration, max_wall_s=spec.max_wall,
-                              redraw=spec.redraw,
+                              redraw=spec.redraw, processes=spec.processes,
                               tolerance=dict(spec.tolerance or {}))
         out.append(ABPair(a, b, settings, base, base))
     return out
@@ -148,8 +149,12 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
     try:
         for pair in pairs:
             try:
-                record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b,
-                                    extend=lambda r: settle(r, policy))
+                if pair.settings.processes:
+                    record = measure_processes(pair.a, pair.b, pair.settings, pair.base_a,
+                                               pair.base_b)
+                else:
+                    record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a,
+                                        pair.base_b, extend=lambda r: settle(r, policy))
             except ABInterrupted as exc:
                 records += exc.records
                 run.ab.extend(exc.records)

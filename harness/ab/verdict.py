@@ -18,13 +18,14 @@ import numpy as np
 from harness.baseline.verdict import (
     DEFAULT_POLICY,
     DEFAULT_TOLERANCE,
+    LAYOUT_TRIM,
     VerdictPolicy,
     decide_metric,
     decide_pending,
     describe_metric,
     throughput_metric,
 )
-from harness.comparison import compare_preparations, look_level
+from harness.comparison import compare_layout_groups, compare_preparations, look_level
 from harness.telemetry import host
 from harness.verdict import clocks
 from harness.verdict.clocks import look_share
@@ -103,6 +104,8 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         status = "failed" if record["status"] == "interrupted" else record["status"]
         return Verdict.build(status=status,
                              reason=record.get("error") or "a side failed", metrics={})
+    if record.get("method") == "processes":
+        return _evaluate_processes(record, tol, policy)
     inst = pair_instances(record)
     # Each extension round looked at the data once more before measuring on: a call
     # ("slower", "faster") at each look is made at its share of the false-alarm budget
@@ -137,7 +140,6 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
             instance_spread=float(means.std(ddof=1)) if len(means) > 1 else None,
             instance_spread_allowed=spread_allowed(d, inst, means, cv * scale),
             **comp.to_json())
-    unstable: list[str] = []
     flags: list[str | Flag] = []
     med = metrics.get("median") or MetricVerdict()
     spread, allowed = med.get("instance_spread"), med.get("instance_spread_allowed")
@@ -150,12 +152,19 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     if bound is not None:
         flags.append(bound)
     pairs = med.get("pairs", 0)
-    if pairs < MIN_PAIRS:
-        unstable.append(f"too few block pairs ({pairs} < {MIN_PAIRS})")
+    few = [f"too few block pairs ({pairs} < {MIN_PAIRS})"] if pairs < MIN_PAIRS else []
+    return _pending(record, metrics, tol, policy, few, flags)
+
+
+def _pending(record: dict[str, Any], metrics: dict[str, MetricVerdict], tol: dict[str, float],
+             policy: VerdictPolicy, unstable: list[str], flags: list[str | Flag]) -> Verdict:
+    """The pending verdict of a record's metrics, with what made its measuring unstable
+    (``unstable`` so far, and throttling or a busy host here)."""
     share = (record.get("telemetry") or {}).get("flagged_share")
     if share is not None and share > policy.max_throttled_share:
-        unstable.append(f"clock slowdown (throttling) during {share:.0%} of the interleaved "
-                        "phase")
+        unstable.append(f"clock slowdown (throttling) during {share:.0%} of the "
+                        f"{'measuring' if record.get('method') == 'processes' else 'interleaved'}"
+                        " phase")
     load = host_load(record)
     busy = host.host_busy(load, policy.max_others_of_idle, max_steal=policy.max_steal_share)
     explains: dict[str, Any] = {}
@@ -170,11 +179,47 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
                          **explains, **clocks.ab_clock_fields(record))
 
 
+def process_layouts(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """A process-paired record's log ``key`` per run (rows) and layout (columns) of A and
+    of B, over the layouts every completed run measured (:mod:`harness.ab.processes`)."""
+    runs = [r for r in record.get("rounds") or [] if r.get("status") == "ok"]
+    n = min((len(r["layout_figures"]) for r in runs), default=0)
+    rows = {label: [[math.log(x[key]) for x in r["layout_figures"][:n]]
+                    for r in runs if r["side"] == label] for label in ("A", "B")}
+    return np.array(rows["A"], dtype=float), np.array(rows["B"], dtype=float)
+
+
+def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
+                        policy: VerdictPolicy) -> Verdict:
+    """Evidence for a process-paired record: per metric, B's runs against A's, layout by
+    layout (:func:`harness.comparison.compare_layout_groups`, at the stored verdict's paired
+    prior and trim: the same model of layouts replayed in fresh processes). One look."""
+    metrics: dict[str, MetricVerdict] = {}
+    for metric, key in METRICS.items():
+        a, b = process_layouts(record, key)
+        if min(len(a), len(b)) < 2 or a.shape[1] < 3 or not np.all(np.isfinite(a)):
+            continue
+        comp = compare_layout_groups(a, b, policy.paired_prior(metric), policy.alpha,
+                                     policy.power, trim=LAYOUT_TRIM)
+        a_ms = float(np.exp(a.mean()))
+        metrics[metric] = MetricVerdict.build(
+            status="pending", tolerance=tol[metric], direction="lower is better",
+            a_ms=a_ms, b_ms=a_ms * math.exp(comp.log_ratio), runs=[len(a), len(b)],
+            processes=min(len(a), len(b)), layouts=int(a.shape[1]), looks=1, look_share=1.0,
+            **comp.to_json())
+    unstable = [] if metrics else ["no layout was measured in two processes of each side"]
+    bound = host_pace_flag(record, metrics.get("median") or MetricVerdict())
+    return _pending(record, metrics, tol, policy, unstable, [bound] if bound else [])
+
+
 def host_load(record: dict[str, Any]) -> host.HostLoad | None:
     """What competed for the CPU over a host-timed A/B's interleaved rounds (its first
     window and every extension's, as one), or None (a GPU timer, or no /proc)."""
     load = None
-    for window in [record.get("telemetry"), *record.get("telemetry_extensions", [])]:
+    # a process-paired record: each side's process recorded its own
+    windows = [record.get("telemetry"), *record.get("telemetry_extensions", []),
+               *(r for r in record.get("rounds") or [] if r.get("status") == "ok")]
+    for window in windows:
         if (window or {}).get("host"):
             load = host.combine(load, host.HostLoad.from_json(window["host"]))
     return load
@@ -287,6 +332,9 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
     if factor is None:
         return ("the estimate sits at the tolerance: no amount of measuring settles it; "
                 "choose the tolerance you care about")
+    if m.get("processes"):
+        n = math.ceil(int(m["processes"]) * factor)
+        return f"about {n} processes per side (--processes {n}) would settle it"
     if str(m.get("method", "")).startswith("random-effects"):
         n = preparations_needed(m, policy)
         return f"about {n} preparations per side (--instances {n}) would settle it"

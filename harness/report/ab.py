@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from harness.ab.verdict import pair_values
+from harness.ab.verdict import pair_values, process_layouts
 from harness.report import svg
 from harness.report.view import ab_verdict_of
 from harness.verdict.records import MetricVerdict
@@ -45,6 +45,36 @@ def pair_differences(record: dict[str, Any]) -> str:
     parts.extend(f'<circle cx="{ax.x(ti):.1f}" cy="{ax.y(di):.1f}" r="2.5" fill="#333">'
                  f'<title>{di:+.3f} %</title></circle>' for ti, di in zip(t, d, strict=True))
     return svg.svg(parts, "per-pair difference over time")
+
+
+def layout_differences(record: dict[str, Any]) -> str:
+    """A process-paired record (harness.ab.processes): per layout, B's runs' mean over A's
+    (%), each run's own difference as a faint dot, with the estimate and its interval: a
+    layout whose pairs broke (B placed differently) stands out."""
+    a, b = process_layouts(record, "median_ms")
+    if len(a) == 0 or len(b) == 0:
+        return ""
+    d = (np.exp(b.mean(axis=0) - a.mean(axis=0)) - 1) * 100
+    runs = (np.exp(b - a.mean(axis=0)) - 1) * 100
+    m = ab_verdict_of(record).metrics.get("median") or MetricVerdict()
+    est = float(m.get("change", float(np.mean(d)) / 100)) * 100
+    lo_ci, hi_ci = (c * 100 for c in (m.get("ci") or [est / 100, est / 100]))
+    lo = min(float(runs.min()), lo_ci, 0.0)
+    hi = max(float(runs.max()), hi_ci, 0.0)
+    pad = (hi - lo) * 0.1 or 0.1
+    ax = svg.Axes(-0.5, len(d) - 0.5, lo - pad, hi + pad)
+    right = ax.w - ax.right
+    parts = [ax.frame("layout (seed order)", "B/A − 1 (%)"),
+             f'<rect x="{ax.left}" y="{ax.y(hi_ci):.1f}" width="{right - ax.left}" '
+             f'height="{max(ax.y(lo_ci) - ax.y(hi_ci), 1):.1f}" fill="{svg.SHADE}" '
+             'opacity="0.6"/>',
+             svg.polyline([(ax.left, ax.y(0)), (right, ax.y(0))], "#999", 1, "3 3"),
+             svg.polyline([(ax.left, ax.y(est)), (right, ax.y(est))], SIDE_COLORS["B"])]
+    parts.extend(f'<circle cx="{ax.x(i):.1f}" cy="{ax.y(v):.1f}" r="2" fill="#999"/>'
+                 for row in runs for i, v in enumerate(row))
+    parts.extend(f'<circle cx="{ax.x(i):.1f}" cy="{ax.y(v):.1f}" r="3.5" fill="#333">'
+                 f'<title>layout {i}: {v:+.3f} %</title></circle>' for i, v in enumerate(d))
+    return svg.svg(parts, "per-layout difference")
 
 
 def clocks(record: dict[str, Any]) -> str:
@@ -84,10 +114,13 @@ def ab_views(run: Any) -> list[dict[str, Any]]:
             continue
         side = {}
         for label in ("A", "B"):
-            xs = [x for b in r.get("blocks", []) if b["side"] == label for x in b["samples_ms"]]
-            side[label] = xs
+            # a process-paired record (harness.ab.processes) keeps its samples by process
+            parts = [*r.get("blocks", []), *(x for x in r.get("rounds") or []
+                                             if x.get("status") == "ok")]
+            side[label] = [x for b in parts if b["side"] == label for x in b["samples_ms"]]
         cdf = svg.cdf([("A", side["A"]), ("B", side["B"])]) if side["A"] else ""
         views.append({"r": r, "verdict": ab_verdict_of(r),
                       "cdf": Markup(cdf), "pairs": Markup(pair_differences(r)),
+                      "layouts": Markup(layout_differences(r)),
                       "clocks": Markup(clocks(r)), "generic": False})
     return views

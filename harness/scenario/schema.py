@@ -284,7 +284,20 @@ class ABSpec(Strict):
     max_duration: Seconds = DEFAULT_MAX_DURATION_S   # an undecided pair measures on (0: never)
     max_wall: Seconds = 0.0           # wall-clock limit of the extension (0: none)
     redraw: bool = False              # a fresh buffer layout per block pair (opt-in)
+    # A and B each in N fresh processes at one set of layout seeds (harness.ab.processes;
+    # 0: interleaved in one process)
+    processes: Count = 0
     tolerance: dict[str, Fraction] | None = None
+
+    @model_validator(mode="after")
+    def _processes(self) -> ABSpec:
+        if self.processes == 1:
+            raise ValueError("processes: 0 (interleaved in one process) or at least 2 "
+                             "(the run-level spread is measured from the runs of each side)")
+        if self.processes and (self.redraw or self.instances):
+            raise ValueError("processes: with separate processes per side there are no "
+                             "interleaved preparations to set (instances) or redraw (redraw)")
+        return self
 
 
 class ScenarioFile(Strict):

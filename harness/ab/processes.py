@@ -1,0 +1,187 @@
+"""A/B in alternate fresh processes at one set of layout seeds (``ab --processes N``): each
+side is run as ``trt-harness run`` runs a case, in a process of its own, N times, in ABBA
+order over rounds (a linear drift cancels), every process at the same layout seeds, and the
+two sides are compared layout by layout (:func:`harness.ab.verdict.evaluate`, with
+:func:`harness.comparison.compare_layout_groups`).
+
+Why: an interleaved A/B prepares both sides side by side in one process, so their layouts can
+never be the same ones, and on models whose preparations differ by 1-2 % (squeezenet1_1 on
+the H200: 1.9 %) the interval over six preparation pairs cannot come inside ±0.5 %: +1 % stayed
+"undecided" there. A seed replays a layout to about 0.1 % in any fresh process that prepared
+the same things before it (session 15, docs/verdicts.md), so here A's and B's k-th layouts are
+the same placement and the layout bias cancels pair by pair, as it does for a stored run that
+replays its baseline's layouts. Where B's engine allocates differently from A's, its layouts
+are other ones: the pairs are then broken, their spread widens the interval (an A/A with the
+layout moved is "undecided", not "slower"), and the interleaved mode is the better design.
+
+The processes are sequential, so what drifts between them (clocks, a neighbour on the host)
+falls on both sides through the ABBA order; each process's clocks and host load are kept with
+its round, and the verdict reads them as the interleaved mode's. A side that fails in a round
+is kept as failed and the comparison judged on the rounds that ran, when each side has two.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+
+from harness.ab.measure import MAX_BLOCK_SAMPLES, ABInterrupted, ABSettings
+from harness.layout import DEFAULT_LAYOUTS, random_seed
+from harness.results import now_iso
+from harness.scenario.expand import Case
+
+# The line a side's process writes its result on (its other output is the user's to see).
+RESULT_MARK = "trt-harness-side-result "
+# The paired comparison needs three layouts in every run (compare_layout_groups).
+MIN_LAYOUTS = 3
+# ...and two runs of each side: the run-level spread is measured, not assumed.
+MIN_ROUNDS = 2
+# The id both sides' layout seeds are drawn under (harness.runner.case_layouts draws them from
+# the seed and the case id, and A's and B's ids differ).
+SEED_ID = "ab-processes"
+
+
+def side_order(rounds: int) -> list[str]:
+    """ABBA over rounds: A B, B A, A B, ..."""
+    return [s for r in range(rounds) for s in (("A", "B") if r % 2 == 0 else ("B", "A"))]
+
+
+def side_case(case: Case, layout_seed: int) -> Case:
+    """The case as a side's process runs it: at ``layout_seed`` under the common
+    :data:`SEED_ID` (so both sides draw the same seeds), with at least :data:`MIN_LAYOUTS`
+    layouts (a backend that cannot place its memory then prepares the engine that many times:
+    the pairs carry no shared placement, and their spread says so)."""
+    timing = case.timing.model_copy(update={
+        "layouts": max(case.timing.layouts or DEFAULT_LAYOUTS, MIN_LAYOUTS)})
+    return replace(case, id=SEED_ID, layout_seed=layout_seed, timing=timing,
+                   history_layouts=None, history_layout_seed=None)
+
+
+def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
+                      base_dir_a: str | None = None, base_dir_b: str | None = None
+                      ) -> dict[str, Any]:
+    """The A/B record of ``settings.processes`` rounds (docs/results-format.md, "rounds")."""
+    layout_seed = random_seed() if settings.layout_seed is None else settings.layout_seed
+    record: dict[str, Any] = {
+        "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
+        "started": now_iso(), "settings": asdict(settings), "method": "processes",
+        "layout_seed": layout_seed, "order": "".join(side_order(settings.processes)),
+        "blocks": [], "rounds": [], "telemetry": None, "warnings": [],
+        "a": {"id": case_a.id, "case": case_a.to_json()},
+        "b": {"id": case_b.id, "case": case_b.to_json()}}
+    sides = {"A": (case_a, base_dir_a), "B": (case_b, base_dir_b)}
+    count = {"A": 0, "B": 0}
+    try:
+        for label in side_order(settings.processes):
+            count[label] += 1
+            case, base = sides[label]
+            record["rounds"].append(run_side(side_case(case, layout_seed), base, label,
+                                             count[label]))
+    except KeyboardInterrupt as exc:
+        record.update(status="interrupted", error="interrupted by the user after "
+                      f"{len(record['rounds'])} of {2 * settings.processes} processes")
+        record["finished"] = now_iso()
+        raise ABInterrupted([record]) from exc
+    _conclude(record)
+    return record
+
+
+def run_side(case: Case, base_dir: str | None, label: str, number: int) -> dict[str, Any]:
+    """One side's run in a fresh process (``python -m harness.ab.processes``), as a round."""
+    spec = json.dumps({"case": case.to_json(), "base_dir": base_dir})
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "harness.ab.processes"], input=spec,
+                          stdout=subprocess.PIPE, text=True, check=False)
+    wall = round(time.perf_counter() - t0, 3)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith(RESULT_MARK)]
+    if proc.returncode or not lines:
+        return {"side": label, "round": number, "status": "failed", "wall_s": wall,
+                "error": f"the side's process exited with {proc.returncode} and no result"}
+    return as_round(json.loads(lines[-1][len(RESULT_MARK):]), label, number, wall)
+
+
+def as_round(result: dict[str, Any], label: str, number: int, wall_s: float
+             ) -> dict[str, Any]:
+    """What a round keeps of a side's case result: its layouts' figures, its samples (at most
+    :data:`~harness.ab.measure.MAX_BLOCK_SAMPLES`), its clocks and host load."""
+    timing = result.get("timing") or {}
+    tele = result.get("telemetry") or {}
+    samples = result.get("samples_ms") or []
+    step = max(1, -(-len(samples) // MAX_BLOCK_SAMPLES))
+    figures = timing.get("layout_figures") or []
+    out = {"side": label, "round": number, "status": result.get("status"),
+           "error": result.get("error"), "wall_s": wall_s, "timer": timing.get("timer"),
+           "layout_figures": figures, "stats_ms": result.get("stats_ms"),
+           "samples_ms": samples[::step], "sm_clock_mhz": measured_clocks(tele),
+           "host": tele.get("host"), "flagged_share": tele.get("flagged_share"),
+           "enqueue_ms": timing.get("enqueue_ms"), "enqueue_bound": timing.get("enqueue_bound"),
+           "build": result.get("build"), "warnings": result.get("warnings") or []}
+    if out["status"] == "ok" and len(figures) < MIN_LAYOUTS:
+        out.update(status="failed", error=f"{len(figures)} layout(s) measured, the paired "
+                   f"comparison needs {MIN_LAYOUTS}")
+    return out
+
+
+def measured_clocks(telemetry: dict[str, Any]) -> list[float]:
+    """The SM clock samples NVML took while the case was measured (its measure phase)."""
+    samples = telemetry.get("samples") or {}
+    phases = telemetry.get("phases") or {}
+    lo, hi = phases.get("measure_start"), phases.get("measure_end")
+    return [float(c) for t, c in zip(samples.get("t_s") or [], samples.get("sm_clock_mhz") or [],
+                                     strict=False)
+            if c and (lo is None or lo <= t) and (hi is None or t <= hi)]
+
+
+def _conclude(record: dict[str, Any]) -> None:
+    """The record's status and the facts the verdict reads from its rounds."""
+    ok = {label: [r for r in record["rounds"] if r["side"] == label and r["status"] == "ok"]
+          for label in ("A", "B")}
+    failed = [r for r in record["rounds"] if r["status"] != "ok"]
+    for r in failed:
+        record["warnings"].append(f"{r['side']}{r['round']}: {r['error']}")
+    short = [label for label, runs in ok.items() if len(runs) < MIN_ROUNDS]
+    if short:
+        why = f" ({failed[0]['error']})" if failed else ""
+        record.update(status="failed", error=f"side {' and '.join(short)} ran fewer than "
+                      f"{MIN_ROUNDS} processes to completion{why}")
+    first = next((r for runs in ok.values() for r in runs), {})
+    record["timing"] = {"timer": first.get("timer"),
+                        "wall_s": round(sum(r["wall_s"] for r in record["rounds"]), 3)}
+    # as the interleaved record says it (harness.ab.measure.host_pace): the verdict flags a
+    # comparison of the host's launch pace
+    enqueue = {label: float(np.median([r["enqueue_ms"] for r in runs]))
+               for label, runs in ok.items() if runs and all(r.get("enqueue_ms") for r in runs)}
+    if enqueue:
+        record["timing"].update(enqueue_ms=enqueue, enqueue_bound=[
+            label for label, runs in ok.items() if any(r.get("enqueue_bound") for r in runs)])
+    shares = [r["flagged_share"] for r in record["rounds"] if r.get("flagged_share") is not None]
+    if shares:
+        record["telemetry"] = {"flagged_share": max(shares)}
+    for label, runs in ok.items():
+        if runs:
+            record[label.lower()]["stats_ms"] = runs[0].get("stats_ms")
+            record[label.lower()]["build"] = runs[0].get("build")
+    record["finished"] = now_iso()
+
+
+def main() -> int:
+    """A side's process: the case of the JSON spec on stdin, run as ``trt-harness run`` runs
+    it (backend start-up, then the case), its result on one marked line of stdout."""
+    from harness.runner import run_case, start_backends
+
+    spec = json.loads(sys.stdin.read())
+    case = Case.from_json(spec["case"])
+    start_backends([case])
+    result = run_case(case, spec.get("base_dir"))
+    print(RESULT_MARK + json.dumps(asdict(result), default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
