@@ -52,6 +52,8 @@ def records(out: Path, tolerance: float | None, settings: dict[str, Any]
     for path in sorted(out.glob("[AB]*/results.json"), key=lambda p: (p.parent.name[1:].zfill(4),
                                                                        p.parent.name[0])):
         label, number = path.parent.name[0], int(path.parent.name[1:])
+        if settings.get("processes") and number > settings["processes"]:
+            continue        # judged on the first rounds only (--rounds with --load)
         for c in json.loads(path.read_text())["cases"]:
             rec = out_records.setdefault(c["id"], {
                 "id": c["id"], "status": "ok", "method": "processes", "rounds": [], "warnings": [],
@@ -66,7 +68,8 @@ def records(out: Path, tolerance: float | None, settings: dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("scenarios", nargs="*", help="A's and B's scenario files (the same ids)")
-    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=4,
+                   help="processes per side (with --load: judge the first N rounds only)")
     p.add_argument("--layout-seed", type=int, default=7)
     p.add_argument("--out", default=None, help="where the runs go (required to measure)")
     p.add_argument("--load", default=None, help="judge the runs saved under this folder")

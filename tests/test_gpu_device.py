@@ -202,6 +202,39 @@ def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
     assert per.std(ddof=1) < 0.004, per
 
 
+def test_ab_processes_pairs_the_same_layouts_in_both_sides_processes(write_toml, tmp_path):
+    """``ab --processes``: A's and B's runs draw the same seeds in fresh processes, so each
+    layout is the same placement on both sides: an injected +5 % shows in every layout alike
+    and is "slower", where the layouts themselves differ by more than that spread."""
+    pytest.importorskip("torch")
+    path = write_toml('name = "abp"\n' + GRAPH_FP16_B8 + """
+        timing = { layouts = 4 }
+        stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "2s" }
+        [[model]]
+        id = "m"
+        source = "zoo:resnet"
+        [[model]]
+        id = "slow"
+        source = "zoo:resnet"
+        options = { torch = { slowdown = "5%" } }
+        [[ab]]
+        a = "m/torch:graph/fp16/b8"
+        b = "slow/torch:graph/fp16/b8"
+        processes = 2
+    """)
+    out = tmp_path / "r"
+    subprocess.run([sys.executable, "-m", "harness", "ab", str(path), "--out", str(out)],
+                   check=False)
+    import json
+
+    [rec] = json.loads((out / "ab-results.json").read_text())["ab"]
+    assert [r["status"] for r in rec["rounds"]] == ["ok"] * 4, rec["warnings"]
+    seeds = {tuple(x["seed"] for x in r["layout_figures"]) for r in rec["rounds"]}
+    assert len(seeds) == 1, seeds
+    assert rec["verdict"]["status"] == "slower", rec["verdict"]["reason"]
+    assert 0.03 < rec["verdict"]["change"] < 0.07
+
+
 def test_torch_memory_is_the_case_own_in_any_case_order(write_toml, tmp_path, monkeypatch):
     """Issue 22: a case's gated memory must not depend on what ran before it, and an injected
     slowdown must not move it (it changes only time)."""

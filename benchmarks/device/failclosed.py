@@ -40,6 +40,7 @@ import numpy as np
 
 from harness.ab.measure import ABSettings, measure_ab
 from harness.ab.plan import settle, side_case
+from harness.ab.processes import measure_processes
 from harness.ab.verdict import judge, pair_instances, pair_values
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
@@ -97,11 +98,14 @@ def trial(workload: str, level: str, settings: ABSettings, rng: random.Random) -
     sides = [side_case(workload_case(workload, e), label)
              for label, e in (("A", {}), ("B", extra))]
     t0 = time.perf_counter()
-    record = measure_ab(sides[0], sides[1], settings, extend=settle)   # as `ab` does
+    if settings.processes:                      # as `ab --processes` does
+        record = measure_processes(sides[0], sides[1], settings)
+    else:                                       # as `ab` does
+        record = measure_ab(sides[0], sides[1], settings, extend=settle)
     [verdict] = judge([record])
     record["verdict"] = verdict.to_json()       # saved with the record as it arrives
     record["wall_s"] = time.perf_counter() - t0
-    for blk in record["blocks"]:
+    for blk in [*record["blocks"], *record.get("rounds", [])]:
         blk.pop("samples_ms", None)
     record["experiment"] = {"arch": workload, "slowdown": level, **extra}
     return record
@@ -231,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                         "the first look; ABSettings.extension_pairs)")
     p.add_argument("--redraw", action="store_true",
                    help="a fresh buffer/graph layout before every block pair (ab --redraw)")
+    p.add_argument("--processes", type=int, default=0, metavar="N",
+                   help="each side in N fresh processes at one set of layout seeds "
+                        "(ab --processes N); default: interleaved in this process")
     p.add_argument("--save", help="JSON file, rewritten after every trial")
     p.add_argument("--load", nargs="*", help="re-judge and tabulate saved files")
     p.add_argument("--seed", type=int, default=0, help="trial order")
@@ -277,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.duration_s = args.duration
     settings.redraw = args.redraw
     settings.extension_pairs = args.extension_pairs
+    settings.processes = args.processes
     plan = [(arch, level) for arch in args.arch.split(",")
             for level, n in (x.split(":") for x in args.levels.split(","))
             for _ in range(int(n))]

@@ -28,8 +28,11 @@ esac
 # SEED: trial order and the moved side's extra allocation (default: SLICE); give top-ups
 # of a slice their own so they do not repeat its pads
 # BUDGET_S: no trial is started that would run past it (a device call ends at 600 s)
-TAG=${TAG:-$SLICE${REDRAW:+-redraw}}
+# PROCESSES=N: ab --processes N (each side in N fresh processes at one set of layout seeds,
+# judged layout by layout; ~100 s a trial on squeezenet1_1 at N=4, so LEVELS small)
+TAG=${TAG:-$SLICE${REDRAW:+-redraw}${PROCESSES:+-p$PROCESSES}}
 python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "${SEED:-$SLICE}" \
   --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} ${INSTANCES:+--instances $INSTANCES} \
-  ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
+  ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} \
+  ${PROCESSES:+--processes $PROCESSES} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
   | tee ${OUT:-/tmp}/panel-$TAG.txt | tail -12
