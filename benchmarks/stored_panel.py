@@ -83,7 +83,9 @@ def load_runs(paths: list[str]) -> list[RunResult]:
             tmp = Path(tempfile.mkdtemp(prefix="stored-panel-"))
             with tarfile.open(p) as tar:
                 tar.extractall(tmp, filter="data")
-            files = sorted(tmp.rglob("*.json"))
+            # in run order (run2 before run10): --misses names runs by their place here
+            files = sorted(tmp.rglob("*.json"), key=lambda f: (
+                len(f.stem), f.stem) if f.stem.startswith("run") else (0, f.stem))
         else:
             files = [Path(p)]
         for f in files:
@@ -192,9 +194,12 @@ def judge_once(current: RunResult, cases: dict[str, CaseResult],
 
 def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: VerdictPolicy,
                tolerance: float | None, seed: int = 0,
-               history: list[RunResult] | None = None) -> dict[tuple[str, str], Counter]:
+               history: list[RunResult] | None = None, misses: list[str] | None = None
+               ) -> dict[tuple[str, str], Counter]:
     """Judge each of ``runs`` ``draws`` times against ``baseline_runs`` of the others, or of
-    ``history`` where given (runs of an earlier session: the baseline's age then counts)."""
+    ``history`` where given (runs of an earlier session: the baseline's age then counts).
+    ``misses``, where given, collects a line for each wrong call (an A/A not passed, an
+    injected slowdown not a regression): which run, which baseline runs, and the reason."""
     rng = random.Random(seed)
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     mdc: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -202,6 +207,8 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
     earlier = [accepted(r) for r in history] if history else None
     for i, current in enumerate(runs):
         # runs with plain cases (a fixed-order panel's slowed runs have none)
+        numbers = ([j + 1 for j in range(len(earlier))] if earlier else
+                   [j + 1 for j, r in enumerate(stored) if j != i and r])
         others = earlier or [r for j, r in enumerate(stored) if j != i and r]
         if len(others) < baseline_runs:
             continue
@@ -209,7 +216,8 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
         slowed = next((_slowdown(c) for c in slow.values() if _slowdown(c)), None)
         levels = (("A/A", plain), (f"+{slowed}" if slowed else "slowed", slow))
         for _ in range(draws):
-            base = rng.sample(others, baseline_runs)
+            picked = rng.sample(range(len(others)), baseline_runs)
+            base = [others[j] for j in picked]
             for level, cases in levels:
                 if not cases:
                     continue
@@ -221,6 +229,11 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
                     if med.get("mdc") is not None:
                         mdc[key].append(med["mdc"])
                     counts[key]["_paired"] += med.get("method") == "paired-layouts"
+                    wrong = v["status"] != ("pass" if level == "A/A" else "regression")
+                    if misses is not None and wrong and v["status"] != "new":
+                        misses.append(f"run {i + 1} {key[0]} {level} vs runs "
+                                      f"{sorted(numbers[j] for j in picked)}: "
+                                      f"{v['status']}: {v.get('reason')}")
     for key, values in mdc.items():
         values.sort()
         counts[key]["_mdc_median"] = values[len(values) // 2]
@@ -297,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random-layouts", action="store_true",
                    help="leave out runs made with run --layout-seed (replay panels)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--misses", action="store_true",
+                   help="list every wrong call: run, baseline runs, reason")
     args = p.parse_args(argv)
     runs = [with_contexts(r) for r in load_runs(args.runs)]
     if args.random_layouts:
@@ -324,8 +339,11 @@ def main(argv: list[str] | None = None) -> int:
           + (f"; first {args.layouts} layouts of each case" if args.layouts else ""))
     if history:
         print(f"baselines drawn from {len(history)} runs of --history")
+    misses: list[str] | None = [] if args.misses else None
     print(table(experiment(runs, args.baseline_runs, args.draws, policy, args.tolerance,
-                           args.seed, history)))
+                           args.seed, history, misses)))
+    for line in misses or ():
+        print(line)
     terms = replay_terms(runs)
     if terms.count("\n") > 1:
         print("\nRuns that replayed one set of layouts (the most common first seed):")
