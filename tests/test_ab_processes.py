@@ -29,6 +29,23 @@ sys.modules["ab_processes"] = ab_processes
 _spec.loader.exec_module(ab_processes)
 
 
+# One small ONNX Runtime case, 3 layouts (repeated preparations: the CPU places no memory)
+# of a short stop rule: real side processes of a few seconds each.
+ORT_TF = """
+    name = "abp"
+    [defaults]
+    backends = ["onnxruntime"]
+    batch = [1]
+    timing = { layouts = 3 }
+    stop = { min_time = "0.1s", max_time = "0.2s" }
+    warmup = { min_time = "20ms", max_time = "100ms" }
+    [[model]]
+    id = "tf"
+    source = "zoo:transformer"
+    shapes = "input_ids:1x8"
+"""
+
+
 def _record(a_rows, b_rows, **extra):
     """A process-paired record of simulated runs (rows: log medians per layout)."""
     rounds = []
@@ -125,18 +142,7 @@ def test_ab_processes_end_to_end_on_the_cpu(write_toml, tmp_path, capsys):
     repeated preparations, so this proves the plumbing and the verdict, not the pairing):
     a 2 ms delay in B is "slower" (exit 1), each side ran twice in ABBA order, every round
     kept its layouts, samples and host load, and the report shows the per-layout view."""
-    path = write_toml("""
-        name = "abp"
-        [defaults]
-        backends = ["onnxruntime"]
-        batch = [1]
-        timing = { layouts = 3 }
-        stop = { min_time = "0.1s", max_time = "0.2s" }
-        warmup = { min_time = "20ms", max_time = "100ms" }
-        [[model]]
-        id = "tf"
-        source = "zoo:transformer"
-        shapes = "input_ids:1x8"
+    path = write_toml(ORT_TF + """
         [[model]]
         id = "tf-slow"
         source = "zoo:transformer"
@@ -188,19 +194,7 @@ def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, 
 def test_the_prototype_judges_saved_runs_with_abs_verdict(write_toml, tmp_path, capsys):
     """benchmarks/ab_processes.py, which measured session 16's device runs, re-judges them
     through ab's verdict; with one run a side nothing is called (two are needed)."""
-    body = """
-        name = "abp"
-        [defaults]
-        backends = ["onnxruntime"]
-        batch = [1]
-        timing = { layouts = 3 }
-        stop = { min_time = "0.1s", max_time = "0.2s" }
-        [[model]]
-        id = "tf"
-        source = "zoo:transformer"
-        shapes = "input_ids:1x8"
-    """
-    a, b = write_toml(body, name="a.toml"), write_toml(body, name="b.toml")
+    a, b = write_toml(ORT_TF, name="a.toml"), write_toml(ORT_TF, name="b.toml")
     out = tmp_path / "runs"
     assert ab_processes.main([str(a), str(b), "--rounds", "1", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["A1", "B1"]

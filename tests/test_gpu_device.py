@@ -174,6 +174,14 @@ def test_torch_injected_slowdown_is_gpu_time(write_toml, tmp_path):
 
 # the defaults of the torchvision-style GPU scenarios below
 GRAPH_FP16_B8 = '[defaults]\nbackends = ["torch:graph"]\nprecisions = ["fp16"]\nbatch = [8]\n'
+# ...and a small model in 4 seeded layouts, each long enough to read its median to ~0.1 %
+RESNET_4_LAYOUTS = GRAPH_FP16_B8 + """
+timing = { layouts = 4 }
+stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "2s" }
+[[model]]
+id = "m"
+source = "zoo:resnet"
+"""
 
 
 def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
@@ -184,13 +192,8 @@ def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
     pytest.importorskip("torch")
     ratios = []
     for extra in ("", 'options = { torch = { slowdown = "5%" } }\n'):
-        path = write_toml('name = "twin"\n' + GRAPH_FP16_B8 + """
-            timing = { layouts = 4 }
-            stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "2s" }
-            [[model]]
-            id = "m"
-            source = "zoo:resnet"
-        """ + extra, name=f"twin{len(ratios)}.toml")
+        path = write_toml('name = "twin"\n' + RESNET_4_LAYOUTS + extra,
+                          name=f"twin{len(ratios)}.toml")
         out = tmp_path / f"o{len(ratios)}"
         subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--quiet",
                         "--layout-seed", "11", "--out", str(out)], check=False)
@@ -207,12 +210,7 @@ def test_ab_processes_pairs_the_same_layouts_in_both_sides_processes(write_toml,
     layout is the same placement on both sides: an injected +5 % shows in every layout alike
     and is "slower", where the layouts themselves differ by more than that spread."""
     pytest.importorskip("torch")
-    path = write_toml('name = "abp"\n' + GRAPH_FP16_B8 + """
-        timing = { layouts = 4 }
-        stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "2s" }
-        [[model]]
-        id = "m"
-        source = "zoo:resnet"
+    path = write_toml('name = "abp"\n' + RESNET_4_LAYOUTS + """
         [[model]]
         id = "slow"
         source = "zoo:resnet"

@@ -17,6 +17,27 @@ from harness.verdict.records import MetricVerdict
 SIDE_COLORS = {"A": svg.COLORS[0], "B": svg.COLORS[1]}
 
 
+def _difference_axes(record: dict[str, Any], points: np.ndarray, x_range: tuple[float, float],
+                     x_label: str) -> tuple[svg.Axes, list[str]]:
+    """Axes for B/A − 1 (%) that hold ``points`` and the verdict's estimate (line) and
+    interval (band), with the zero line; the parts drawn so far."""
+    m = ab_verdict_of(record).metrics.get("median") or MetricVerdict()
+    est = (m.get("change") if m.get("change") is not None
+           else float(np.mean(points)) / 100) * 100
+    lo_ci, hi_ci = (c * 100 for c in (m.get("ci") or [est / 100, est / 100]))
+    lo = min(float(points.min()), lo_ci, 0.0)
+    hi = max(float(points.max()), hi_ci, 0.0)
+    pad = (hi - lo) * 0.1 or 0.1
+    ax = svg.Axes(*x_range, lo - pad, hi + pad)
+    right = ax.w - ax.right
+    return ax, [ax.frame(x_label, "B/A − 1 (%)"),
+                f'<rect x="{ax.left}" y="{ax.y(hi_ci):.1f}" width="{right - ax.left}" '
+                f'height="{max(ax.y(lo_ci) - ax.y(hi_ci), 1):.1f}" fill="{svg.SHADE}" '
+                'opacity="0.6"/>',
+                svg.polyline([(ax.left, ax.y(0)), (right, ax.y(0))], "#999", 1, "3 3"),
+                svg.polyline([(ax.left, ax.y(est)), (right, ax.y(est))], SIDE_COLORS["B"])]
+
+
 def pair_differences(record: dict[str, Any]) -> str:
     """Per-pair B/A − 1 of the block medians (%) against the pair's time, with the estimate
     (line) and its interval (band): drift, steps and outliers show at a glance."""
@@ -28,20 +49,7 @@ def pair_differences(record: dict[str, Any]) -> str:
         ends[blk["pair"]] = max(ends.get(blk["pair"], 0.0), blk["t_end_s"])
     t = np.array([ends[i] for i in sorted(ends)][:len(a)])
     d = (b / a - 1) * 100
-    m = ab_verdict_of(record).metrics.get("median") or MetricVerdict()
-    est = (m.get("change") if m.get("change") is not None else float(np.mean(d)) / 100) * 100
-    lo_ci, hi_ci = (c * 100 for c in (m.get("ci") or [est / 100, est / 100]))
-    lo = min(float(d.min()), lo_ci, 0.0)
-    hi = max(float(d.max()), hi_ci, 0.0)
-    pad = (hi - lo) * 0.1 or 0.1
-    ax = svg.Axes(0.0, float(t.max()) or 1.0, lo - pad, hi + pad)
-    right = ax.w - ax.right
-    parts = [ax.frame("time (s)", "B/A − 1 (%)"),
-             f'<rect x="{ax.left}" y="{ax.y(hi_ci):.1f}" width="{right - ax.left}" '
-             f'height="{max(ax.y(lo_ci) - ax.y(hi_ci), 1):.1f}" fill="{svg.SHADE}" '
-             'opacity="0.6"/>',
-             svg.polyline([(ax.left, ax.y(0)), (right, ax.y(0))], "#999", 1, "3 3"),
-             svg.polyline([(ax.left, ax.y(est)), (right, ax.y(est))], SIDE_COLORS["B"])]
+    ax, parts = _difference_axes(record, d, (0.0, float(t.max()) or 1.0), "time (s)")
     parts.extend(f'<circle cx="{ax.x(ti):.1f}" cy="{ax.y(di):.1f}" r="2.5" fill="#333">'
                  f'<title>{di:+.3f} %</title></circle>' for ti, di in zip(t, d, strict=True))
     return svg.svg(parts, "per-pair difference over time")
@@ -49,27 +57,14 @@ def pair_differences(record: dict[str, Any]) -> str:
 
 def layout_differences(record: dict[str, Any]) -> str:
     """A process-paired record (harness.ab.processes): per layout, B's runs' mean over A's
-    (%), each run's own difference as a faint dot, with the estimate and its interval: a
-    layout whose pairs broke (B placed differently) stands out."""
+    (%), each of B's runs against A's mean as a faint dot, with the estimate and its
+    interval: a layout whose pairs broke (B placed differently) stands out."""
     a, b = process_layouts(record, "median_ms")
     if len(a) == 0 or len(b) == 0:
         return ""
     d = (np.exp(b.mean(axis=0) - a.mean(axis=0)) - 1) * 100
     runs = (np.exp(b - a.mean(axis=0)) - 1) * 100
-    m = ab_verdict_of(record).metrics.get("median") or MetricVerdict()
-    est = float(m.get("change", float(np.mean(d)) / 100)) * 100
-    lo_ci, hi_ci = (c * 100 for c in (m.get("ci") or [est / 100, est / 100]))
-    lo = min(float(runs.min()), lo_ci, 0.0)
-    hi = max(float(runs.max()), hi_ci, 0.0)
-    pad = (hi - lo) * 0.1 or 0.1
-    ax = svg.Axes(-0.5, len(d) - 0.5, lo - pad, hi + pad)
-    right = ax.w - ax.right
-    parts = [ax.frame("layout (seed order)", "B/A − 1 (%)"),
-             f'<rect x="{ax.left}" y="{ax.y(hi_ci):.1f}" width="{right - ax.left}" '
-             f'height="{max(ax.y(lo_ci) - ax.y(hi_ci), 1):.1f}" fill="{svg.SHADE}" '
-             'opacity="0.6"/>',
-             svg.polyline([(ax.left, ax.y(0)), (right, ax.y(0))], "#999", 1, "3 3"),
-             svg.polyline([(ax.left, ax.y(est)), (right, ax.y(est))], SIDE_COLORS["B"])]
+    ax, parts = _difference_axes(record, runs, (-0.5, len(d) - 0.5), "layout (seed order)")
     parts.extend(f'<circle cx="{ax.x(i):.1f}" cy="{ax.y(v):.1f}" r="2" fill="#999"/>'
                  for row in runs for i, v in enumerate(row))
     parts.extend(f'<circle cx="{ax.x(i):.1f}" cy="{ax.y(v):.1f}" r="3.5" fill="#333">'
