@@ -75,17 +75,18 @@ class _Store:
         return self._entries.get(case.id, []), []
 
 
-def load_runs(paths: list[str]) -> list[RunResult]:
-    """Results files, and ``.tgz`` archives of them (``run*.json`` or any ``*.json``)."""
+def load_runs(paths: list[str], names: list[str] | None = None) -> list[RunResult]:
+    """Results files, and ``.tgz`` archives of them (``run*.json`` or any ``*.json``);
+    ``names``, where given, gets each run's file name (without ``.json``), in order."""
     runs = []
     for p in paths:
         if p.endswith((".tgz", ".tar.gz")):
             tmp = Path(tempfile.mkdtemp(prefix="stored-panel-"))
             with tarfile.open(p) as tar:
                 tar.extractall(tmp, filter="data")
-            # in run order (run2 before run10): --misses names runs by their place here
-            files = sorted(tmp.rglob("*.json"), key=lambda f: (
-                len(f.stem), f.stem) if f.stem.startswith("run") else (0, f.stem))
+            # in name order (run10 before run2): the baseline draws of the tables in
+            # docs/verdicts.md depend on it
+            files = sorted(tmp.rglob("*.json"))
         else:
             files = [Path(p)]
         for f in files:
@@ -95,6 +96,8 @@ def load_runs(paths: list[str]) -> list[RunResult]:
                 continue
             if any(c.status == "ok" for c in run.cases):
                 runs.append(run)
+                if names is not None:
+                    names.append(f.stem)
     return runs
 
 
@@ -194,12 +197,13 @@ def judge_once(current: RunResult, cases: dict[str, CaseResult],
 
 def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: VerdictPolicy,
                tolerance: float | None, seed: int = 0,
-               history: list[RunResult] | None = None, misses: list[str] | None = None
-               ) -> dict[tuple[str, str], Counter]:
+               history: list[RunResult] | None = None, misses: list[str] | None = None,
+               names: list[str] | None = None) -> dict[tuple[str, str], Counter]:
     """Judge each of ``runs`` ``draws`` times against ``baseline_runs`` of the others, or of
     ``history`` where given (runs of an earlier session: the baseline's age then counts).
     ``misses``, where given, collects a line for each wrong call (an A/A not passed, an
-    injected slowdown not a regression): which run, which baseline runs, and the reason."""
+    injected slowdown not a regression): which run, which baseline runs (``names``: the
+    runs' file names, else their places), and the reason."""
     rng = random.Random(seed)
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     mdc: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -207,8 +211,9 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
     earlier = [accepted(r) for r in history] if history else None
     for i, current in enumerate(runs):
         # runs with plain cases (a fixed-order panel's slowed runs have none)
-        numbers = ([j + 1 for j in range(len(earlier))] if earlier else
-                   [j + 1 for j, r in enumerate(stored) if j != i and r])
+        label = names or [str(j + 1) for j in range(len(runs))]
+        numbers = ([f"history {j + 1}" for j in range(len(earlier))] if earlier else
+                   [label[j] for j, r in enumerate(stored) if j != i and r])
         others = earlier or [r for j, r in enumerate(stored) if j != i and r]
         if len(others) < baseline_runs:
             continue
@@ -231,8 +236,8 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
                     counts[key]["_paired"] += med.get("method") == "paired-layouts"
                     wrong = v["status"] != ("pass" if level == "A/A" else "regression")
                     if misses is not None and wrong and v["status"] != "new":
-                        misses.append(f"run {i + 1} {key[0]} {level} vs runs "
-                                      f"{sorted(numbers[j] for j in picked)}: "
+                        misses.append(f"{label[i]} {key[0]} {level} vs "
+                                      f"{', '.join(sorted(numbers[j] for j in picked))}: "
                                       f"{v['status']}: {v.get('reason')}")
     for key, values in mdc.items():
         values.sort()
@@ -310,13 +315,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random-layouts", action="store_true",
                    help="leave out runs made with run --layout-seed (replay panels)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-context-runs", type=int, default=None, metavar="K",
+                   help="pair within the context only where K accepted runs share it "
+                        "(default: the policy's)")
     p.add_argument("--misses", action="store_true",
                    help="list every wrong call: run, baseline runs, reason")
     args = p.parse_args(argv)
-    runs = [with_contexts(r) for r in load_runs(args.runs)]
+    names: list[str] = []
+    runs = [with_contexts(r) for r in load_runs(args.runs, names)]
     if args.random_layouts:
-        runs = [r for r in runs if not any((c.timing or {}).get("layout_seed") is not None
-                                           for c in r.cases)]
+        kept = [not any((c.timing or {}).get("layout_seed") is not None for c in r.cases)
+                for r in runs]
+        runs = [r for r, k in zip(runs, kept, strict=True) if k]
+        names = [n for n, k in zip(names, kept, strict=True) if k]
     history = [with_contexts(r) for r in load_runs(args.history)] if args.history else None
     if args.unpaired:
         runs = [unpaired(r) for r in runs]
@@ -331,9 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         policy = dataclasses.replace(policy, prior_weight=args.prior_weight)
     if args.paired_cv is not None:
         policy = dataclasses.replace(policy, paired_layout_cv=args.paired_cv)
+    if args.min_context_runs is not None:
+        policy = dataclasses.replace(policy, min_context_runs=args.min_context_runs)
     print(f"{len(runs)} runs; baselines of {args.baseline_runs}, {args.draws} draws per run; "
           f"rule {args.rule} (layout prior {policy.layout_run_cv:.2%}, "
-          f"{policy.prior_weight:g} pseudo-runs; paired prior {policy.paired_layout_cv:.2%}"
+          f"{policy.prior_weight:g} pseudo-runs; paired prior {policy.paired_layout_cv:.2%}, "
+          f"within a context of {policy.min_context_runs}+ runs"
           f"{', seeds forgotten' if args.unpaired else ''}); "
           f"tolerance {args.tolerance or 'the default'}"
           + (f"; first {args.layouts} layouts of each case" if args.layouts else ""))
@@ -341,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baselines drawn from {len(history)} runs of --history")
     misses: list[str] | None = [] if args.misses else None
     print(table(experiment(runs, args.baseline_runs, args.draws, policy, args.tolerance,
-                           args.seed, history, misses)))
+                           args.seed, history, misses, names)))
     for line in misses or ():
         print(line)
     terms = replay_terms(runs)

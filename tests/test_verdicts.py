@@ -13,7 +13,13 @@ import pytest
 
 from harness.baseline.engine_diff import layer_changes
 from harness.baseline.store import BaselineStore
-from harness.baseline.verdict import VerdictPolicy, compare_case, evaluate_case, finalize
+from harness.baseline.verdict import (
+    DEFAULT_POLICY,
+    VerdictPolicy,
+    compare_case,
+    evaluate_case,
+    finalize,
+)
 from harness.errors import ConfigError
 from harness.export import to_pytest_benchmark, write_pytest_benchmark
 from harness.results import CaseResult, RunResult
@@ -395,5 +401,9 @@ def test_replayed_layouts_are_judged_layout_by_layout():
     assert len(before) == 2          # entries 3 and 5 (entry 1 drew other seeds)
     # none prepared after the same: paired on the seeds alone (broken pairs widen it)
     assert len(paired_layouts(within(cur, "c"), mixed, "median")[1]) == 4
+    # ...and so where fewer than the policy's min_context_runs (3) share it: two runs'
+    # spread would be taken as measured with one degree of freedom
+    assert len(paired_layouts(within(cur, "a"), mixed, "median", min_context=3)[1]) == 4
+    assert DEFAULT_POLICY.min_context_runs == 3
     # no accepted run drew these seeds: unpaired
     assert paired_layouts(_seeded(301, replay()), entries, "median") is None
