@@ -9,14 +9,10 @@ export PYTHONUNBUFFERED=1 TRT_HARNESS_CACHE=${TRT_HARNESS_CACHE:-/tmp/trt-cache}
 WORKLOAD=${WORKLOAD:-shufflenet_v2_x1_0}; ROUNDS=${ROUNDS:-4}; LEVEL=${LEVEL:-1%}
 BUDGET_S=${BUDGET_S:-480}; TAG=${TAG:-abp-$WORKLOAD}; SEED0=${SEED0:-1000}
 O=/tmp/$TAG; rm -rf $O; mkdir -p $O
-scenario() {  # scenario FILE [OPTIONS-LINE]: the workload under one id, so seeds match
-  printf '%s\n' 'name = "abp"' '[defaults]' 'backends = ["torch:graph"]' \
-    'precisions = ["fp16"]' 'batch = [8]' '[[model]]' 'id = "m"' \
-    "source = \"torchvision.models:$WORKLOAD\"" 'shapes = "x:{batch}x3x224x224"' "${2:-}" > "$1"
-}
-scenario $O/a.toml
-scenario $O/b-same.toml
-scenario $O/b-slow.toml "options = { torch = { slowdown = \"$LEVEL\" } }"
+# the workload under one id in every file, so that --layout-seed gives both sides its seeds
+python3 -m benchmarks.device.scenario $O/a.toml abp "m=$WORKLOAD"
+python3 -m benchmarks.device.scenario $O/b-same.toml abp "m=$WORKLOAD"
+python3 -m benchmarks.device.scenario $O/b-slow.toml abp "m=$WORKLOAD,slowdown=$LEVEL"
 start=$(date +%s); longest=60
 for ((t = 1; t <= 40; t++)); do
   t0=$(date +%s)

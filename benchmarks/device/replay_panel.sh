@@ -23,17 +23,15 @@ WORKLOADS=${WORKLOADS:-squeezenet1_1 mobilenet_v3_small}; LAYOUTS=${LAYOUTS:-8}
 BUDGET_S=${BUDGET_S:-420}; MAX_RUNS=${MAX_RUNS:-60}; TAG=${TAG:-replay-panel}
 SEED_A=${SEED_A:-101}; SEED_B=${SEED_B:-202}; read -ra MODES <<< "${MODES:-seedA seedB random}"
 O=/tmp/$TAG; rm -rf $O; mkdir -p $O
-scenario() {  # $1: workspaces option ("" for the default), $2: suffix of the model ids
-  echo 'name = "replay"'; echo '[defaults]'; echo 'backends = ["torch:graph"]'
-  echo 'precisions = ["fp16"]'; echo 'batch = [8]'; echo "timing = { layouts = $LAYOUTS }"
-  for m in $WORKLOADS; do
-    printf '[[model]]\nid = "%s%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m "$2" $m
-    [[ -n $1 ]] && printf 'options = { torch = { workspaces = "%s" } }\n' "$1"
-  done; }
-scenario "${WORKSPACES:-}" "" > $O/scenario.toml
-scenario preparation -ws > $O/scenario-ws.toml
-scenario "${WORKSPACES:-}" -eager > $O/scenario-eager.toml
-scenario "${WORKSPACES:-}" -nocudnn > $O/scenario-nocudnn.toml
+scenario() {  # $1: workspaces option ("" for the default), $2: suffix of the model ids, $3: file
+  local models=(); for m in $WORKLOADS; do models+=("$m$2=$m${1:+,workspaces=$1}"); done
+  python3 -m benchmarks.device.scenario "$3" replay "${models[@]}" \
+    --defaults "timing = { layouts = $LAYOUTS }"
+}
+scenario "${WORKSPACES:-}" "" $O/scenario.toml
+scenario preparation -ws $O/scenario-ws.toml
+scenario "${WORKSPACES:-}" -eager $O/scenario-eager.toml
+scenario "${WORKSPACES:-}" -nocudnn $O/scenario-nocudnn.toml
 # the harness with cuDNN switched off for the whole process (torch's own convolutions): an
 # instrument's setting, not a scenario option
 NOCUDNN=(python3 -c 'import sys, torch; torch.backends.cudnn.enabled = False

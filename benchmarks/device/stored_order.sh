@@ -9,21 +9,15 @@ O=${OUT:-/tmp}/stored-order; B=/tmp/stored-order-baselines; mkdir -p $O; rm -rf 
 NEW=${NEW_MODEL:-shufflenet_v2_x1_0}
 LAYOUTS=${LAYOUTS:-}      # timing.layouts (random memory layouts per case); unset: the default
 scenario() {   # $1: file, $2...: models before the judged one, "slow" adds +2 % to it
-  local f=$1; shift; local slow=""
-  { echo 'name = "order"'
-    echo '[defaults]'
-    echo 'backends = ["torch:graph"]'
-    echo 'precisions = ["fp16"]'
-    echo 'batch = [8]'
-    echo 'warmup = { min_time = "300ms", max_time = "2s" }'
-    echo 'stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "3s" }'
-    [[ -n $LAYOUTS ]] && echo "timing = { layouts = $LAYOUTS }"
-    for m in "$@"; do
-      if [[ $m == slow ]]; then slow='options = { torch = { slowdown = "2%" } }'; continue; fi
-      printf '[[model]]\nid = "%s"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n' $m $m
-    done
-    printf '[[model]]\nid = "new"\nsource = "torchvision.models:%s"\nshapes = "x:{batch}x3x224x224"\n%s\n' $NEW "$slow"
-  } > $f
+  local f=$1; shift; local slow="" models=()
+  for m in "$@"; do
+    if [[ $m == slow ]]; then slow=",slowdown=2%"; continue; fi
+    models+=("$m=$m")
+  done
+  python3 -m benchmarks.device.scenario $f order "${models[@]}" "new=$NEW$slow" \
+    --defaults 'warmup = { min_time = "300ms", max_time = "2s" }' \
+    --defaults 'stop = { rel_ci = "0.5%", min_samples = 50, min_time = "1s", max_time = "3s" }' \
+    ${LAYOUTS:+--defaults "timing = { layouts = $LAYOUTS }"}
 }
 run() {   # $1: label, $2: scenario file
   python3 -m harness run $2 --allow-code --quiet --out /tmp/so-$1 --baselines $B > $O/$1.txt 2>&1

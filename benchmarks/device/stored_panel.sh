@@ -30,22 +30,19 @@ for ((i = 1; i <= MAX_RUNS; i++)); do
   t0=$(date +%s)
   python3 - "$O/run$i.toml" "$i" "$ORDER" "$ACCEPT" "$ADDED" $WORKLOADS <<'PY'
 import random, sys
+from pathlib import Path
+from benchmarks.device.scenario import scenario_text
 path, seed, order, accept, added, models = (sys.argv[1], int(sys.argv[2]), sys.argv[3],
                                             int(sys.argv[4]), sys.argv[5], sys.argv[6:])
-plain = [(m, m, "") for m in models]
-slow = [(m, f"{m}-slow", 'options = { torch = { slowdown = "2%" } }') for m in models]
+plain = [(m, m, {}) for m in models]
+slow = [(f"{m}-slow", m, {"slowdown": "2%"}) for m in models]
 if order == "fixed":
     turn = (seed - accept) % 4 if seed > accept else 2
-    cases = {1: slow, 2: plain, 3: slow, 0: [(added, added, "")] + plain}[turn]
+    cases = {1: slow, 2: plain, 3: slow, 0: [(added, added, {})] + plain}[turn]
 else:
     cases = plain + slow
     random.Random(seed).shuffle(cases)
-with open(path, "w") as f:
-    f.write('name = "panel"\n[defaults]\nbackends = ["torch:graph"]\nprecisions = ["fp16"]\n'
-            'batch = [8]\n')
-    for m, mid, extra in cases:
-        f.write(f'[[model]]\nid = "{mid}"\nsource = "torchvision.models:{m}"\n'
-                f'shapes = "x:{{batch}}x3x224x224"\n{extra}\n')
+Path(path).write_text(scenario_text("panel", cases))
 PY
   python3 -m harness run $O/run$i.toml --allow-code --quiet --out /tmp/$TAG-out$i \
     --baselines /tmp/$TAG-store > $O/run$i.txt 2>&1
