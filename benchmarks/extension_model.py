@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-import harness.comparison
 from benchmarks.device.failclosed import components
 from harness.ab.measure import ABSettings, _more, make_block, round_pairs
 from harness.ab.plan import settle
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--within", type=float, default=0.0005,
                    help="with --between or --layouts: the SD of a block pair (default 0.05 %%)")
     p.add_argument("--trims", default="0",
-                   help="comma-separated harness.comparison.PREPARATION_TRIM values")
+                   help="comma-separated VerdictPolicy.preparation_trim values")
     p.add_argument("--prep-s", type=float, default=1.0,
                    help="with --between: seconds per preparation and side (default 1)")
     p.add_argument("--extension-pairs", default="0,1",
@@ -160,9 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             [int(x) for x in args.extension_pairs.split(",")],
             args.spending.split(","), [float(x) for x in args.trims.split(",")],
             [float(x) for x in args.deltas.split(",")]):
-        harness.comparison.PREPARATION_TRIM = trim
         settings = replace(ABSettings(), extension_pairs=n, instances=first)
-        policy = replace(DEFAULT_POLICY, look_spending=spending)
+        policy = replace(DEFAULT_POLICY, look_spending=spending, preparation_trim=trim)
         rng = np.random.default_rng(args.seed)
         recs = [simulate(float(np.log1p(delta)), between, within, settings, rng, policy)
                 for _ in range(args.trials)]

@@ -40,16 +40,6 @@ from harness.stats import trimmed_mean
 STATISTICS = ("median", "p99", "mean")
 # Smallest block per statistic: a block's p99 needs enough samples to have a tail.
 MIN_BLOCK = {"median": 5, "mean": 5, "p99": 50}
-# The random-effects estimate over A/B's preparation pairs: the share trimmed from each end
-# of the pairs' means (0: their mean), as the stored verdict trims its layouts. Tried and
-# rejected on the tuning workloads (session 13, SIMULATED with the real decision code on
-# the layout study's measured layouts, 400 comparisons each, `python -m
-# benchmarks.extension_model --layouts … --trims 0,0.2 --spending front`): a 20 % trim found
-# shufflenet_v2_x1_0's +1 % in 150 of 400 instead of 95, but called 13 of 400 A/A
-# comparisons "slower" or "faster" (1 untrimmed): with 6 pairs, one cut from each end and 3
-# degrees of freedom, the winsorized error is too small for differences of two skewed
-# draws. On efficientnet_b0 (near normal) it only lost "same" verdicts (348 against 390).
-PREPARATION_TRIM = 0.0
 
 
 def statistic(x: np.ndarray, name: str) -> float:
@@ -508,7 +498,7 @@ def compare_paired(log_ratios: Sequence[float] | np.ndarray, alpha: float = 0.01
 def compare_preparations(log_ratios: Sequence[float] | np.ndarray,
                          groups: Sequence[int] | np.ndarray, alpha: float = 0.01,
                          power: float = 0.8, tests: int = 1,
-                         instance_var: float = 0.0) -> Comparison:
+                         instance_var: float = 0.0, trim: float = 0.0) -> Comparison:
     """B vs A when the pairs come from several preparations (memory layouts) of each side:
     ``groups`` names the preparation pair each log-ratio measured.
 
@@ -538,10 +528,10 @@ def compare_preparations(log_ratios: Sequence[float] | np.ndarray,
     if k < 2:
         return fixed
     # Yuen's trimmed mean, its error from the winsorized spread (cutting none: the mean)
-    value, se_re = trimmed_mean(means, PREPARATION_TRIM)
+    value, se_re = trimmed_mean(means, trim)
     if se_re <= fixed.se:
         return fixed
-    cut = math.floor(PREPARATION_TRIM * k)
+    cut = math.floor(trim * k)
     how = f"trimmed ({cut} each end) " if cut else ""
     df = k - 2 * cut - 1
     return _finish(value, se_re, df, alpha, power, tests, k,

@@ -59,8 +59,8 @@ def test_measured_layouts_and_a_trim_are_simulated():
     assert "between-preparation SD 1.8" in out        # √2 x the layouts' 1.32 %
 
 
-def test_a_trimmed_preparation_estimate_names_itself_and_resists_one_pair(monkeypatch):
-    """harness.comparison.PREPARATION_TRIM (0 by default: rejected on the tuning workloads):
+def test_a_trimmed_preparation_estimate_names_itself_and_resists_one_pair():
+    """VerdictPolicy.preparation_trim (0 by default: rejected on the tuning workloads):
     set, the random-effects estimate is the trimmed mean of the pairs' means, and one pair far
     out does not carry it."""
     import numpy as np
@@ -73,8 +73,7 @@ def test_a_trimmed_preparation_estimate_names_itself_and_resists_one_pair(monkey
     offsets[7] = 0.08                                   # and one pair 8 % out
     d = offsets[groups] + rng.normal(0, 0.0005, len(groups))
     plain = comparison.compare_preparations(d, groups)
-    monkeypatch.setattr(comparison, "PREPARATION_TRIM", 0.2)
-    trimmed = comparison.compare_preparations(d, groups)
+    trimmed = comparison.compare_preparations(d, groups, trim=0.2)
     assert plain.method == "random-effects over 10 preparation pairs (df 9)"
     assert "trimmed (2 each end)" in trimmed.method and "(df 5)" in trimmed.method
     assert abs(trimmed.change) < abs(plain.change) / 3 and trimmed.se < plain.se

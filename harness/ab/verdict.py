@@ -126,7 +126,8 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
         # as a floor; their measured spread where larger (compare_preparations)
         scale = policy.p99_noise if metric == "p99" else 1.0
         inst_var = 2 * (cv * scale) ** 2 / k
-        comp = compare_preparations(d, inst, alpha, policy.power, instance_var=inst_var)
+        comp = compare_preparations(d, inst, alpha, policy.power, instance_var=inst_var,
+                                    trim=policy.preparation_trim)
         means = instance_means(d, inst, k)
         a_ms = float(np.exp(np.log(a).mean()))     # A's geometric mean over its blocks
         metrics[metric] = MetricVerdict.build(

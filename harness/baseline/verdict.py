@@ -143,6 +143,18 @@ class VerdictPolicy:
     # A/A clean both ways, +2 % found 88/88 both ways on efficientnet_b0, 79 against 75 of
     # 88 on shufflenet_v2_x1_0.
     min_context_runs: int = 3
+    # The random-effects estimate over an interleaved A/B's preparation pairs
+    # (harness.comparison.compare_preparations): the share trimmed from each end of the
+    # pairs' means (0: their mean), as the stored verdict trims its layouts. Tried and
+    # rejected on the tuning workloads (session 13, SIMULATED with the real decision code on
+    # the layout study's measured layouts, 400 comparisons each, `python -m
+    # benchmarks.extension_model --layouts … --trims 0,0.2 --spending front`): a 20 % trim
+    # found shufflenet_v2_x1_0's +1 % in 150 of 400 instead of 95, but called 13 of 400 A/A
+    # comparisons "slower" or "faster" (1 untrimmed): with 6 pairs, one cut from each end
+    # and 3 degrees of freedom, the winsorized error is too small for differences of two
+    # skewed draws. On efficientnet_b0 (near normal) it only lost "same" verdicts (348
+    # against 390).
+    preparation_trim: float = 0.0
     p99_noise: float = 3.0
     min_samples: int = 20
     max_rel_se: float = 0.01            # the current median's own standard error
