@@ -1,0 +1,120 @@
+"""SIMULATED: ``ab --processes N`` (harness.ab.processes) on a noise model of replayed layouts,
+judged by ab's own verdict code, to see what N rounds buy and what a moved layout costs at a
+scale no device session affords.
+
+The model, per comparison: L layouts whose biases are drawn from a layout study's measured
+random preparations (``benchmarks/layout_study.py --save``: their log offsets) or N(0, SD);
+every process of a side replays them, plus a run-level offset N(0, ``--run-sd``) and, per
+layout, a replay residual N(0, ``--residual``) (what the H200's process-paired trials show:
+docs/verdicts.md, "Process-paired A/B"). B adds the change; at the level ``moved`` B's
+layouts are other draws (its engine allocates differently: the pairs break) and nothing else.
+
+    python -m benchmarks.process_model --layouts docs/device-runs/session5/layout-shufflenet_v2_x1_0.json \\
+        --residual 0.0006 --run-sd 0.0005 --rounds 2,3,4
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from benchmarks.extension_model import study_layouts
+from harness.ab.processes import side_order
+from harness.ab.verdict import judge
+
+MOVED = "moved"
+
+
+def process_record(a_rows: np.ndarray, b_rows: np.ndarray) -> dict[str, Any]:
+    """A process-paired A/B record (as ``ab --processes`` writes it) of runs' log medians per
+    layout (rows: runs, in ABBA order per side; the p99 a fixed 2 % above the median)."""
+    rows = {"A": iter(a_rows), "B": iter(b_rows)}
+    count = {"A": 0, "B": 0}
+    rounds = []
+    for label in side_order(len(a_rows)):
+        count[label] += 1
+        row = next(rows[label])
+        rounds.append({"side": label, "round": count[label], "status": "ok", "wall_s": 0.0,
+                       "timer": "cuda-event", "samples_ms": [],
+                       "layout_figures": [{"median_ms": math.exp(x),
+                                           "p99_ms": 1.02 * math.exp(x)} for x in row]})
+    return {"id": "sim", "status": "ok", "method": "processes", "rounds": rounds,
+            "settings": {"processes": len(a_rows), "tolerance": {}},
+            "timing": {"timer": "cuda-event"}, "warnings": [], "a": {}, "b": {}}
+
+
+def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
+             residual: float, run_sd: float, rng: np.random.Generator) -> dict[str, Any]:
+    """One comparison's record, judged (``biases``: measured offsets to draw from, or an SD)."""
+    def draw() -> np.ndarray:
+        if isinstance(biases, np.ndarray):
+            return rng.choice(biases, layouts)
+        return rng.normal(0.0, biases, layouts)
+
+    a_bias = draw()
+    b_bias = draw() if level == MOVED else a_bias
+    shift = 0.0 if level in ("0", MOVED) else math.log1p(float(level))
+
+    def runs(bias: np.ndarray, delta: float) -> np.ndarray:
+        return (bias + delta + rng.normal(0.0, run_sd, (rounds, 1))
+                + rng.normal(0.0, residual, (rounds, layouts)))
+
+    record = process_record(runs(a_bias, 0.0), runs(b_bias, shift))
+    judge([record])
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--layouts", help="a layout study's saved file: the biases to draw from")
+    p.add_argument("--between", type=float, help="instead: the layouts' SD (normal)")
+    p.add_argument("--residual", type=float, default=0.0006,
+                   help="SD of a replayed layout between processes (default 0.06 %%)")
+    p.add_argument("--run-sd", type=float, default=0.0005,
+                   help="SD of a whole process, every layout alike (default 0.05 %%)")
+    p.add_argument("--rounds", default="2,3,4", help="comma-separated processes per side")
+    p.add_argument("--per-run", type=int, default=4, help="layouts per run (default 4)")
+    p.add_argument("--levels", default=f"0,{MOVED},0.005,0.01",
+                   help=f"comma-separated B/A changes, or {MOVED!r} (A/A, B's layouts moved)")
+    p.add_argument("--trials", type=int, default=400)
+    p.add_argument("--seed", type=int, default=16)
+    args = p.parse_args(argv)
+    if args.layouts:
+        biases: np.ndarray | float = study_layouts(args.layouts)
+        name = args.layouts.rsplit("/", 1)[-1]
+        print(f"layouts of {name}: {len(biases)} measured, SD {np.std(biases, ddof=1):.2%}")
+    elif args.between is not None:
+        biases = args.between
+        name = f"N(0, {args.between:.2%})"
+    else:
+        p.error("give --layouts FILE or --between SD")
+    print(f"replay residual {args.residual:.3%}, run-level {args.run_sd:.3%}, "
+          f"{args.per_run} layouts a run, {args.trials} trials a row (SIMULATED)")
+    print("| layouts | processes per side | on B | verdicts (SIMULATED) | slower or faster "
+          "| interval ± (median) |")
+    print("|---|---|---|---|---|---|")
+    for rounds in (int(x) for x in args.rounds.split(",")):
+        for level in args.levels.split(","):
+            rng = np.random.default_rng(args.seed)
+            recs = [simulate(level, rounds, args.per_run, biases, args.residual, args.run_sd,
+                             rng) for _ in range(args.trials)]
+            counts = Counter(r["verdict"].status for r in recs)
+            calls = counts["slower"] + counts["faster"]
+            half = sorted((r["verdict"]["ci"][1] - r["verdict"]["ci"][0]) / 2
+                          for r in recs if r["verdict"].get("ci"))
+            shown = "A/A" if level == "0" else (level if level == MOVED
+                                                else f"{float(level):+.1%}")
+            print(f"| {name} | {rounds} | {shown} | "
+                  + ", ".join(f"{k} {n}" for k, n in counts.most_common())
+                  + f" | {calls / len(recs):.1%} | "
+                  + (f"{half[len(half) // 2]:.2%}" if half else "–") + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
