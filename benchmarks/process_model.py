@@ -9,7 +9,8 @@ layout, a replay residual N(0, ``--residual``) (what the H200's process-paired t
 docs/verdicts.md, "Process-paired A/B"). B adds the change; at the level ``moved`` B's
 layouts are other draws (its engine allocates differently: the pairs break) and nothing else.
 
-    python -m benchmarks.process_model --layouts docs/device-runs/session5/layout-shufflenet_v2_x1_0.json \\
+    python -m benchmarks.process_model \\
+        --layouts docs/device-runs/session5/layout-shufflenet_v2_x1_0.json \\
         --residual 0.0006 --run-sd 0.0005 --rounds 2,3,4
 """
 

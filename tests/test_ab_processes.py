@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.process_model import MOVED, process_record, simulate
 from harness.ab.measure import ABInterrupted, ABSettings
 from harness.ab.processes import _conclude, side_case, side_order
 from harness.ab.verdict import judge
@@ -46,21 +47,6 @@ ORT_TF = """
 """
 
 
-def _record(a_rows, b_rows, **extra):
-    """A process-paired record of simulated runs (rows: log medians per layout)."""
-    rounds = []
-    for label, rows in (("A", a_rows), ("B", b_rows)):
-        for i, row in enumerate(rows, 1):
-            rounds.append({"side": label, "round": i, "status": "ok", "timer": "cuda-events",
-                           "wall_s": 10.0,
-                           "layout_figures": [{"median_ms": math.exp(x),
-                                               "p99_ms": 1.02 * math.exp(x)} for x in row],
-                           "samples_ms": []})
-    return {"id": "a vs b", "status": "ok", "method": "processes", "rounds": rounds,
-            "settings": {"processes": len(a_rows)}, "timing": {"timer": "cuda-events"},
-            "warnings": [], "a": {}, "b": {}, **extra}
-
-
 def test_process_pairs_call_a_change_the_layouts_hid_and_widen_where_they_broke():
     """On simulated replays (layouts 1.2 % apart, as squeezenet1_1's; a replay repeats a
     layout to 0.05 %), ab's verdict on a process-paired record: +1 % "slower", A/A "same";
@@ -74,9 +60,9 @@ def test_process_pairs_call_a_change_the_layouts_hid_and_widen_where_they_broke(
         return [list(layouts + shift + 0.0005 * rng.standard_normal(4)) for _ in range(4)]
 
     a = runs(0.0)
-    slower, same = _record(a, runs(math.log(1.01))), _record(a, runs(0.0))
+    slower, same = process_record(a, runs(math.log(1.01))), process_record(a, runs(0.0))
     # an A/A whose B allocates differently: B's k-th layout is another placement
-    moved = _record(a, runs(0.0, 0.012 * rng.standard_normal(4)))
+    moved = process_record(a, runs(0.0, 0.012 * rng.standard_normal(4)))
     v_slow, v_same, v_moved = judge([slower, same, moved])
     assert v_slow.status == "slower" and v_same.status == "same"
     assert v_moved.status in ("undecided", "same")
@@ -84,7 +70,7 @@ def test_process_pairs_call_a_change_the_layouts_hid_and_widen_where_they_broke(
     m = v_slow.metrics["median"]
     assert m["method"] == "paired-layouts" and list(m["runs"]) == [4, 4] and m["layouts"] == 4
     # the undecided advice speaks of processes, the unit this design adds
-    short = _record(a[:2], runs(math.log(1.004))[:2])
+    short = process_record(a[:2], runs(math.log(1.004))[:2])
     [v] = judge([short])
     assert v.status != "undecided" or "--processes" in v.reason
 
@@ -92,10 +78,10 @@ def test_process_pairs_call_a_change_the_layouts_hid_and_widen_where_they_broke(
 def test_a_side_short_of_two_runs_fails_and_a_failed_round_is_kept():
     rng = np.random.default_rng(1)
     rows = [list(0.01 * rng.standard_normal(4)) for _ in range(3)]
-    record = _record(rows, rows)
-    record["rounds"][1].update(status="failed", error="CUDA error")
-    record["rounds"][4].update(status="failed", error="CUDA error")
-    record["rounds"][5].update(status="failed", error="CUDA error")
+    record = process_record(rows, rows)
+    for r in record["rounds"]:          # A1 B1 B2 A2 A3 B3: B keeps one run
+        if (r["side"], r["round"]) in {("A", 2), ("B", 2), ("B", 3)}:
+            r.update(status="failed", error="CUDA error")
     _conclude(record)
     assert record["status"] == "failed" and "side B ran fewer than 2" in record["error"]
     assert "A2: CUDA error" in record["warnings"]
@@ -213,5 +199,18 @@ def test_an_interleaved_ab_undecided_by_far_apart_layouts_points_to_processes():
     narrow = synthetic(0.0, 3, instance_sd=0.0007, drift=0.0003)
     narrow["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02}
     v_wide, v_narrow = judge([wide, narrow])
-    assert v_wide.status == "undecided" and "--processes 4" in v_wide.reason
+    assert v_wide.status == "undecided" and "--processes 2" in v_wide.reason
     assert "--processes" not in v_narrow.reason
+
+
+def test_the_process_model_is_judged_by_abs_verdict():
+    """benchmarks/process_model.py (SIMULATED): intact pairs resolve +1 % at layouts 1 %
+    apart; a moved B (broken pairs) only widens the interval to the layouts' spread."""
+    rng = np.random.default_rng(7)
+    slow = [simulate("0.01", 3, 4, 0.01, 0.0006, 0.0005, rng) for _ in range(20)]
+    moved = [simulate(MOVED, 3, 4, 0.01, 0.0006, 0.0005, rng) for _ in range(20)]
+    assert all(r["verdict"].status == "slower" for r in slow)
+    assert [r["side"] for r in slow[0]["rounds"]] == list("ABBAAB")
+    half = [(r["verdict"]["ci"][1] - r["verdict"]["ci"][0]) / 2 for r in moved]
+    assert np.median(half) > 0.005
+    assert sum(r["verdict"].status in ("slower", "faster") for r in moved) <= 1

@@ -147,6 +147,15 @@ def first_pairs(record: dict[str, Any], per_preparation: int) -> dict[str, Any]:
     return {**record, "blocks": [b for b in record["blocks"] if b["pair"] in keep]}
 
 
+def first_rounds(record: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """A process-paired record (ab --processes) as its first ``rounds`` processes per side
+    saw it (the order is ABBA, so these are its first 2 x ``rounds`` processes)."""
+    if record.get("method") != "processes":
+        return record
+    return {**record, "rounds": [r for r in record["rounds"] if r["round"] <= rounds],
+            "settings": {**record["settings"], "processes": rounds}}
+
+
 def _half_width(record: dict[str, Any]) -> float | None:
     ci = (((record.get("verdict") or {}).get("metrics") or {}).get("median") or {}).get("ci")
     return (ci[1] - ci[0]) / 2 if ci else None
@@ -251,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                         "blocks before any extension): settings compared at equal time")
     p.add_argument("--pairs-per-preparation", type=int, metavar="N",
                    help="with --load: re-judge on the first N block pairs of each preparation")
+    p.add_argument("--rounds", type=int, metavar="K",
+                   help="with --load: re-judge process-paired records on their first K "
+                        "processes per side (what ab --processes K would have seen)")
     p.add_argument("--components", action="store_true",
                    help="with --load: also the noise per level (within and between "
                         "preparations), per workload")
@@ -265,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             records = [first_look(r) for r in records]
         if args.pairs_per_preparation:
             records = [first_pairs(r, args.pairs_per_preparation) for r in records]
+        if args.rounds:
+            records = [first_rounds(r, args.rounds) for r in records]
         ok = [r for r in records if r.get("status") == "ok"]
         for r in ok:
             if args.tolerance is not None:

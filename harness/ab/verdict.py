@@ -37,6 +37,12 @@ METRICS = {"median": "median_ms", "p99": "p99_ms"}
 MIN_PAIRS = 5
 # The kind of the flag for a comparison whose sides' pace the host set (enqueue-bound).
 HOST_PACE = "enqueue-bound"
+# Processes per side the undecided advice suggests (ab --processes): the smallest of 2, 3, 4
+# that, SIMULATED on the tuning workload's model (shufflenet_v2_x1_0's layout study, its
+# H200 replay components; benchmarks/process_model.py, 400 trials a level), gives "slower"
+# or "faster" in <= 1 % of A/A and moved A/A and finds +1 % in >= 95 %: 2 (0 %, 0.5 %,
+# 99.2 %), by a rule written before the model ran (docs/device-runs/README.md, "Session 16").
+SUGGESTED_PROCESSES = 2
 
 
 def pair_values(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -340,8 +346,9 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
         n = preparations_needed(m, policy)
         # layouts far apart (squeezenet1_1 on the H200: 1.9 %, ~59 preparations asked for):
         # in separate processes at one set of seeds the layouts are the same on both sides
-        hint = ("; or --processes 4, A and B in fresh processes at the same layouts, which "
-                "cancels the layouts' spread where both sides allocate alike"
+        hint = (f"; or --processes {SUGGESTED_PROCESSES}, A and B in fresh processes at the "
+                "same layouts, which cancels the layouts' spread where both sides allocate "
+                "alike"
                 if n is not None and n > 2 * int(m.get("instances") or 1) else "")
         return f"about {n} preparations per side (--instances {n}) would settle it{hint}"
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
