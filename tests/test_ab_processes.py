@@ -4,17 +4,14 @@ the H200 before it was built in and re-judges those runs with ab's verdict."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_modules import load
 
-from benchmarks.process_model import MOVED, process_record, simulate
 from harness.ab.measure import ABInterrupted, ABSettings
 from harness.ab.processes import _conclude, side_case, side_order
 from harness.ab.verdict import judge
@@ -23,11 +20,10 @@ from harness.cli import build_parser, main
 from harness.errors import ConfigError
 from harness.scenario.load import load_scenario
 
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "ab_processes.py"
-_spec = importlib.util.spec_from_file_location("ab_processes", _path)
-ab_processes = importlib.util.module_from_spec(_spec)
-sys.modules["ab_processes"] = ab_processes
-_spec.loader.exec_module(ab_processes)
+ab_processes = load("ab_processes")
+process_model = load("process_model")
+MOVED, process_record, simulate = (process_model.MOVED, process_model.process_record,
+                                   process_model.simulate)
 
 
 # One small ONNX Runtime case, 3 layouts (repeated preparations: the CPU places no memory)

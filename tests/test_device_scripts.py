@@ -108,7 +108,9 @@ def test_ab_processes_scenarios_name_the_workload_under_one_id(tmp_path):
 
 
 def test_the_scenario_writer_rejects_a_malformed_model():
-    from benchmarks.device.scenario import parse_model
+    from benchmark_modules import load
+
+    parse_model = load("device.scenario").parse_model
 
     assert parse_model("m-slow=squeezenet1_1,slowdown=2%") == (
         "m-slow", "squeezenet1_1", {"slowdown": "2%"})
