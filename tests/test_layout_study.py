@@ -4,20 +4,14 @@ with ONNX Runtime (which applies no layout, and says so)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_modules import load
 
 # benchmarks/ is not installed with the package: load the script from the checkout
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "layout_study.py"
-_spec = importlib.util.spec_from_file_location("layout_study", _path)
-layout_study = importlib.util.module_from_spec(_spec)
-sys.modules["layout_study"] = layout_study
-_spec.loader.exec_module(layout_study)
+layout_study = load("layout_study")
 analyse, main = layout_study.analyse, layout_study.main
 
 TRUE = {"blocks": 0.001, "pattern": 0.008, "fixed_own": 0.003, "random": 0.006,

@@ -4,20 +4,15 @@ command runs end to end on the CPU with ONNX Runtime."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_modules import load
 
 # benchmarks/ is not installed with the package: load the script from the checkout
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "process_term.py"
-_spec = importlib.util.spec_from_file_location("process_term", _path)
-process_term = importlib.util.module_from_spec(_spec)
-sys.modules["process_term"] = process_term
-_spec.loader.exec_module(process_term)
+process_term = load("process_term")
 
 
 def simulated(seed, process=0.004, pattern=0.01, interaction=0.002, repeat=0.001,

@@ -4,23 +4,12 @@ one command reads a real stored panel's raw runs (session 11, H200)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_modules import ROOT, load
 
-_root = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("replay_panel",
-                                               _root / "benchmarks" / "replay_panel.py")
-replay_panel = importlib.util.module_from_spec(_spec)
-sys.modules["replay_panel"] = replay_panel      # its dataclass looks its module up
-sys.path.insert(0, str(_root))                  # it imports benchmarks.stored_panel
-try:
-    _spec.loader.exec_module(replay_panel)
-finally:
-    sys.path.remove(str(_root))
+replay_panel = load("replay_panel")
+_root = ROOT
 
 
 def simulated(process, layout=0.01, layouts=8, runs=40, seed=0):

@@ -5,22 +5,17 @@ should: no false alarm, the slowdown found."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+from benchmark_modules import load
 
 from harness.results import CaseResult, RunResult, load_results
 from harness.stats import summarize
 
 # benchmarks/ is not installed with the package: load the script from the checkout
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "stored_panel.py"
-_spec = importlib.util.spec_from_file_location("stored_panel", _path)
-stored_panel = importlib.util.module_from_spec(_spec)
-sys.modules["stored_panel"] = stored_panel
-_spec.loader.exec_module(stored_panel)
+stored_panel = load("stored_panel")
 
 MODELS = ("alpha", "beta")
 
