@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.extension_model import study_layouts
-from harness.ab.processes import side_order
+from harness.ab.measure import ABSettings
+from harness.ab.plan import settle
+from harness.ab.processes import MAX_GROWTH, rounds_to_add, side_order
 from harness.ab.verdict import judge
 
 MOVED = "moved"
@@ -50,8 +52,11 @@ def process_record(a_rows: np.ndarray, b_rows: np.ndarray) -> dict[str, Any]:
 
 
 def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
-             residual: float, run_sd: float, rng: np.random.Generator) -> dict[str, Any]:
-    """One comparison's record, judged (``biases``: measured offsets to draw from, or an SD)."""
+             residual: float, run_sd: float, rng: np.random.Generator,
+             extend: bool = False) -> dict[str, Any]:
+    """One comparison's record, judged (``biases``: measured offsets to draw from, or an SD).
+    With ``extend``, an undecided one gets more processes as ``ab --processes`` gives them
+    (:func:`harness.ab.processes.rounds_to_add` with the verdict's sizing)."""
     def draw() -> np.ndarray:
         if isinstance(biases, np.ndarray):
             return rng.choice(biases, layouts)
@@ -61,11 +66,24 @@ def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
     b_bias = draw() if level == MOVED else a_bias
     shift = 0.0 if level in ("0", MOVED) else math.log1p(float(level))
 
-    def runs(bias: np.ndarray, delta: float) -> np.ndarray:
-        return (bias + delta + rng.normal(0.0, run_sd, (rounds, 1))
-                + rng.normal(0.0, residual, (rounds, layouts)))
+    cap = MAX_GROWTH * rounds if extend else rounds
 
-    record = process_record(runs(a_bias, 0.0), runs(b_bias, shift))
+    def runs(bias: np.ndarray, delta: float) -> np.ndarray:
+        return (bias + delta + rng.normal(0.0, run_sd, (cap, 1))
+                + rng.normal(0.0, residual, (cap, layouts)))
+
+    a_all, b_all = runs(a_bias, 0.0), runs(b_bias, shift)
+    settings = ABSettings(processes=rounds, max_duration_s=30.0 if extend else 0.0)
+    extensions: list[dict[str, int]] = []
+    k = rounds
+    while True:
+        record = process_record(a_all[:k], b_all[:k])
+        record["extensions"] = list(extensions)
+        more = rounds_to_add(record, settings, settle)
+        if not more:
+            break
+        extensions.append({"processes_added": more, "after_processes": k})
+        k += more
     judge([record])
     return record
 
@@ -82,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-run", type=int, default=4, help="layouts per run (default 4)")
     p.add_argument("--levels", default=f"0,{MOVED},0.005,0.01",
                    help=f"comma-separated B/A changes, or {MOVED!r} (A/A, B's layouts moved)")
+    p.add_argument("--extend", action="store_true",
+                   help="an undecided comparison gets more processes, as ab's does (up to "
+                        "MAX_GROWTH times the start)")
     p.add_argument("--trials", type=int, default=400)
     p.add_argument("--seed", type=int, default=16)
     args = p.parse_args(argv)
@@ -95,15 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         p.error("give --layouts FILE or --between SD")
     print(f"replay residual {args.residual:.3%}, run-level {args.run_sd:.3%}, "
-          f"{args.per_run} layouts a run, {args.trials} trials a row (SIMULATED)")
+          f"{args.per_run} layouts a run, {args.trials} trials a row (SIMULATED)"
+          + (f"; undecided ones extend, up to {MAX_GROWTH}x" if args.extend else ""))
     print("| layouts | processes per side | on B | verdicts (SIMULATED) | slower or faster "
-          "| interval ± (median) |")
-    print("|---|---|---|---|---|---|")
+          "| interval ± (median) | processes at the end (mean) |")
+    print("|---|---|---|---|---|---|---|")
     for rounds in (int(x) for x in args.rounds.split(",")):
         for level in args.levels.split(","):
             rng = np.random.default_rng(args.seed)
             recs = [simulate(level, rounds, args.per_run, biases, args.residual, args.run_sd,
-                             rng) for _ in range(args.trials)]
+                             rng, args.extend) for _ in range(args.trials)]
             counts = Counter(r["verdict"].status for r in recs)
             calls = counts["slower"] + counts["faster"]
             half = sorted((r["verdict"]["ci"][1] - r["verdict"]["ci"][0]) / 2
@@ -113,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {rounds} | {shown} | "
                   + ", ".join(f"{k} {n}" for k, n in counts.most_common())
                   + f" | {calls / len(recs):.1%} | "
-                  + (f"{half[len(half) // 2]:.2%}" if half else "–") + " |")
+                  + (f"{half[len(half) // 2]:.2%}" if half else "–")
+                  + f" | {np.mean([r['settings']['processes'] for r in recs]):.2f} |")
     return 0
 
 

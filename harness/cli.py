@@ -498,9 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
                     metavar="N",
                     help="run A and B each in N fresh processes, alternating ABBA, all at one "
                          "set of layout seeds, and compare them layout by layout (each run as "
-                         "`run` times a case; --duration, --block and --max-duration do not "
-                         "apply): for models whose preparations differ by more than the "
-                         "tolerance (docs/verdicts.md, 'Process-paired A/B')")
+                         "`run` times a case; --duration and --block do not apply; an "
+                         "undecided comparison adds processes up to 2N where that can settle "
+                         "it, --max-duration 0 never, --max-wall caps it): for models whose "
+                         "preparations differ by more than the tolerance (docs/verdicts.md, "
+                         "'Process-paired A/B')")
     ab.add_argument("--instances", type=arguments.integer_at_least(1), default=None,
                     help=f"preparations (random memory layouts) of each side, in ABBA order "
                          f"(default {DEFAULT_INSTANCES}): two preparations of one engine can "

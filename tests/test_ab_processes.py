@@ -210,3 +210,51 @@ def test_the_process_model_is_judged_by_abs_verdict():
     half = [(r["verdict"]["ci"][1] - r["verdict"]["ci"][0]) / 2 for r in moved]
     assert np.median(half) > 0.005
     assert sum(r["verdict"].status in ("slower", "faster") for r in moved) <= 1
+
+
+def test_an_undecided_process_comparison_extends_only_where_that_can_settle_it(monkeypatch):
+    """More processes per side where the verdict's sizing asks for a number within twice the
+    start (MAX_GROWTH), at most as many again, never with --max-duration 0 or past
+    --max-wall; broken pairs (asking for dozens) are left undecided rather than spending
+    looks. The rounds continue ABBA and the record counts its looks."""
+    import harness.ab.processes as processes
+
+    record = {"status": "ok", "settings": {"processes": 2},
+              "rounds": [{"wall_s": 10.0}] * 4}
+    settings = ABSettings(processes=2)
+    assert processes.rounds_to_add(record, settings, lambda r: 1) == 1
+    assert processes.rounds_to_add(record, settings, lambda r: 2) == 2
+    assert processes.rounds_to_add(record, settings, lambda r: 3) == 0    # 5 > 2 x 2
+    assert processes.rounds_to_add(record, settings, lambda r: 0) == 0
+    assert processes.rounds_to_add(record, replace(settings, max_duration_s=0.0),
+                                   lambda r: 1) == 0
+    # 40 s so far at 10 s a process: one more round (20 s) fits in 65 s, two do not
+    assert processes.rounds_to_add(record, replace(settings, max_wall_s=65.0),
+                                   lambda r: 2) == 1
+
+    rng = np.random.default_rng(11)
+    bias = 0.012 * rng.standard_normal(4)
+
+    def run_side(case, base, label, number):   # stands in for the side's process
+        shift = math.log(1.006) if label == "B" else 0.0
+        row = bias + shift + 0.0015 * rng.standard_normal(4)
+        return {"side": label, "round": number, "status": "ok", "wall_s": 1.0,
+                "timer": "cuda-event", "samples_ms": [],
+                "layout_figures": [{"median_ms": math.exp(x), "p99_ms": 1.02 * math.exp(x)}
+                                   for x in row]}
+
+    monkeypatch.setattr(processes, "run_side", run_side)
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8")
+    asked = []
+
+    def extend(rec):
+        asked.append(rec["settings"]["processes"])
+        return 2 if len(asked) == 1 else 0
+
+    rec = processes.measure_processes(case, case, settings, extend=extend)
+    assert asked == [2, 4] and rec["settings"]["processes"] == 4
+    assert rec["order"] == "ABBAABBA" and len(rec["rounds"]) == 8
+    assert rec["extensions"] == [{"processes_added": 2, "after_processes": 2}]
+    [v] = judge([rec])
+    m = v.metrics["median"]
+    assert m["looks"] == 2 and m["look_share"] < 0.8 and list(m["runs"]) == [4, 4]

@@ -149,11 +149,14 @@ def first_pairs(record: dict[str, Any], per_preparation: int) -> dict[str, Any]:
 
 def first_rounds(record: dict[str, Any], rounds: int) -> dict[str, Any]:
     """A process-paired record (ab --processes) as its first ``rounds`` processes per side
-    saw it (the order is ABBA, so these are its first 2 x ``rounds`` processes)."""
+    saw it (the order is ABBA, so these are its first 2 x ``rounds`` processes), with the
+    extensions it had made by then (each one more look)."""
     if record.get("method") != "processes":
         return record
     return {**record, "rounds": [r for r in record["rounds"] if r["round"] <= rounds],
-            "settings": {**record["settings"], "processes": rounds}}
+            "settings": {**record["settings"], "processes": rounds},
+            "extensions": [e for e in record.get("extensions") or []
+                           if e["after_processes"] < rounds]}
 
 
 def _half_width(record: dict[str, Any]) -> float | None:

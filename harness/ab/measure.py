@@ -108,8 +108,9 @@ class ABSettings:
     # on the tuning half (shufflenet_v2_x1_0) before it becomes a default.
     extension_pairs: int = 0
     # Rounds of A and B each in a fresh process at one set of layout seeds, judged layout by
-    # layout (harness.ab.processes; 0: interleaved in this process). Such a comparison does
-    # not extend itself: its undecided verdict says how many processes would settle it.
+    # layout (harness.ab.processes; 0: interleaved in this process). An undecided one adds
+    # processes, up to twice this, where that can settle it (max_duration_s 0: never;
+    # max_wall_s caps it).
     processes: int = 0
     tolerance: dict[str, float] = field(default_factory=dict)
 

@@ -151,7 +151,7 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
             try:
                 if pair.settings.processes:
                     record = measure_processes(pair.a, pair.b, pair.settings, pair.base_a,
-                                               pair.base_b)
+                                               pair.base_b, extend=lambda r: settle(r, policy))
                 else:
                     record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a,
                                         pair.base_b, extend=lambda r: settle(r, policy))
@@ -169,8 +169,9 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
 
 
 def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> int:
-    """Preparations per side to add to an undecided comparison (0: it is decided, or more
-    cannot settle it). Judged alone here; the run judges all its comparisons together."""
+    """Preparations (a process-paired comparison: processes) per side to add to an undecided
+    comparison (0: it is decided, or more cannot settle it). Judged alone here; the run
+    judges all its comparisons together."""
     [v] = judge_ab([record], policy)
     if v.status != "undecided" or host_paced(v):
         # Host-paced sides (enqueue-bound): more layouts target the layout term, and their
@@ -182,7 +183,8 @@ def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> in
     med = v.metrics.get("median") or MetricVerdict()
     # sized for the look the extended comparison will decide at, not the one just made
     need = preparations_needed(med, policy, look=int(med.get("looks") or 1) + 1)
-    return max(0, need - int(med.get("instances") or 1)) if need else 0
+    have = int(med.get("processes") or med.get("instances") or 1)
+    return max(0, need - have) if need else 0
 
 
 def ab_exit_verdicts(records: list[dict[str, Any]]) -> list[Verdict]:

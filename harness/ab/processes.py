@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.ab.measure import MAX_BLOCK_SAMPLES, ABInterrupted, ABSettings
+from harness.ab.measure import MAX_BLOCK_SAMPLES, ABInterrupted, ABSettings, Extend
 from harness.layout import DEFAULT_LAYOUTS, random_seed
 from harness.results import now_iso
 from harness.scenario.expand import Case
@@ -42,6 +42,10 @@ RESULT_MARK = "trt-harness-side-result "
 MIN_LAYOUTS = 3
 # ...and two runs of each side: the run-level spread is measured, not assumed.
 MIN_ROUNDS = 2
+# An undecided comparison grows to at most this many times the processes it started with:
+# a budget, as the interleaved comparison's max_duration_s is (squeezenet1_1's model,
+# SIMULATED: +1 % found in 94.5 % at 2 processes a side, always at 3 and 4).
+MAX_GROWTH = 2
 # The id both sides' layout seeds are drawn under (harness.runner.case_layouts draws them from
 # the seed and the case id, and A's and B's ids differ).
 SEED_ID = "ab-processes"
@@ -64,32 +68,67 @@ def side_case(case: Case, layout_seed: int) -> Case:
 
 
 def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
-                      base_dir_a: str | None = None, base_dir_b: str | None = None
-                      ) -> dict[str, Any]:
-    """The A/B record of ``settings.processes`` rounds (docs/results-format.md, "rounds")."""
+                      base_dir_a: str | None = None, base_dir_b: str | None = None,
+                      extend: Extend | None = None) -> dict[str, Any]:
+    """The A/B record of ``settings.processes`` rounds (docs/results-format.md, "rounds");
+    with ``extend``, an undecided one runs more rounds (:func:`rounds_to_add`)."""
     layout_seed = random_seed() if settings.layout_seed is None else settings.layout_seed
     record: dict[str, Any] = {
         "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
         "started": now_iso(), "settings": asdict(settings), "method": "processes",
-        "layout_seed": layout_seed, "order": "".join(side_order(settings.processes)),
-        "blocks": [], "rounds": [], "telemetry": None, "warnings": [],
+        "layout_seed": layout_seed, "order": "", "blocks": [], "rounds": [],
+        "telemetry": None, "warnings": [],
         "a": {"id": case_a.id, "case": case_a.to_json()},
         "b": {"id": case_b.id, "case": case_b.to_json()}}
     sides = {"A": (case_a, base_dir_a), "B": (case_b, base_dir_b)}
-    count = {"A": 0, "B": 0}
     try:
-        for label in side_order(settings.processes):
-            count[label] += 1
-            case, base = sides[label]
-            record["rounds"].append(run_side(side_case(case, layout_seed), base, label,
-                                             count[label]))
+        more = settings.processes
+        while more:
+            done = len(record["rounds"]) // 2
+            for label in side_order(done + more)[2 * done:]:
+                case, base = sides[label]
+                number = 1 + sum(r["side"] == label for r in record["rounds"])
+                record["rounds"].append(run_side(side_case(case, layout_seed), base, label,
+                                                 number))
+                record["order"] += label
+            record["settings"]["processes"] = done + more
+            _conclude(record)
+            more = rounds_to_add(record, settings, extend)
+            if more:
+                # as the interleaved record's "after_measure_s": where it looked and went on
+                record.setdefault("extensions", []).append(
+                    {"processes_added": more,
+                     "after_processes": record["settings"]["processes"]})
     except KeyboardInterrupt as exc:
         record.update(status="interrupted", error="interrupted by the user after "
-                      f"{len(record['rounds'])} of {2 * settings.processes} processes")
+                      f"{len(record['rounds'])} of "
+                      f"{2 * record['settings']['processes']} processes")
         record["finished"] = now_iso()
         raise ABInterrupted([record]) from exc
-    _conclude(record)
     return record
+
+
+def rounds_to_add(record: dict[str, Any], settings: ABSettings,
+                  extend: Extend | None) -> int:
+    """Processes per side to add to an undecided comparison: what ``extend`` asks for (the
+    verdict's own sizing), at most as many again as it has; none where that would take it
+    past :data:`MAX_GROWTH` times ``settings.processes`` (a look that cannot settle it spends
+    its share of the false-alarm level for nothing: broken pairs ask for dozens), where
+    ``max_duration_s`` is 0 (never extend), or where, with ``max_wall_s``, the new processes
+    would end past it at the pace of those so far."""
+    if extend is None or not settings.max_duration_s or record["status"] != "ok":
+        return 0
+    have = record["settings"]["processes"]
+    want = extend(record)
+    if want <= 0 or have + want > MAX_GROWTH * settings.processes:
+        return 0
+    more = min(want, have)
+    if more > 0 and settings.max_wall_s:
+        walls = [r["wall_s"] for r in record["rounds"]]
+        per_process = sum(walls) / max(len(walls), 1)
+        while more and sum(walls) + 2 * more * per_process > settings.max_wall_s:
+            more -= 1
+    return max(more, 0)
 
 
 def run_side(case: Case, base_dir: str | None, label: str, number: int) -> dict[str, Any]:
@@ -139,12 +178,12 @@ def measured_clocks(telemetry: dict[str, Any]) -> list[float]:
 
 
 def _conclude(record: dict[str, Any]) -> None:
-    """The record's status and the facts the verdict reads from its rounds."""
+    """The record's status and the facts the verdict reads from its rounds (again after
+    every extension: it sets what it reads from all of them)."""
     ok = {label: [r for r in record["rounds"] if r["side"] == label and r["status"] == "ok"]
           for label in ("A", "B")}
     failed = [r for r in record["rounds"] if r["status"] != "ok"]
-    for r in failed:
-        record["warnings"].append(f"{r['side']}{r['round']}: {r['error']}")
+    record["warnings"] = [f"{r['side']}{r['round']}: {r['error']}" for r in failed]
     short = [label for label, runs in ok.items() if len(runs) < MIN_ROUNDS]
     if short:
         why = f" ({failed[0]['error']})" if failed else ""

@@ -41,7 +41,8 @@ HOST_PACE = "enqueue-bound"
 # that, SIMULATED on the tuning workload's model (shufflenet_v2_x1_0's layout study, its
 # H200 replay components; benchmarks/process_model.py, 400 trials a level), gives "slower"
 # or "faster" in <= 1 % of A/A and moved A/A and finds +1 % in >= 95 %: 2 (0 %, 0.5 %,
-# 99.2 %), by a rule written before the model ran (docs/device-runs/README.md, "Session 16").
+# 98.5 % without extending), by a rule written before the model ran
+# (docs/device-runs/README.md, "Session 16").
 SUGGESTED_PROCESSES = 2
 
 
@@ -200,19 +201,25 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
                         policy: VerdictPolicy) -> Verdict:
     """Evidence for a process-paired record: per metric, B's runs against A's, layout by
     layout (:func:`harness.comparison.compare_layout_groups`, at the stored verdict's paired
-    prior and trim: the same model of layouts replayed in fresh processes). One look."""
+    prior and trim: the same model of layouts replayed in fresh processes), at its looks'
+    levels as an interleaved record's."""
+    # looks as the interleaved comparison counts them (evaluate): each extension round
+    # looked once more before measuring on
+    looks = 1 + len(record.get("extensions") or [])
+    share = look_level(policy.alpha, looks, policy.look_spending) / policy.alpha
     metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = process_layouts(record, key)
         if min(len(a), len(b)) < 2 or a.shape[1] < 3 or not np.all(np.isfinite(a)):
             continue
-        comp = compare_layout_groups(a, b, policy.paired_prior(metric), policy.alpha,
+        comp = compare_layout_groups(a, b, policy.paired_prior(metric), policy.alpha / looks,
                                      policy.power, trim=LAYOUT_TRIM)
         a_ms = float(np.exp(a.mean()))
         metrics[metric] = MetricVerdict.build(
             status="pending", tolerance=tol[metric], direction="lower is better",
             a_ms=a_ms, b_ms=a_ms * math.exp(comp.log_ratio), runs=[len(a), len(b)],
-            processes=min(len(a), len(b)), layouts=int(a.shape[1]), looks=1, look_share=1.0,
+            processes=min(len(a), len(b)), layouts=int(a.shape[1]), looks=looks,
+            look_share=share,
             **comp.to_json())
     unstable = [] if metrics else ["no layout was measured in two processes of each side"]
     bound = host_pace_flag(record, metrics.get("median") or MetricVerdict())
@@ -320,10 +327,12 @@ def _growth(m: MetricVerdict, policy: VerdictPolicy, look: int) -> float | None:
 
 def preparations_needed(m: MetricVerdict, policy: VerdictPolicy = DEFAULT_POLICY,
                         look: int = 1) -> int | None:
-    """Preparations per side that would settle an undecided metric at the comparison's
-    ``look``-th look (1: a fresh comparison; None: none would)."""
+    """Preparations per side (a process-paired comparison's: processes per side) that would
+    settle an undecided metric at the comparison's ``look``-th look (1: a fresh comparison;
+    None: none would)."""
     factor = _growth(m, policy, look)
-    return None if factor is None else math.ceil(int(m.get("instances") or 1) * factor)
+    units = int(m.get("processes") or m.get("instances") or 1)
+    return None if factor is None else math.ceil(units * factor)
 
 
 def more_needed(m: MetricVerdict, host_paced: bool = False,
