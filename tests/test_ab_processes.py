@@ -149,12 +149,7 @@ def test_ab_processes_end_to_end_on_the_cpu(write_toml, tmp_path, capsys):
 
 
 def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, capsys):
-    body = """
-        name = "abp"
-        [[model]]
-        id = "tf"
-        source = "zoo:transformer"
-        shapes = "input_ids:1x8"
+    body = ORT_TF + """
         [[ab]]
         a = "tf/onnxruntime/fp32/b1"
         b = "tf/onnxruntime/fp32/b1"

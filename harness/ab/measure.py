@@ -533,19 +533,25 @@ def summarize_sides(record: dict[str, Any]) -> None:
                 [np.asarray(blk["samples_ms"], dtype=float) for blk in blocks]))
 
 
+def kept_samples(samples_ms: np.ndarray | list[float]) -> list[float]:
+    """The raw samples a record keeps: at most :data:`MAX_BLOCK_SAMPLES`, evenly thinned
+    (the statistics use all of them)."""
+    kept = np.asarray(samples_ms, dtype=float)
+    if len(kept) > MAX_BLOCK_SAMPLES:
+        kept = kept[np.linspace(0, len(kept) - 1, MAX_BLOCK_SAMPLES).astype(int)]
+    return [round(float(x), 6) for x in kept]
+
+
 def make_block(label: str, pair: int, t0: float, t1: float,
                samples_ms: np.ndarray, instance: int = 0,
                layout_seed: int | None = None) -> dict[str, Any]:
     """A block's record; ``layout_seed``: the layout it was re-drawn to (``redraw``)."""
-    kept = samples_ms
-    if len(kept) > MAX_BLOCK_SAMPLES:
-        kept = kept[np.linspace(0, len(kept) - 1, MAX_BLOCK_SAMPLES).astype(int)]
     block = {"side": label, "pair": pair, "instance": instance, "t_s": round(t0, 6),
              "t_end_s": round(t1, 6),
              "n": len(samples_ms), "median_ms": float(np.median(samples_ms)),
              "p99_ms": float(np.percentile(samples_ms, 99)),
              "mean_ms": float(np.mean(samples_ms)),
-             "samples_ms": [round(float(x), 6) for x in kept]}
+             "samples_ms": kept_samples(samples_ms)}
     if layout_seed is not None:
         block["layout_seed"] = layout_seed
     return block

@@ -149,12 +149,9 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
     try:
         for pair in pairs:
             try:
-                if pair.settings.processes:
-                    record = measure_processes(pair.a, pair.b, pair.settings, pair.base_a,
-                                               pair.base_b, extend=lambda r: settle(r, policy))
-                else:
-                    record = measure_ab(pair.a, pair.b, pair.settings, pair.base_a,
-                                        pair.base_b, extend=lambda r: settle(r, policy))
+                measure = measure_processes if pair.settings.processes else measure_ab
+                record = measure(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b,
+                                 extend=lambda r: settle(r, policy))
             except ABInterrupted as exc:
                 records += exc.records
                 run.ab.extend(exc.records)

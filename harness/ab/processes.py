@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.ab.measure import MAX_BLOCK_SAMPLES, ABInterrupted, ABSettings, Extend
+from harness.ab.measure import ABInterrupted, ABSettings, Extend, kept_samples
+from harness.ab.verdict import completed_rounds
 from harness.layout import DEFAULT_LAYOUTS, random_seed
 from harness.results import now_iso
 from harness.scenario.expand import Case
@@ -44,7 +45,8 @@ MIN_LAYOUTS = 3
 MIN_ROUNDS = 2
 # An undecided comparison grows to at most this many times the processes it started with:
 # a budget, as the interleaved comparison's max_duration_s is (squeezenet1_1's model,
-# SIMULATED: +1 % found in 94.5 % at 2 processes a side, always at 3 and 4).
+# SIMULATED: +1 % found in 92.2 % at a fixed 2 processes a side, always at 3 and 4, 99.8 %
+# starting at 2 and extending; docs/verdicts.md, "How many processes").
 MAX_GROWTH = 2
 # The id both sides' layout seeds are drawn under (harness.runner.case_layouts draws them from
 # the seed and the case id, and A's and B's ids differ).
@@ -147,17 +149,16 @@ def run_side(case: Case, base_dir: str | None, label: str, number: int) -> dict[
 
 def as_round(result: dict[str, Any], label: str, number: int, wall_s: float
              ) -> dict[str, Any]:
-    """What a round keeps of a side's case result: its layouts' figures, its samples (at most
-    :data:`~harness.ab.measure.MAX_BLOCK_SAMPLES`), its clocks and host load."""
+    """What a round keeps of a side's case result: its layouts' figures, its samples (as a
+    block keeps them: :func:`~harness.ab.measure.kept_samples`), its clocks and host load."""
     timing = result.get("timing") or {}
     tele = result.get("telemetry") or {}
-    samples = result.get("samples_ms") or []
-    step = max(1, -(-len(samples) // MAX_BLOCK_SAMPLES))
     figures = timing.get("layout_figures") or []
     out = {"side": label, "round": number, "status": result.get("status"),
            "error": result.get("error"), "wall_s": wall_s, "timer": timing.get("timer"),
            "layout_figures": figures, "stats_ms": result.get("stats_ms"),
-           "samples_ms": samples[::step], "sm_clock_mhz": measured_clocks(tele),
+           "samples_ms": kept_samples(result.get("samples_ms") or []),
+           "sm_clock_mhz": measured_clocks(tele),
            "host": tele.get("host"), "flagged_share": tele.get("flagged_share"),
            "enqueue_ms": timing.get("enqueue_ms"), "enqueue_bound": timing.get("enqueue_bound"),
            "build": result.get("build"), "warnings": result.get("warnings") or []}
@@ -180,7 +181,7 @@ def measured_clocks(telemetry: dict[str, Any]) -> list[float]:
 def _conclude(record: dict[str, Any]) -> None:
     """The record's status and the facts the verdict reads from its rounds (again after
     every extension: it sets what it reads from all of them)."""
-    ok = {label: [r for r in record["rounds"] if r["side"] == label and r["status"] == "ok"]
+    ok = {label: [r for r in completed_rounds(record) if r["side"] == label]
           for label in ("A", "B")}
     failed = [r for r in record["rounds"] if r["status"] != "ok"]
     record["warnings"] = [f"{r['side']}{r['round']}: {r['error']}" for r in failed]

@@ -114,15 +114,8 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     if record.get("method") == "processes":
         return _evaluate_processes(record, tol, policy)
     inst = pair_instances(record)
-    # Each extension round looked at the data once more before measuring on: a call
-    # ("slower", "faster") at each look is made at its share of the false-alarm budget
-    # (harness.comparison.look_level; what the default "split" bounds, and what it does not,
-    # is said there). The interval, and with it "same" (inside ±tolerance), stays at
-    # alpha / looks under either rule: a false "same" is a missed change, which the power
-    # figures measure, and a stricter interval sent real A/A on the H200 into extension.
-    looks = 1 + len(record.get("extensions") or [])
+    looks, share = looks_of(record, policy)
     alpha = policy.alpha / looks
-    share = look_level(policy.alpha, looks, policy.look_spending) / policy.alpha
     metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = pair_values(record, key)
@@ -164,6 +157,24 @@ def evaluate(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> 
     return _pending(record, metrics, tol, policy, few, flags)
 
 
+def looks_of(record: dict[str, Any], policy: VerdictPolicy) -> tuple[int, float]:
+    """How many looks a comparison made (each extension round looked at the data once more
+    before measuring on) and the share of alpha its last look calls a change at.
+
+    A call ("slower", "faster") at each look is made at its share of the false-alarm budget
+    (harness.comparison.look_level; what the default "split" bounds, and what it does not,
+    is said there). The interval, and with it "same" (inside ±tolerance), stays at
+    alpha / looks under either rule: a false "same" is a missed change, which the power
+    figures measure, and a stricter interval sent real A/A on the H200 into extension."""
+    looks = 1 + len(record.get("extensions") or [])
+    return looks, look_level(policy.alpha, looks, policy.look_spending) / policy.alpha
+
+
+def completed_rounds(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A process-paired record's rounds whose process completed (harness.ab.processes)."""
+    return [r for r in record.get("rounds") or [] if r.get("status") == "ok"]
+
+
 def _pending(record: dict[str, Any], metrics: dict[str, MetricVerdict], tol: dict[str, float],
              policy: VerdictPolicy, unstable: list[str], flags: list[str | Flag]) -> Verdict:
     """The pending verdict of a record's metrics, with what made its measuring unstable
@@ -190,7 +201,7 @@ def _pending(record: dict[str, Any], metrics: dict[str, MetricVerdict], tol: dic
 def process_layouts(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
     """A process-paired record's log ``key`` per run (rows) and layout (columns) of A and
     of B, over the layouts every completed run measured (:mod:`harness.ab.processes`)."""
-    runs = [r for r in record.get("rounds") or [] if r.get("status") == "ok"]
+    runs = completed_rounds(record)
     n = min((len(r["layout_figures"]) for r in runs), default=0)
     rows = {label: [[math.log(x[key]) for x in r["layout_figures"][:n]]
                     for r in runs if r["side"] == label] for label in ("A", "B")}
@@ -203,10 +214,7 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
     layout (:func:`harness.comparison.compare_layout_groups`, at the stored verdict's paired
     prior and trim: the same model of layouts replayed in fresh processes), at its looks'
     levels as an interleaved record's."""
-    # looks as the interleaved comparison counts them (evaluate): each extension round
-    # looked once more before measuring on
-    looks = 1 + len(record.get("extensions") or [])
-    share = look_level(policy.alpha, looks, policy.look_spending) / policy.alpha
+    looks, share = looks_of(record, policy)
     metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = process_layouts(record, key)
@@ -232,7 +240,7 @@ def host_load(record: dict[str, Any]) -> host.HostLoad | None:
     load = None
     # a process-paired record: each side's process recorded its own
     windows = [record.get("telemetry"), *record.get("telemetry_extensions", []),
-               *(r for r in record.get("rounds") or [] if r.get("status") == "ok")]
+               *completed_rounds(record)]
     for window in windows:
         if (window or {}).get("host"):
             load = host.combine(load, host.HostLoad.from_json(window["host"]))
@@ -349,7 +357,7 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
         return ("the estimate sits at the tolerance: no amount of measuring settles it; "
                 "choose the tolerance you care about")
     if m.get("processes"):
-        n = math.ceil(int(m["processes"]) * factor)
+        n = preparations_needed(m, policy)
         return f"about {n} processes per side (--processes {n}) would settle it"
     if str(m.get("method", "")).startswith("random-effects"):
         n = preparations_needed(m, policy)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from harness.ab.verdict import pair_values, process_layouts
+from harness.ab.verdict import completed_rounds, pair_values, process_layouts
 from harness.report import svg
 from harness.report.view import ab_verdict_of
 from harness.verdict.records import MetricVerdict
@@ -110,8 +110,7 @@ def ab_views(run: Any) -> list[dict[str, Any]]:
         side = {}
         for label in ("A", "B"):
             # a process-paired record (harness.ab.processes) keeps its samples by process
-            parts = [*r.get("blocks", []), *(x for x in r.get("rounds") or []
-                                             if x.get("status") == "ok")]
+            parts = [*r.get("blocks", []), *completed_rounds(r)]
             side[label] = [x for b in parts if b["side"] == label for x in b["samples_ms"]]
         cdf = svg.cdf([("A", side["A"]), ("B", side["B"])]) if side["A"] else ""
         views.append({"r": r, "verdict": ab_verdict_of(r),
