@@ -209,20 +209,20 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
     mdc: dict[tuple[str, str], list[float]] = defaultdict(list)
     stored = [accepted(r) for r in runs]        # each run's entries, built once
     earlier = [accepted(r) for r in history] if history else None
+    label = names or [str(j + 1) for j in range(len(runs))]
     for i, current in enumerate(runs):
-        # runs with plain cases (a fixed-order panel's slowed runs have none)
-        label = names or [str(j + 1) for j in range(len(runs))]
-        numbers = ([f"history {j + 1}" for j in range(len(earlier))] if earlier else
-                   [label[j] for j, r in enumerate(stored) if j != i and r])
-        others = earlier or [r for j, r in enumerate(stored) if j != i and r]
-        if len(others) < baseline_runs:
+        # (name, entries) of the runs to draw baselines from: the history's, or the others
+        # with plain cases (a fixed-order panel's slowed runs have none)
+        pool = ([(f"history {j + 1}", r) for j, r in enumerate(earlier)] if earlier else
+                [(label[j], r) for j, r in enumerate(stored) if j != i and r])
+        if len(pool) < baseline_runs:
             continue
         plain, slow = split(current)
         slowed = next((_slowdown(c) for c in slow.values() if _slowdown(c)), None)
         levels = (("A/A", plain), (f"+{slowed}" if slowed else "slowed", slow))
         for _ in range(draws):
-            picked = rng.sample(range(len(others)), baseline_runs)
-            base = [others[j] for j in picked]
+            picked = [pool[j] for j in rng.sample(range(len(pool)), baseline_runs)]
+            base = [r for _, r in picked]
             for level, cases in levels:
                 if not cases:
                     continue
@@ -237,7 +237,7 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
                     wrong = v["status"] != ("pass" if level == "A/A" else "regression")
                     if misses is not None and wrong and v["status"] != "new":
                         misses.append(f"{label[i]} {key[0]} {level} vs "
-                                      f"{', '.join(sorted(numbers[j] for j in picked))}: "
+                                      f"{', '.join(sorted(n for n, _ in picked))}: "
                                       f"{v['status']}: {v.get('reason')}")
     for key, values in mdc.items():
         values.sort()
