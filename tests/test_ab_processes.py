@@ -13,12 +13,13 @@ import pytest
 from benchmark_modules import load
 
 from harness.ab.measure import ABInterrupted, ABSettings
-from harness.ab.processes import _conclude, side_case, side_order
+from harness.ab.processes import _conclude, as_round, side_case, side_order
 from harness.ab.verdict import judge
 from harness.adhoc import bench_case
 from harness.cli import build_parser, main
 from harness.errors import ConfigError
 from harness.scenario.load import load_scenario
+from harness.stats import summarize
 
 ab_processes = load("ab_processes")
 process_model = load("process_model")
@@ -83,6 +84,24 @@ def test_a_side_short_of_two_runs_fails_and_a_failed_round_is_kept():
     assert "A2: CUDA error" in record["warnings"]
     [v] = judge([record])
     assert v.status == "failed"
+
+
+def test_a_round_of_a_cuda_timed_case_keeps_the_median_of_its_enqueue_summary():
+    """A CUDA-event case records its host enqueue times as a summary (what
+    harness.timing.cuda records); a round keeps their median, so the record's pace per side is
+    a figure the verdict can compare (found on the H200: the summaries went to a median)."""
+    rng = np.random.default_rng(2)
+    record = process_record([list(0.01 * rng.standard_normal(3))] * 2,
+                            [list(0.01 * rng.standard_normal(3))] * 2)
+    for r in record["rounds"]:
+        enqueue = [0.05, 0.06, 0.07] if r["side"] == "A" else [0.5, 0.6, 0.7]
+        result = {"status": "ok", "timing": {
+            "timer": "cuda-event", "layout_figures": r["layout_figures"],
+            "enqueue_ms": summarize(enqueue), "enqueue_bound": r["side"] == "B"}}
+        r.update(as_round(result, r["side"], r["round"], 1.0))
+    _conclude(record)
+    assert record["timing"]["enqueue_ms"] == {"A": 0.06, "B": 0.6}
+    assert record["timing"]["enqueue_bound"] == ["B"]
 
 
 def test_a_side_case_draws_the_common_seeds_in_at_least_three_layouts():
