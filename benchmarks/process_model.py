@@ -53,7 +53,7 @@ def process_record(a_rows: np.ndarray, b_rows: np.ndarray) -> dict[str, Any]:
 
 def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
              residual: float, run_sd: float, rng: np.random.Generator,
-             extend: bool = False) -> dict[str, Any]:
+             extend: bool = False, looks_before: int = 0) -> dict[str, Any]:
     """One comparison's record, judged (``biases``: measured offsets to draw from, or an SD).
     With ``extend``, an undecided one gets more processes as ``ab --processes`` gives them
     (:func:`harness.ab.processes.rounds_to_add` with the verdict's sizing)."""
@@ -78,7 +78,7 @@ def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
     k = rounds
     while True:
         record = process_record(a_all[:k], b_all[:k])
-        record["extensions"] = list(extensions)
+        record.update(extensions=list(extensions), looks_before=looks_before)
         more = rounds_to_add(record, settings, settle)
         if not more:
             break
@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extend", action="store_true",
                    help="an undecided comparison gets more processes, as ab's does (up to "
                         "MAX_GROWTH times the start)")
+    p.add_argument("--looks-before", type=int, default=0, metavar="L",
+                   help="the processes go on after L interleaved looks (ab "
+                        "--escalate-processes): their looks continue that alpha spending")
     p.add_argument("--trials", type=int, default=400)
     p.add_argument("--seed", type=int, default=16)
     args = p.parse_args(argv)
@@ -117,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give --layouts FILE or --between SD")
     print(f"replay residual {args.residual:.3%}, run-level {args.run_sd:.3%}, "
           f"{args.per_run} layouts a run, {args.trials} trials a row (SIMULATED)"
-          + (f"; undecided ones extend, up to {MAX_GROWTH}x" if args.extend else ""))
+          + (f"; undecided ones extend, up to {MAX_GROWTH}x" if args.extend else "")
+          + (f"; after {args.looks_before} interleaved looks" if args.looks_before else ""))
     print("| layouts | processes per side | on B | verdicts (SIMULATED) | slower or faster "
           "| interval ± (median) | processes at the end (mean) |")
     print("|---|---|---|---|---|---|---|")
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         for level in args.levels.split(","):
             rng = np.random.default_rng(args.seed)
             recs = [simulate(level, rounds, args.per_run, biases, args.residual, args.run_sd,
-                             rng, args.extend) for _ in range(args.trials)]
+                             rng, args.extend, args.looks_before)
+                    for _ in range(args.trials)]
             counts = Counter(r["verdict"].status for r in recs)
             calls = counts["slower"] + counts["faster"]
             half = sorted((r["verdict"]["ci"][1] - r["verdict"]["ci"][0]) / 2

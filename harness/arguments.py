@@ -60,6 +60,23 @@ def integer_at_least(low: int) -> Callable[[str], int]:
     return convert
 
 
+def zero_or_at_least(low: int) -> Callable[[str], int]:
+    """0 (off) or an integer ``>= low`` (``--escalate-processes``)."""
+    at_least = integer_at_least(low)
+
+    def convert(text: str) -> int:
+        if text.strip() == "0":
+            return 0
+        try:
+            return at_least(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected 0 or an integer >= {low}") from None
+
+    convert.__name__ = f"0 or integer >= {low}"
+    return convert
+
+
 def positive_duration(text: str) -> float:
     """A duration (``"500ms"``, ``"2s"``, seconds) that is finite and greater than zero."""
     try:

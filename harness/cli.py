@@ -214,10 +214,14 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                                if args.max_duration is None
                                                else args.max_duration),
                                max_wall_s=args.max_wall, redraw=args.redraw,
-                               processes=args.processes or 0)
-    if args.processes and (args.redraw or args.instances):
+                               processes=args.processes or 0,
+                               escalate_processes=(plan.DEFAULT_ESCALATE_PROCESSES
+                                                   if args.escalate_processes is None
+                                                   else args.escalate_processes))
+    if args.processes and (args.redraw or args.instances or args.escalate_processes):
         raise HarnessError("--processes runs each side in processes of its own: there are no "
-                           "interleaved preparations to set (--instances) or redraw (--redraw)")
+                           "interleaved preparations to set (--instances), redraw (--redraw) "
+                           "or go on from (--escalate-processes)")
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:
@@ -503,6 +507,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "it, --max-duration 0 never, --max-wall caps it): for models whose "
                          "preparations differ by more than the tolerance (docs/verdicts.md, "
                          "'Process-paired A/B')")
+    ab.add_argument("--escalate-processes", type=arguments.zero_or_at_least(2), default=None,
+                    metavar="N",
+                    help="an interleaved comparison left undecided because its preparations "
+                         "are far apart (the verdict asks for more than twice the "
+                         "preparations) goes on as --processes N, its looks continuing the "
+                         "interleaved ones' false-alarm budget (scenario files: "
+                         "escalate_processes = N in [[ab]]; default 0: it stays undecided; "
+                         "docs/verdicts.md, 'Going on in processes')")
     ab.add_argument("--instances", type=arguments.integer_at_least(1), default=None,
                     help=f"preparations (random memory layouts) of each side, in ABBA order "
                          f"(default {DEFAULT_INSTANCES}): two preparations of one engine can "

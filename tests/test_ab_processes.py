@@ -174,7 +174,9 @@ def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, 
         b = "tf/onnxruntime/fp32/b1"
     """
     for extra, words in (("processes = 1", "at least 2"),
-                         ("processes = 3\n        redraw = true", "redraw")):
+                         ("processes = 3\n        redraw = true", "redraw"),
+                         ("escalate_processes = 1", "escalate_processes: 0 (none) or at least 2"),
+                         ("processes = 2\n        escalate_processes = 2", "already runs")):
         path = write_toml(body + "        " + extra + "\n")
         with pytest.raises(ConfigError) as info:
             load_scenario(path)
@@ -184,6 +186,14 @@ def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, 
     assert main(["ab", "zoo:resnet", "zoo:resnet", "--processes", "2", "--redraw",
                  "--out", str(tmp_path / "r")]) == 2
     assert "--redraw" in capsys.readouterr().err
+    for bad in (["--escalate-processes", "1"], ["--escalate-processes", "x"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["ab", "zoo:resnet", "zoo:resnet", *bad])
+    assert build_parser().parse_args(["ab", "a", "b", "--escalate-processes", "0"]
+                                     ).escalate_processes == 0
+    assert main(["ab", "zoo:resnet", "zoo:resnet", "--processes", "2",
+                 "--escalate-processes", "2", "--out", str(tmp_path / "r")]) == 2
+    assert "--escalate-processes" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
@@ -272,3 +282,87 @@ def test_an_undecided_process_comparison_extends_only_where_that_can_settle_it(m
     [v] = judge([rec])
     m = v.metrics["median"]
     assert m["looks"] == 2 and m["look_share"] < 0.8 and list(m["runs"]) == [4, 4]
+
+
+def test_an_interleaved_comparison_its_layouts_left_undecided_goes_on_in_processes():
+    """escalate_processes: an interleaved +1 % whose preparations are 1.9 % apart (as
+    squeezenet1_1's) goes on in processes; one that is decided, or undecided for another
+    reason (host-paced sides), does not; nor with escalate_processes 0, --max-duration 0, or
+    --max-wall spent."""
+    from ab_records import synthetic
+
+    from harness.ab.plan import escalation
+
+    def record(shift, sd, **extra):
+        r = synthetic(shift, 3, instance_sd=sd, drift=0.0003)
+        r["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02}
+        r.update(warnings=[], timing={"timer": "cuda-event", **extra})
+        return r
+
+    on = ABSettings(escalate_processes=2, max_wall_s=300.0)
+    then = escalation(record(0.01, 0.019), on, 70.0)
+    assert then is not None and then.processes == 2 and then.max_wall_s == pytest.approx(230.0)
+    assert escalation(record(0.01, 0.019), ABSettings(), 70.0) is None    # the default: off
+    assert escalation(record(0.01, 0.019), replace(on, max_duration_s=0.0), 70.0) is None
+    assert escalation(record(0.01, 0.019), on, 301.0) is None
+    assert escalation(record(0.0, 0.0007), on, 70.0) is None              # "same"
+    paced = record(0.01, 0.019, enqueue_ms={"A": 0.6, "B": 0.6}, enqueue_bound=["A", "B"])
+    assert escalation(paced, on, 70.0) is None
+
+
+def test_processes_gone_on_from_an_interleaved_comparison_continue_its_looks():
+    """The process-paired record's first look after three interleaved ones is the fourth
+    look of one comparison (front spending: 0.025 alpha), so the two phases together call a
+    false change at most at alpha; the reason says where the data came from."""
+    rng = np.random.default_rng(4)
+    bias = 0.012 * rng.standard_normal(4)
+    a = [list(bias + 0.0005 * rng.standard_normal(4)) for _ in range(2)]
+    b = [list(bias + math.log(1.01) + 0.0005 * rng.standard_normal(4)) for _ in range(2)]
+    fresh = process_record(a, b)
+    gone_on = {**process_record(a, b), "looks_before": 3,
+               "interleaved": {"extensions": [{}, {}], "blocks": []}}
+    v_fresh, v_on = judge([fresh]), judge([gone_on])
+    assert v_fresh[0].metrics["median"]["look_share"] == pytest.approx(0.8)
+    assert v_on[0].metrics["median"]["looks"] == 4
+    assert v_on[0].metrics["median"]["look_share"] == pytest.approx(0.025)
+    assert v_on[0].status == "slower" and "after 3 look(s) of an interleaved" in v_on[0].reason
+
+
+def test_an_escalated_comparison_runs_real_processes_and_keeps_the_interleaved_record(
+        tmp_path, monkeypatch):
+    """`ab` on real ONNX Runtime sides: the interleaved record is written before the
+    processes start and replaced by the record that nests it; one record per pair in the
+    results, judged once. The decision to go on (wants_processes, unit-tested above on
+    simulated preparations far apart) is stood in for here: the CPU places no memory, so
+    its preparations are never 2 % apart."""
+    import harness.ab.plan as plan
+    from harness.results import ResultWriter, RunResult, now_iso
+
+    monkeypatch.setattr(plan, "wants_processes", lambda v, policy: True)  # a double
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.3s",
+                      warmup="50ms", timing={"layouts": 3})
+    settings = ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,
+                          escalate_processes=2, tolerance={"median": 0.5, "throughput": 0.5})
+    pair = plan.ABPair(plan.side_case(case, "A"), plan.side_case(case, "B"), settings,
+                       str(tmp_path), str(tmp_path))
+    run = RunResult(run_id="r", started=now_iso(), platform={}, platform_id="test")
+    path = tmp_path / "ab-results.json"
+    on_disk = []
+    real = plan.measure_processes
+
+    def measure_processes(*args, **kw):   # the real one, after a look at the file
+        on_disk.append(json.loads(path.read_text())["ab"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(plan, "measure_processes", measure_processes)
+    [record] = plan.run_pairs([pair], run, ResultWriter(run, path))
+    [[written]] = on_disk
+    assert written.get("method") != "processes" and written["blocks"]
+    assert record["method"] == "processes" and record["interleaved"]["blocks"]
+    assert record["looks_before"] == 1 + len(record["interleaved"].get("extensions") or [])
+    assert [r["status"] for r in record["rounds"]] == ["ok"] * 4, record["warnings"]
+    [saved] = json.loads(path.read_text())["ab"]
+    assert run.ab == [record] and saved["method"] == "processes"
+    # the verdict that sent it on, judged alone as an extension is sized
+    assert saved["interleaved"]["verdict"]["status"] in ("same", "undecided", "slower", "faster")
+    assert record["verdict"].status in ("same", "undecided", "unstable"), record["verdict"]

@@ -38,9 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.ab.measure import ABSettings, measure_ab
-from harness.ab.plan import settle, side_case
-from harness.ab.processes import measure_processes
+from harness.ab.measure import ABSettings
+from harness.ab.plan import ABPair, measure_pair, side_case
 from harness.ab.verdict import judge, pair_instances, pair_values
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
@@ -98,14 +97,14 @@ def trial(workload: str, level: str, settings: ABSettings, rng: random.Random) -
     sides = [side_case(workload_case(workload, e), label)
              for label, e in (("A", {}), ("B", extra))]
     t0 = time.perf_counter()
-    if settings.processes:                      # as `ab --processes` does
-        record = measure_processes(sides[0], sides[1], settings)
-    else:                                       # as `ab` does
-        record = measure_ab(sides[0], sides[1], settings, extend=settle)
+    record = measure_pair(ABPair(sides[0], sides[1], settings))     # as `ab` measures a pair
     [verdict] = judge([record])
     record["verdict"] = verdict.to_json()       # saved with the record as it arrives
     record["wall_s"] = time.perf_counter() - t0
-    for blk in [*record["blocks"], *record.get("rounds", [])]:
+    gone_on = record.get("interleaved") or {}
+    if gone_on.get("verdict") is not None:
+        gone_on["verdict"] = gone_on["verdict"].to_json()
+    for blk in [*record["blocks"], *record.get("rounds", []), *gone_on.get("blocks", [])]:
         blk.pop("samples_ms", None)
     record["experiment"] = {"arch": workload, "slowdown": level, **extra}
     return record
@@ -250,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processes", type=int, default=0, metavar="N",
                    help="each side in N fresh processes at one set of layout seeds "
                         "(ab --processes N); default: interleaved in this process")
+    p.add_argument("--escalate", type=int, default=0, metavar="N",
+                   help="an interleaved trial its layouts left undecided goes on in N "
+                        "processes a side (ab --escalate-processes N)")
+    p.add_argument("--looks-before", type=int, default=0, metavar="L",
+                   help="with --load: re-judge process-paired records as if they went on "
+                        "after L interleaved looks (the alpha an escalation leaves them)")
     p.add_argument("--save", help="JSON file, rewritten after every trial")
     p.add_argument("--load", nargs="*", help="re-judge and tabulate saved files")
     p.add_argument("--seed", type=int, default=0, help="trial order")
@@ -282,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
             records = [first_pairs(r, args.pairs_per_preparation) for r in records]
         if args.rounds:
             records = [first_rounds(r, args.rounds) for r in records]
+        if args.looks_before:
+            records = [{**r, "looks_before": args.looks_before}
+                       if r.get("method") == "processes" and not r.get("interleaved") else r
+                       for r in records]
         ok = [r for r in records if r.get("status") == "ok"]
         for r in ok:
             if args.tolerance is not None:
@@ -302,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.redraw = args.redraw
     settings.extension_pairs = args.extension_pairs
     settings.processes = args.processes
+    settings.escalate_processes = args.escalate
     plan = [(arch, level) for arch in args.arch.split(",")
             for level, n in (x.split(":") for x in args.levels.split(","))
             for _ in range(int(n))]

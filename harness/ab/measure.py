@@ -62,6 +62,9 @@ MIN_PAIRS = 8
 DEFAULT_INSTANCES = 6
 # The build facts an A/B record keeps per side (of :func:`harness.timing.session.build_facts`).
 AB_BUILD_FACTS = ("build_time_s", "engine_bytes", "fingerprint")
+# Processes per side an undecided interleaved comparison goes on to by default (0: none;
+# ABSettings.escalate_processes).
+DEFAULT_ESCALATE_PROCESSES = 0
 # Raw samples kept per block in the record (the statistics use all of them).
 MAX_BLOCK_SAMPLES = 2000
 
@@ -112,6 +115,12 @@ class ABSettings:
     # processes, up to twice this, where that can settle it (max_duration_s 0: never;
     # max_wall_s caps it).
     processes: int = 0
+    # Processes per side an interleaved comparison goes on to when it ends undecided because
+    # its preparations are far apart (harness.ab.verdict.wants_processes; 0: it stays
+    # undecided). Its looks continue the interleaved ones' alpha spending. Off by default
+    # until the reporting panel at --processes 2 meets the rule written for it beforehand
+    # (docs/verdicts.md, "Going on in processes").
+    escalate_processes: int = DEFAULT_ESCALATE_PROCESSES
     tolerance: dict[str, float] = field(default_factory=dict)
 
     @property

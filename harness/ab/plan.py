@@ -15,14 +15,23 @@ Three ways to name the pairs:
 from __future__ import annotations
 
 import fnmatch
+import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.ab import RUN_VERDICTS
-from harness.ab.measure import DEFAULT_INSTANCES, ABInterrupted, ABSettings, measure_ab
+from harness.ab.measure import (
+    DEFAULT_ESCALATE_PROCESSES,
+    DEFAULT_INSTANCES,
+    ABInterrupted,
+    ABSettings,
+    measure_ab,
+)
 from harness.ab.processes import measure_processes
-from harness.ab.verdict import host_paced, preparations_needed
+from harness.ab.verdict import host_paced, preparations_needed, wants_processes
 from harness.ab.verdict import judge as judge_ab
 from harness.adhoc import bench_case
 from harness.baseline.verdict import DEFAULT_POLICY, VerdictPolicy
@@ -72,6 +81,9 @@ def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | P
                               instances=spec.instances or DEFAULT_INSTANCES,
                               max_duration_s=spec.max_duration, max_wall_s=spec.max_wall,
                               redraw=spec.redraw, processes=spec.processes,
+                              escalate_processes=(DEFAULT_ESCALATE_PROCESSES
+                                                  if spec.escalate_processes is None
+                                                  else spec.escalate_processes),
                               tolerance=dict(spec.tolerance or {}))
         out.append(ABPair(a, b, settings, base, base))
     return out
@@ -146,23 +158,79 @@ def run_pairs(pairs: list[ABPair], run: RunResult, writer: ResultWriter | None =
     Ctrl-C the pairs measured so far are judged all the same, and the one in progress is kept
     as measured (status "interrupted")."""
     records: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+
+    def keep(record: dict[str, Any]) -> None:
+        # an interleaved record an escalation goes on from: written now, replaced by the
+        # record that nests it
+        kept.append(record)
+        _place(records, run, writer, [record])
+
     try:
         for pair in pairs:
+            kept.clear()
             try:
-                measure = measure_processes if pair.settings.processes else measure_ab
-                record = measure(pair.a, pair.b, pair.settings, pair.base_a, pair.base_b,
-                                 extend=lambda r: settle(r, policy))
+                done = [measure_pair(pair, policy, keep)]
             except ABInterrupted as exc:
-                records += exc.records
-                run.ab.extend(exc.records)
+                _place(records, run, None, exc.records, replace_last=bool(kept))
                 raise
-            records.append(record)
-            run.ab.append(record)
-            if writer is not None:
-                writer.flush()
+            _place(records, run, writer, done, replace_last=bool(kept))
     finally:
         judge_ab(records, policy)
     return records
+
+
+def _place(records: list[dict[str, Any]], run: RunResult, writer: ResultWriter | None,
+           new: list[dict[str, Any]], replace_last: bool = False) -> None:
+    if replace_last:
+        del records[-1], run.ab[-1]
+    records.extend(new)
+    run.ab.extend(new)
+    if writer is not None:
+        writer.flush()
+
+
+def measure_pair(pair: ABPair, policy: VerdictPolicy = DEFAULT_POLICY,
+                 keep: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """One pair's record as ``ab`` measures it: interleaved in this process (or in
+    ``settings.processes`` fresh ones), extended while undecided; an interleaved comparison
+    its preparations' spread left undecided goes on in ``settings.escalate_processes``
+    processes a side (:func:`escalation`), and ``keep`` is handed it before that starts, so
+    nothing measured is lost if the processes fail."""
+    settings = pair.settings
+    extend = functools.partial(settle, policy=policy)
+    if settings.processes:
+        return measure_processes(pair.a, pair.b, settings, pair.base_a, pair.base_b,
+                                 extend=extend)
+    t0 = time.perf_counter()
+    record = measure_ab(pair.a, pair.b, settings, pair.base_a, pair.base_b, extend=extend)
+    then = escalation(record, settings, time.perf_counter() - t0, policy)
+    if then is None:
+        return record
+    if keep is not None:
+        keep(record)
+    return measure_processes(pair.a, pair.b, then, pair.base_a, pair.base_b, extend=extend,
+                             interleaved=record)
+
+
+def escalation(record: dict[str, Any], settings: ABSettings, wall_s: float,
+               policy: VerdictPolicy = DEFAULT_POLICY) -> ABSettings | None:
+    """The settings of the process-paired comparison an interleaved one goes on to, or None:
+    none asked for (``escalate_processes`` 0), no extension allowed (``max_duration_s`` 0),
+    ``max_wall_s`` spent in the ``wall_s`` it took, or its verdict (judged alone, as an
+    extension is sized) not one processes at the same layouts could settle
+    (:func:`harness.ab.verdict.wants_processes`). What ``max_wall_s`` leaves caps the
+    processes' extension (their first look always runs, as an interleaved one's)."""
+    n = settings.escalate_processes
+    if not n or not settings.max_duration_s or record.get("status") != "ok":
+        return None
+    left = settings.max_wall_s - wall_s if settings.max_wall_s else 0.0
+    if settings.max_wall_s and left <= 0:
+        return None
+    [v] = judge_ab([record], policy)
+    if not wants_processes(v, policy):
+        return None
+    return replace(settings, processes=n, max_wall_s=left)
 
 
 def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> int:

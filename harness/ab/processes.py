@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from harness.ab.measure import ABInterrupted, ABSettings, Extend, kept_samples
-from harness.ab.verdict import completed_rounds
+from harness.ab.verdict import completed_rounds, look_count
 from harness.layout import DEFAULT_LAYOUTS, random_seed
 from harness.results import now_iso
 from harness.scenario.expand import Case
@@ -71,9 +71,12 @@ def side_case(case: Case, layout_seed: int) -> Case:
 
 def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
                       base_dir_a: str | None = None, base_dir_b: str | None = None,
-                      extend: Extend | None = None) -> dict[str, Any]:
+                      extend: Extend | None = None,
+                      interleaved: dict[str, Any] | None = None) -> dict[str, Any]:
     """The A/B record of ``settings.processes`` rounds (docs/results-format.md, "rounds");
-    with ``extend``, an undecided one runs more rounds (:func:`rounds_to_add`)."""
+    with ``extend``, an undecided one runs more rounds (:func:`rounds_to_add`). Going on from
+    an ``interleaved`` comparison of the same pair, the record keeps it, and its looks
+    continue that comparison's."""
     layout_seed = random_seed() if settings.layout_seed is None else settings.layout_seed
     record: dict[str, Any] = {
         "id": f"{case_a.id} vs {case_b.id}", "status": "ok", "error": None,
@@ -82,6 +85,8 @@ def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
         "telemetry": None, "warnings": [],
         "a": {"id": case_a.id, "case": case_a.to_json()},
         "b": {"id": case_b.id, "case": case_b.to_json()}}
+    if interleaved is not None:
+        record.update(interleaved=interleaved, looks_before=look_count(interleaved))
     sides = {"A": (case_a, base_dir_a), "B": (case_b, base_dir_b)}
     try:
         more = settings.processes

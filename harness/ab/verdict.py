@@ -166,8 +166,16 @@ def looks_of(record: dict[str, Any], policy: VerdictPolicy) -> tuple[int, float]
     is said there). The interval, and with it "same" (inside ±tolerance), stays at
     alpha / looks under either rule: a false "same" is a missed change, which the power
     figures measure, and a stricter interval sent real A/A on the H200 into extension."""
-    looks = 1 + len(record.get("extensions") or [])
+    looks = look_count(record)
     return looks, look_level(policy.alpha, looks, policy.look_spending) / policy.alpha
+
+
+def look_count(record: dict[str, Any]) -> int:
+    """The looks a comparison has made: its first, one per extension round, and those of the
+    interleaved comparison it went on from (``looks_before``, an escalated process-paired
+    record: its looks continue that comparison's spending, so the two together call a false
+    change at most at alpha)."""
+    return int(record.get("looks_before") or 0) + 1 + len(record.get("extensions") or [])
 
 
 def completed_rounds(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -230,8 +238,13 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
             look_share=share,
             **comp.to_json())
     unstable = [] if metrics else ["no layout was measured in two processes of each side"]
+    flags: list[str | Flag] = []
+    if record.get("interleaved"):
+        flags.append(f"measured in {record['settings']['processes']} processes a side at the "
+                     f"same layouts after {record['looks_before']} look(s) of an interleaved "
+                     "comparison its preparations' spread left undecided")
     bound = host_pace_flag(record, metrics.get("median") or MetricVerdict())
-    return _pending(record, metrics, tol, policy, unstable, [bound] if bound else [])
+    return _pending(record, metrics, tol, policy, unstable, [*flags, *([bound] if bound else [])])
 
 
 def host_load(record: dict[str, Any]) -> host.HostLoad | None:
@@ -361,14 +374,31 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
         return f"about {n} processes per side (--processes {n}) would settle it"
     if str(m.get("method", "")).startswith("random-effects"):
         n = preparations_needed(m, policy)
-        # layouts far apart (squeezenet1_1 on the H200: 1.9 %, ~59 preparations asked for):
-        # in separate processes at one set of seeds the layouts are the same on both sides
         hint = (f"; or --processes {SUGGESTED_PROCESSES}, A and B in fresh processes at the "
                 "same layouts, which cancels the layouts' spread where both sides allocate "
-                "alike"
-                if n is not None and n > 2 * int(m.get("instances") or 1) else "")
+                "alike" if layouts_set_interval(m, policy) else "")
         return f"about {n} preparations per side (--instances {n}) would settle it{hint}"
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
+
+
+def layouts_set_interval(m: MetricVerdict, policy: VerdictPolicy = DEFAULT_POLICY) -> bool:
+    """Whether an interleaved metric's interval is set by preparations far apart: settling it
+    would take more than twice the preparations it has (squeezenet1_1 on the H200: layouts
+    1.9 % apart, ~59 asked for against 6). In separate processes at one set of seeds the
+    layouts are the same on both sides (``ab --processes``), which cancels that spread."""
+    if not str(m.get("method", "")).startswith("random-effects"):
+        return False
+    n = preparations_needed(m, policy)
+    return n is not None and n > 2 * int(m.get("instances") or 1)
+
+
+def wants_processes(v: Verdict, policy: VerdictPolicy = DEFAULT_POLICY) -> bool:
+    """An interleaved verdict that fresh processes at the same layouts could settle:
+    undecided, its sides not host-paced (no placement is the host's drift) and its median's
+    interval set by the preparations' spread (:func:`layouts_set_interval`)."""
+    m = (v.metrics or {}).get("median") or MetricVerdict()
+    return (v.status == "undecided" and not host_paced(v) and m.get("method") is not None
+            and layouts_set_interval(m, policy))
 
 
 def call(m: MetricVerdict, alpha: float) -> tuple[str, bool]:

@@ -287,13 +287,20 @@ class ABSpec(Strict):
     # A and B each in N fresh processes at one set of layout seeds (harness.ab.processes;
     # 0: interleaved in one process)
     processes: Count = 0
+    # processes per side an interleaved comparison goes on to when its preparations' spread
+    # leaves it undecided (harness.ab.plan.escalation; 0: none; None: the A/B default)
+    escalate_processes: Count | None = None
     tolerance: dict[str, Fraction] | None = None
 
     @model_validator(mode="after")
     def _processes(self) -> ABSpec:
-        if self.processes == 1:
-            raise ValueError("processes: 0 (interleaved in one process) or at least 2 "
-                             "(the run-level spread is measured from the runs of each side)")
+        for key in ("processes", "escalate_processes"):
+            if getattr(self, key) == 1:
+                raise ValueError(f"{key}: 0 (none) or at least 2 (the run-level spread is "
+                                 "measured from the runs of each side)")
+        if self.processes and self.escalate_processes:
+            raise ValueError("escalate_processes: the comparison already runs in processes "
+                             "(processes); an interleaved one goes on in them")
         if self.processes and (self.redraw or self.instances):
             raise ValueError("processes: with separate processes per side there are no "
                              "interleaved preparations to set (instances) or redraw (redraw)")
