@@ -360,7 +360,9 @@ def test_an_escalated_comparison_runs_real_processes_and_keeps_the_interleaved_r
     assert written.get("method") != "processes" and written["blocks"]
     assert record["method"] == "processes" and record["interleaved"]["blocks"]
     assert record["looks_before"] == 1 + len(record["interleaved"].get("extensions") or [])
-    assert [r["status"] for r in record["rounds"]] == ["ok"] * 4, record["warnings"]
+    # 2 processes a side, more where undecided (a busy 2-core machine)
+    statuses = [r["status"] for r in record["rounds"]]
+    assert statuses == ["ok"] * len(statuses) and len(statuses) >= 4, record["warnings"]
     [saved] = json.loads(path.read_text())["ab"]
     assert run.ab == [record] and saved["method"] == "processes"
     # the verdict that sent it on, judged alone as an extension is sized

@@ -30,9 +30,11 @@ esac
 # BUDGET_S: no trial is started that would run past it (a device call ends at 600 s)
 # PROCESSES=N: ab --processes N (each side in N fresh processes at one set of layout seeds,
 # judged layout by layout; ~100 s a trial on squeezenet1_1 at N=4, so LEVELS small)
-TAG=${TAG:-$SLICE${REDRAW:+-redraw}${PROCESSES:+-p$PROCESSES}}
+# ESCALATE=N: ab --escalate-processes N (an interleaved trial its layouts leave undecided goes
+# on in N processes a side: the chain a user would get if it became the default)
+TAG=${TAG:-$SLICE${REDRAW:+-redraw}${PROCESSES:+-p$PROCESSES}${ESCALATE:+-e$ESCALATE}}
 python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "${SEED:-$SLICE}" \
   --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} ${INSTANCES:+--instances $INSTANCES} \
   ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} \
-  ${PROCESSES:+--processes $PROCESSES} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
+  ${PROCESSES:+--processes $PROCESSES} ${ESCALATE:+--escalate $ESCALATE} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
   | tee ${OUT:-/tmp}/panel-$TAG.txt | tail -12
