@@ -198,7 +198,11 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from harness import api, consent
     from harness.ab import plan
     from harness.baseline.verdict import VerdictPolicy
-    from harness.scenario.schema import DEFAULT_MAX_DURATION_S
+    from harness.scenario.schema import (
+        DEFAULT_MAX_DURATION_S,
+        NOT_WITH_PROCESSES,
+        not_with_processes,
+    )
 
     if args.allow_code:
         consent.allow_code()
@@ -218,10 +222,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                escalate_processes=(plan.DEFAULT_ESCALATE_PROCESSES
                                                    if args.escalate_processes is None
                                                    else args.escalate_processes))
-    if args.processes and (args.redraw or args.instances or args.escalate_processes):
-        raise HarnessError("--processes runs each side in processes of its own: there are no "
-                           "interleaved preparations to set (--instances), redraw (--redraw) "
-                           "or go on from (--escalate-processes)")
+    bad = [k for k in NOT_WITH_PROCESSES if getattr(args, k)] if args.processes else []
+    if bad:
+        raise HarnessError(not_with_processes(
+            "--processes", ["--" + k.replace("_", "-") for k in bad]))
     if args.ref_tree:
         pairs = plan.ref_tree_pairs(args.sides, args.ref_tree, settings, args.case)
     elif args.baseline:

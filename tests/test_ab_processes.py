@@ -176,7 +176,8 @@ def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, 
     for extra, words in (("processes = 1", "at least 2"),
                          ("processes = 3\n        redraw = true", "redraw"),
                          ("escalate_processes = 1", "escalate_processes: 0 (none) or at least 2"),
-                         ("processes = 2\n        escalate_processes = 2", "already runs")):
+                         ("processes = 2\n        escalate_processes = 2",
+                          "not with escalate_processes")):
         path = write_toml(body + "        " + extra + "\n")
         with pytest.raises(ConfigError) as info:
             load_scenario(path)
@@ -195,6 +196,14 @@ def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, 
                  "--escalate-processes", "2", "--out", str(tmp_path / "r")]) == 2
     assert "--escalate-processes" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+    # what a scenario file says reaches the pair's settings; unset, the A/B default
+    from harness.ab.measure import DEFAULT_ESCALATE_PROCESSES
+    from harness.plan import load_plan
+
+    for extra, want in (("escalate_processes = 3", 3), ("", DEFAULT_ESCALATE_PROCESSES)):
+        path = write_toml(body + "        " + extra + "\n", name=f"e{want}.toml")
+        [pair] = load_plan([path]).pairs
+        assert pair.settings.escalate_processes == want
 
 
 def test_the_prototype_judges_saved_runs_with_abs_verdict(write_toml, tmp_path, capsys):

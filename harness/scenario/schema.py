@@ -269,6 +269,18 @@ class CaseOverride(CaseSettings):
     skip: str | None = None   # reason; the case is reported as skipped
 
 
+# [[ab]] keys (and ab's options) of an interleaved comparison only: with ``processes`` each
+# side runs in processes of its own, so there are no interleaved preparations to set or
+# redraw, and no interleaved comparison to go on from.
+NOT_WITH_PROCESSES = ("instances", "redraw", "escalate_processes")
+
+
+def not_with_processes(processes: str, names: list[str]) -> str:
+    """The error for ``names`` (as the user spelled them) given with ``processes``."""
+    return (f"{processes} runs each side in processes of its own; not with "
+            f"{', '.join(names)}: only an interleaved comparison in one process has those")
+
+
 class ABSpec(Strict):
     """``[[ab]]``: two cases of this scenario (ids with or without the scenario's name in
     front) measured interleaved in one run (harness.ab); ``tolerance`` as in ``[defaults]``
@@ -298,12 +310,10 @@ class ABSpec(Strict):
             if getattr(self, key) == 1:
                 raise ValueError(f"{key}: 0 (none) or at least 2 (the run-level spread is "
                                  "measured from the runs of each side)")
-        if self.processes and self.escalate_processes:
-            raise ValueError("escalate_processes: the comparison already runs in processes "
-                             "(processes); an interleaved one goes on in them")
-        if self.processes and (self.redraw or self.instances):
-            raise ValueError("processes: with separate processes per side there are no "
-                             "interleaved preparations to set (instances) or redraw (redraw)")
+        if self.processes:
+            bad = [key for key in NOT_WITH_PROCESSES if getattr(self, key)]
+            if bad:
+                raise ValueError(not_with_processes("processes", bad))
         return self
 
 
