@@ -382,3 +382,35 @@ def test_an_escalated_comparison_runs_real_processes_and_keeps_the_interleaved_r
     from harness.report.html import render_html
 
     assert "Went on from an interleaved comparison" in render_html(run)
+
+
+def test_ctrl_c_in_the_processes_an_escalation_started_keeps_both_records(monkeypatch):
+    """Ctrl-C while the processes run: the run keeps one record for the pair, the
+    interrupted process-paired one with the interleaved record inside, not both side by
+    side and not neither. The measuring is stood in for (doubles of measure_ab and the
+    processes' Ctrl-C); run_pairs' bookkeeping is the product's."""
+    from ab_records import synthetic
+
+    import harness.ab.plan as plan
+    from harness.results import RunResult, now_iso
+
+    interleaved = synthetic(0.01, 3, instance_sd=0.019, drift=0.0003)
+    interleaved["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02}
+    interleaved.update(warnings=[], timing={"timer": "cuda-event"})
+
+    def measure_processes(a, b, settings, base_a, base_b, extend, interleaved):
+        record = {"id": "x", "status": "interrupted", "error": "interrupted by the user",
+                  "method": "processes", "rounds": [], "blocks": [], "settings": {},
+                  "interleaved": interleaved, "looks_before": 1}
+        raise ABInterrupted([record])
+
+    monkeypatch.setattr(plan, "measure_ab", lambda *a, **k: interleaved)
+    monkeypatch.setattr(plan, "measure_processes", measure_processes)
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8")
+    pair = plan.ABPair(case, case, ABSettings(escalate_processes=2))
+    run = RunResult(run_id="r", started=now_iso(), platform={}, platform_id="test")
+    with pytest.raises(ABInterrupted):
+        plan.run_pairs([pair], run)
+    [record] = run.ab
+    assert record["status"] == "interrupted" and record["interleaved"] is interleaved
+    assert record["verdict"].status == "failed"
