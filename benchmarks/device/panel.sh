@@ -32,9 +32,24 @@ esac
 # judged layout by layout; ~100 s a trial on squeezenet1_1 at N=4, so LEVELS small)
 # ESCALATE=N: ab --escalate-processes N (an interleaved trial its layouts leave undecided goes
 # on in N processes a side: the chain a user would get if it became the default)
+# GPUS=K (a multi-GPU machine): K copies of the slice at once, one per GPU
+# (CUDA_VISIBLE_DEVICES=i; NVML follows by UUID), seeds SEED*10+i, files panel-$TAG-g$i.*:
+# K times the trials per device second. They share the host's cores and PCIe, which the
+# single-GPU slices did not: tabulate them apart from those before pooling.
 TAG=${TAG:-$SLICE${REDRAW:+-redraw}${PROCESSES:+-p$PROCESSES}${ESCALATE:+-e$ESCALATE}}
-python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "${SEED:-$SLICE}" \
-  --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} ${INSTANCES:+--instances $INSTANCES} \
-  ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} \
-  ${PROCESSES:+--processes $PROCESSES} ${ESCALATE:+--escalate $ESCALATE} --save ${OUT:-/tmp}/panel-$TAG.json 2>&1 \
-  | tee ${OUT:-/tmp}/panel-$TAG.txt | tail -12
+slice() {  # $1: seed, $2: file tag
+  python3 benchmarks/device/failclosed.py --workload "$W" --levels "$LEVELS" --seed "$1" \
+    --budget "${BUDGET_S:-540}" ${REDRAW:+--redraw} ${INSTANCES:+--instances $INSTANCES} \
+    ${DURATION:+--duration $DURATION} ${EXT_PAIRS:+--extension-pairs $EXT_PAIRS} \
+    ${PROCESSES:+--processes $PROCESSES} ${ESCALATE:+--escalate $ESCALATE} \
+    --save ${OUT:-/tmp}/panel-$2.json > ${OUT:-/tmp}/panel-$2.txt 2>&1
+  tail -12 ${OUT:-/tmp}/panel-$2.txt
+}
+if [ "${GPUS:-1}" -gt 1 ]; then
+  for ((i = 0; i < GPUS; i++)); do
+    CUDA_VISIBLE_DEVICES=$i slice $(( ${SEED:-$SLICE} * 10 + i )) "$TAG-g$i" &
+  done
+  wait
+else
+  slice "${SEED:-$SLICE}" "$TAG"
+fi
