@@ -414,3 +414,21 @@ def test_ctrl_c_in_the_processes_an_escalation_started_keeps_both_records(monkey
     [record] = run.ab
     assert record["status"] == "interrupted" and record["interleaved"] is interleaved
     assert record["verdict"].status == "failed"
+
+
+def test_the_panel_script_measures_a_pair_as_ab_does_and_reloads_it(tmp_path, capsys):
+    """benchmarks/device/failclosed.py, which measures the device panels: one ONNX Runtime
+    A/A trial through ab's measure_pair with --escalate set (no extension here, so it stays
+    interleaved), saved, then re-judged from the file as if it had gone on after looks
+    (--looks-before applies to process-paired records only). A crash here would cost a
+    device call."""
+    failclosed = load("device.failclosed")
+    save = tmp_path / "panel.json"
+    assert failclosed.main(["--workload", "ort:zoo:transformer", "--levels", "0:1",
+                            "--duration", "1", "--max-duration", "0", "--escalate", "2",
+                            "--save", str(save)]) == 0
+    [record] = json.loads(save.read_text())["records"]
+    assert record.get("method") != "processes" and "interleaved" not in record
+    assert record["settings"]["escalate_processes"] == 2 and record["verdict"]["status"]
+    assert failclosed.main(["--load", str(save), "--looks-before", "3"]) == 0
+    assert "1 records re-judged" in capsys.readouterr().out

@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"LEVEL:TRIALS,... (LEVEL: a slowdown fraction, or {MOVED!r})")
     p.add_argument("--instances", type=int, default=None, help="default: the A/B default")
     p.add_argument("--duration", type=float, default=None, help="seconds; default: A/B's")
+    p.add_argument("--max-duration", type=float, default=None,
+                   help="seconds of timed blocks an undecided trial extends to (0: never, "
+                        "nor goes on in processes); default: A/B's")
     p.add_argument("--extension-pairs", type=int, default=0, metavar="N",
                    help="block pairs per new preparation in an extension round (default: as "
                         "the first look; ABSettings.extension_pairs)")
@@ -308,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.instances = args.instances
     if args.duration:
         settings.duration_s = args.duration
+    if args.max_duration is not None:
+        settings.max_duration_s = args.max_duration
     settings.redraw = args.redraw
     settings.extension_pairs = args.extension_pairs
     settings.processes = args.processes
