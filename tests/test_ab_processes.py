@@ -432,3 +432,33 @@ def test_the_panel_script_measures_a_pair_as_ab_does_and_reloads_it(tmp_path, ca
     assert record["settings"]["escalate_processes"] == 2 and record["verdict"]["status"]
     assert failclosed.main(["--load", str(save), "--looks-before", "3"]) == 0
     assert "1 records re-judged" in capsys.readouterr().out
+
+
+def test_an_escalated_ab_publishes_every_output(tmp_path, monkeypatch):
+    """`ab` as the command runs it (harness.api.ab): the escalated pair's one record reaches
+    ab-results.json, the HTML report, summary.md and JUnit, and the exit code follows its
+    verdict. The decision to go on is stood in for (as above: the CPU's preparations are
+    never far apart); the processes are real."""
+    import harness.ab.plan as plan
+    from harness import api
+
+    monkeypatch.setattr(plan, "wants_processes", lambda v, policy: True)  # a double
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.3s",
+                      warmup="50ms", timing={"layouts": 3})
+    settings = ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,
+                          escalate_processes=2, tolerance={"median": 0.5, "throughput": 0.5})
+    pair = plan.adhoc_pair(("zoo:transformer", "zoo:transformer"),
+                           ({"shapes": "input_ids:1x8"}, {"shapes": "input_ids:1x8"}),
+                           settings)
+    pair = replace(pair, a=replace(pair.a, timing=case.timing, stop=case.stop),
+                   b=replace(pair.b, timing=case.timing, stop=case.stop))
+    out = tmp_path / "r"
+    outcome = api.ab([pair], out_dir=out)
+    [saved] = json.loads((out / "ab-results.json").read_text())["ab"]
+    assert saved["method"] == "processes" and saved["interleaved"]["blocks"]
+    html = (out / "ab.html").read_text()
+    assert "Went on from an interleaved comparison" in html
+    assert "### A/B comparisons (in fresh processes)" in (out / "summary.md").read_text()
+    assert (out / "junit.xml").exists()
+    status = saved["verdict"]["status"]
+    assert outcome.exit_code == (0 if status == "same" else 3), status

@@ -93,7 +93,12 @@ def render_markdown(run: RunResult, report_link: str | None = None) -> str:
     if attention:
         lines += ["### Needs attention", "", HEADER, *map(_row, attention), ""]
     if run.ab:
-        lines += ["### A/B comparisons (interleaved)", "", AB_HEADER, *map(_ab_row, run.ab), ""]
+        # how they were measured, where all were measured alike (ab --processes and
+        # --escalate-processes records are compared in fresh processes)
+        how = {"in fresh processes" if r.get("method") == "processes" else "interleaved"
+               for r in run.ab}
+        lines += [f"### A/B comparisons{f' ({how.pop()})' if len(how) == 1 else ''}", "",
+                  AB_HEADER, *map(_ab_row, run.ab), ""]
     throttled = [c for c in cases if c.telemetry and (c.telemetry.get("flagged_share") or 0) > 0]
     if throttled:
         lines += ["### GPU throttled while measuring", "",
