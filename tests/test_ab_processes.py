@@ -347,11 +347,7 @@ def test_an_escalated_comparison_runs_real_processes_and_keeps_the_interleaved_r
     import harness.ab.plan as plan
     from harness.results import ResultWriter, RunResult, now_iso
 
-    monkeypatch.setattr(plan, "wants_processes", lambda v, policy: True)  # a double
-    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.3s",
-                      warmup="50ms", timing={"layouts": 3})
-    settings = ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,
-                          escalate_processes=2, tolerance={"median": 0.5, "throughput": 0.5})
+    case, settings = _escalating(monkeypatch)
     pair = plan.ABPair(plan.side_case(case, "A"), plan.side_case(case, "B"), settings,
                        str(tmp_path), str(tmp_path))
     run = RunResult(run_id="r", started=now_iso(), platform={}, platform_id="test")
@@ -442,11 +438,7 @@ def test_an_escalated_ab_publishes_every_output(tmp_path, monkeypatch):
     import harness.ab.plan as plan
     from harness import api
 
-    monkeypatch.setattr(plan, "wants_processes", lambda v, policy: True)  # a double
-    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.3s",
-                      warmup="50ms", timing={"layouts": 3})
-    settings = ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,
-                          escalate_processes=2, tolerance={"median": 0.5, "throughput": 0.5})
+    case, settings = _escalating(monkeypatch)
     pair = plan.adhoc_pair(("zoo:transformer", "zoo:transformer"),
                            ({"shapes": "input_ids:1x8"}, {"shapes": "input_ids:1x8"}),
                            settings)
@@ -462,3 +454,17 @@ def test_an_escalated_ab_publishes_every_output(tmp_path, monkeypatch):
     assert (out / "junit.xml").exists()
     status = saved["verdict"]["status"]
     assert outcome.exit_code == (0 if status == "same" else 3), status
+
+
+def _escalating(monkeypatch):
+    """A short ONNX Runtime case and A/B settings that go on in 2 processes a side, with
+    the decision to go on stood in for (a double: the CPU places no memory, so its
+    preparations are never far apart)."""
+    import harness.ab.plan as plan
+
+    monkeypatch.setattr(plan, "wants_processes", lambda v, policy: True)
+    case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.3s",
+                      warmup="50ms", timing={"layouts": 3})
+    return case, ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,
+                            escalate_processes=2,
+                            tolerance={"median": 0.5, "throughput": 0.5})
