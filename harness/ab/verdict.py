@@ -244,7 +244,9 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
                      f"same layouts after {record['looks_before']} look(s) of an interleaved "
                      "comparison its preparations' spread left undecided")
     bound = host_pace_flag(record, metrics.get("median") or MetricVerdict())
-    return _pending(record, metrics, tol, policy, unstable, [*flags, *([bound] if bound else [])])
+    if bound is not None:
+        flags.append(bound)
+    return _pending(record, metrics, tol, policy, unstable, flags)
 
 
 def host_load(record: dict[str, Any]) -> host.HostLoad | None:
@@ -397,8 +399,7 @@ def wants_processes(v: Verdict, policy: VerdictPolicy = DEFAULT_POLICY) -> bool:
     undecided, its sides not host-paced (no placement is the host's drift) and its median's
     interval set by the preparations' spread (:func:`layouts_set_interval`)."""
     m = (v.metrics or {}).get("median") or MetricVerdict()
-    return (v.status == "undecided" and not host_paced(v) and m.get("method") is not None
-            and layouts_set_interval(m, policy))
+    return v.status == "undecided" and not host_paced(v) and layouts_set_interval(m, policy)
 
 
 def call(m: MetricVerdict, alpha: float) -> tuple[str, bool]:
