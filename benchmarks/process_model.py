@@ -7,7 +7,11 @@ random preparations (``benchmarks/layout_study.py --save``: their log offsets) o
 every process of a side replays them, plus a run-level offset N(0, ``--run-sd``) and, per
 layout, a replay residual N(0, ``--residual``) (what the H200's process-paired trials show:
 docs/verdicts.md, "Process-paired A/B"). B adds the change; at the level ``moved`` B's
-layouts are other draws (its engine allocates differently: the pairs break) and nothing else.
+layouts are other draws (its engine allocates differently: the pairs break) and nothing else,
+or, with ``--moved-shift SD``, also all shifted together by one N(0, SD) draw: one for the
+whole comparison (every process over one base, ``ab --processes`` before session 18, where
+the H200 showed it: docs/verdicts.md, "A moved A/A called at one base") or, with
+``--pair-bases``, one per process pair (each pair over its own base pad, as built since).
 
     python -m benchmarks.process_model \\
         --layouts docs/device-runs/session5/layout-shufflenet_v2_x1_0.json \\
@@ -53,10 +57,13 @@ def process_record(a_rows: np.ndarray, b_rows: np.ndarray) -> dict[str, Any]:
 
 def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
              residual: float, run_sd: float, rng: np.random.Generator,
-             extend: bool = False, looks_before: int = 0) -> dict[str, Any]:
+             extend: bool = False, looks_before: int = 0, moved_shift: float = 0.0,
+             pair_bases: bool = False) -> dict[str, Any]:
     """One comparison's record, judged (``biases``: measured offsets to draw from, or an SD).
     With ``extend``, an undecided one gets more processes as ``ab --processes`` gives them
-    (:func:`harness.ab.processes.rounds_to_add` with the verdict's sizing)."""
+    (:func:`harness.ab.processes.rounds_to_add` with the verdict's sizing). A moved B's
+    layouts also shift together by N(0, ``moved_shift``): one draw, or one per process pair
+    with ``pair_bases``."""
     def draw() -> np.ndarray:
         if isinstance(biases, np.ndarray):
             return rng.choice(biases, layouts)
@@ -73,6 +80,8 @@ def simulate(level: str, rounds: int, layouts: int, biases: np.ndarray | float,
                 + rng.normal(0.0, residual, (cap, layouts)))
 
     a_all, b_all = runs(a_bias, 0.0), runs(b_bias, shift)
+    if level == MOVED and moved_shift:
+        b_all += rng.normal(0.0, moved_shift, (cap if pair_bases else 1, 1))
     settings = ABSettings(processes=rounds, max_duration_s=30.0 if extend else 0.0)
     extensions: list[dict[str, int]] = []
     k = rounds
@@ -106,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--looks-before", type=int, default=0, metavar="L",
                    help="the processes go on after L interleaved looks (ab "
                         "--escalate-processes): their looks continue that alpha spending")
+    p.add_argument("--moved-shift", type=float, default=0.0, metavar="SD",
+                   help="at the level moved, B's layouts also shift together by N(0, SD)")
+    p.add_argument("--pair-bases", action="store_true",
+                   help="draw that shift once per process pair (a base pad per pair), "
+                        "not once per comparison")
     p.add_argument("--trials", type=int, default=400)
     p.add_argument("--seed", type=int, default=16)
     args = p.parse_args(argv)
@@ -121,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"replay residual {args.residual:.3%}, run-level {args.run_sd:.3%}, "
           f"{args.per_run} layouts a run, {args.trials} trials a row (SIMULATED)"
           + (f"; undecided ones extend, up to {MAX_GROWTH}x" if args.extend else "")
-          + (f"; after {args.looks_before} interleaved looks" if args.looks_before else ""))
+          + (f"; after {args.looks_before} interleaved looks" if args.looks_before else "")
+          + (f"; a moved B's layouts shift together by N(0, {args.moved_shift:.2%}) "
+             + ("per process pair" if args.pair_bases else "once")
+             if args.moved_shift else ""))
     print("| layouts | processes per side | on B | verdicts (SIMULATED) | slower or faster "
           "| interval ± (median) | processes at the end (mean) |")
     print("|---|---|---|---|---|---|---|")
@@ -129,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         for level in args.levels.split(","):
             rng = np.random.default_rng(args.seed)
             recs = [simulate(level, rounds, args.per_run, biases, args.residual, args.run_sd,
-                             rng, args.extend, args.looks_before)
+                             rng, args.extend, args.looks_before, args.moved_shift,
+                             args.pair_bases)
                     for _ in range(args.trials)]
             counts = Counter(r["verdict"].status for r in recs)
             calls = counts["slower"] + counts["faster"]

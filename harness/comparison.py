@@ -323,6 +323,59 @@ def layout_by_run_ss(rows: np.ndarray) -> float:
     return float((r ** 2).sum())
 
 
+def between_term(observed: float, df: float, prior: NoisePrior) -> tuple[float, float]:
+    """The run-level variance and its degrees of freedom: the ``observed`` one (on ``df``)
+    where it exceeds the prior's, else the two pooled, the prior weighing as its
+    ``weight`` degrees of freedom (a weak floor: a few runs cannot claim less)."""
+    if observed > prior.run_to_run_cv ** 2:
+        return observed, df
+    return ((prior.weight * prior.run_to_run_cv ** 2 + df * observed) / (prior.weight + df),
+            prior.weight + df)
+
+
+def compare_paired_runs(reference: Sequence[Sequence[float]] | np.ndarray,
+                        current: Sequence[Sequence[float]] | np.ndarray, prior: NoisePrior,
+                        alpha: float = 0.01, power: float = 0.8, tests: int = 1,
+                        trim: float = 0.0) -> Comparison:
+    """Runs of "current" against runs of "reference" paired row by row (row i of each: a
+    process pair that measured the same L layouts over the same base pad; columns: layouts
+    in seed order; log statistic), as ``ab --processes`` measures them.
+
+    The difference ``d[i, s]`` is judged on two levels: per layout, the pairs' mean
+    (``own``, L - 1 degrees of freedom, pooled with the pair-by-layout residual as
+    :func:`compare_layout_groups` pools it), and per pair, the layouts' mean, whose spread
+    beyond the residual's is the run-level term: each pair's base is its own draw, so where
+    B allocates differently from A and all its layouts shift together, the shift differs
+    from pair to pair and this term measures it (on pairs - 1 degrees of freedom, the prior
+    a weak floor, :func:`between_term`). A pair's difference holds two runs' terms, so the
+    run-level variance is half its spread."""
+    base = np.atleast_2d(np.asarray(reference, dtype=float))
+    cur = np.atleast_2d(np.asarray(current, dtype=float))
+    (k, n) = base.shape
+    if cur.shape != base.shape or n < 3:
+        raise ValueError(f"paired runs need as many runs on each side, each of 3 or more "
+                         f"layouts (current {cur.shape}, reference {base.shape})")
+    d = cur - base
+    change, se_own = trimmed_mean(d.mean(axis=0), trim)
+    own, df_own = se_own ** 2, float(n - 2 * math.floor(trim * n) - 1)
+    observed, df_runs = 0.0, float(k - 1)
+    if k >= 2:
+        df_res = df_runs * (n - 1)
+        ms = layout_by_run_ss(d) / df_res           # one pair's layout-by-pair noise
+        pooled = (df_own * own + df_res * ms / (k * n)) / (df_own + df_res)
+        if pooled > own:
+            own, df_own = pooled, df_own + df_res
+        observed = max(float(d.mean(axis=1).var(ddof=1)) - ms / n, 0.0) / 2
+    sb2, df_b = between_term(observed, df_runs, prior)
+    terms = [(2 * sb2 / k, df_b), (own, df_own)]
+    se = math.sqrt(sum(v for v, _ in terms))
+    w = own * k / 2          # as compare_layout_groups states its terms (own = w/k + w/k)
+    parts = {"between_var": sb2, "between_df": df_b, "current_var": w / k,
+             "current_df": df_own, "baseline_var": w, "baseline_df": df_own * k}
+    return _finish(change, se, satterthwaite(terms), alpha, power, tests, k, "paired-runs",
+                   math.sqrt(sb2), parts)
+
+
 def compare_layout_groups(reference: Sequence[Sequence[float]] | np.ndarray,
                           current: Sequence[Sequence[float]] | np.ndarray, prior: NoisePrior,
                           alpha: float = 0.01, power: float = 0.8, tests: int = 1,
@@ -354,12 +407,7 @@ def compare_layout_groups(reference: Sequence[Sequence[float]] | np.ndarray,
             own, df_own = pooled, df_own + df_hist
         between = sum(float(g.mean(axis=1).var(ddof=1)) * (len(g) - 1) for g in groups)
         observed = max(between / df_runs - ms / n, 0.0)
-    if observed > prior.run_to_run_cv ** 2:
-        sb2, df_b = observed, df_runs
-    else:
-        sb2 = (prior.weight * prior.run_to_run_cv ** 2 + df_runs * observed) / (
-            prior.weight + df_runs)
-        df_b = prior.weight + df_runs
+    sb2, df_b = between_term(observed, df_runs, prior)
     terms = [(sb2 * inv, df_b), (own, df_own)]
     se = math.sqrt(sum(v for v, _ in terms))
     # more_runs_to_see's terms: the paired spread is both groups' layout-by-run noise

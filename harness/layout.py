@@ -55,18 +55,36 @@ MAX_LAYOUTS = 16
 
 @dataclass(frozen=True)
 class Layout:
-    """A seeded placement: the pads (in bytes) to hold before each stage's allocations."""
+    """A seeded placement: the pads (in bytes) to hold before each stage's allocations;
+    ``base``, a further pad held first, before the weights (a process pair's base:
+    :func:`base_pad`)."""
 
     seed: int
+    base: int = 0
 
-    def pads(self, stage: str) -> tuple[int, int]:
-        """(large, small) pad before ``stage`` ("weights": the model's parameters;
-        "buffers": inputs, outputs, activations and captured graphs)."""
+    def pads(self, stage: str) -> tuple[int, ...]:
+        """The pads before ``stage`` ("weights": the model's parameters; "buffers": inputs,
+        outputs, activations and captured graphs): (large, small), and before the weights
+        the base first where there is one."""
         if stage not in STAGES:
             raise ValueError(f"unknown layout stage {stage!r}; expected one of {STAGES}")
         rng = random.Random(self.seed * len(STAGES) + STAGES.index(stage))
-        return (rng.randrange(LARGE_PAD[0], LARGE_PAD[1], ALIGN),
+        pads = (rng.randrange(LARGE_PAD[0], LARGE_PAD[1], ALIGN),
                 rng.randrange(SMALL_PAD[0], SMALL_PAD[1], ALIGN))
+        return (self.base, *pads) if self.base and stage == "weights" else pads
+
+
+def base_pad(seed: int) -> int:
+    """A base pad (bytes) drawn from ``seed``, over the range of a layout's large pad.
+
+    Why: a seed replays a layout in any process, but only over the same allocations before
+    it. Where B allocates differently from A (an extra 1-64 MiB before its preparations, the
+    panel's "moved" level), all of B's layouts can shift together: squeezenet1_1 on the
+    H200, ``ab --processes 2``, an A/A with B moved read "faster" -2.4 % with all four of B's
+    layouts in the fast mode (session 18, docs/verdicts.md). One fixed base per side is one
+    draw of that shift, which no number of processes at it averages; a base drawn for each
+    process pair (both sides alike) makes it a sampled level."""
+    return random.Random(seed).randrange(LARGE_PAD[0], LARGE_PAD[1], ALIGN)
 
 
 def random_seed() -> int:

@@ -183,6 +183,8 @@ def _run_case(case: Case, base_dir: str | None, index: int | None, cls: type[Bac
                 _measure_layouts(timed, cls, source, layouts, result)
                 result.timing["layouts_from"] = _layouts_from(case)
                 result.timing["layout_seed"] = case.layout_seed
+                if case.layout_base:
+                    result.timing["layout_base"] = case.layout_base
                 result.timing["layout_seeds_from"] = layout_seeds_from(case)
                 result.timing["layout_context"] = context
     except CaseSkipped as exc:
@@ -216,7 +218,7 @@ def case_layouts(case: Case, cls: type[Backend]) -> list[Layout | None]:
         first = case.history_layout_seed
     else:
         first = random_seed()
-    return [Layout(first + i) for i in range(n)]
+    return [Layout(first + i, base=case.layout_base) for i in range(n)]
 
 
 def layout_seeds_from(case: Case) -> str:

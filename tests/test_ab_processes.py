@@ -18,6 +18,7 @@ from harness.ab.verdict import judge
 from harness.adhoc import bench_case
 from harness.cli import build_parser, main
 from harness.errors import ConfigError
+from harness.scenario.expand import Case
 from harness.scenario.load import load_scenario
 from harness.stats import summarize
 
@@ -65,7 +66,7 @@ def test_process_pairs_call_a_change_the_layouts_hid_and_widen_where_they_broke(
     assert v_moved.status in ("undecided", "same")
     assert v_moved.metrics["median"]["se"] > 5 * v_slow.metrics["median"]["se"]
     m = v_slow.metrics["median"]
-    assert m["method"] == "paired-layouts" and list(m["runs"]) == [4, 4] and m["layouts"] == 4
+    assert m["method"] == "paired-runs" and list(m["runs"]) == [4, 4] and m["layouts"] == 4
     # the undecided advice speaks of processes, the unit this design adds
     short = process_record(a[:2], runs(math.log(1.004))[:2])
     [v] = judge([short])
@@ -80,7 +81,7 @@ def test_a_side_short_of_two_runs_fails_and_a_failed_round_is_kept():
         if (r["side"], r["round"]) in {("A", 2), ("B", 2), ("B", 3)}:
             r.update(status="failed", error="CUDA error")
     _conclude(record)
-    assert record["status"] == "failed" and "side B ran fewer than 2" in record["error"]
+    assert record["status"] == "failed" and "fewer than 2 process pairs" in record["error"]
     assert "A2: CUDA error" in record["warnings"]
     [v] = judge([record])
     assert v.status == "failed"
@@ -104,18 +105,47 @@ def test_a_round_of_a_cuda_timed_case_keeps_the_median_of_its_enqueue_summary():
     assert record["timing"]["enqueue_bound"] == ["B"]
 
 
-def test_a_side_case_draws_the_common_seeds_in_at_least_three_layouts():
+def test_a_side_case_draws_the_common_seeds_in_at_least_three_layouts_over_its_pairs_base():
     case = bench_case("zoo:transformer", shapes="input_ids:1x8")
-    a = side_case(replace(case, id="A:x"), 7)
-    b = side_case(replace(case, id="B:x", history_layout_seed=123, history_layouts=9), 7)
+    a = side_case(replace(case, id="A:x"), 7, 1)
+    b = side_case(replace(case, id="B:x", history_layout_seed=123, history_layouts=9), 7, 1)
     assert a.id == b.id and a.layout_seed == b.layout_seed == 7
     assert b.history_layout_seed is None and b.history_layouts is None
     assert a.timing.layouts == b.timing.layouts >= 3
+    # A's and B's k-th processes share a base pad; the next pair draws another
+    later = side_case(replace(case, id="A:x"), 7, 2)
+    assert a.layout_base == b.layout_base > 0 and later.layout_base != a.layout_base
+    assert Case.from_json(json.loads(json.dumps(a.to_json()))).layout_base == a.layout_base
     from harness.backends import backend_class
     from harness.runner import case_layouts
 
     cls = backend_class(a.backend)
-    assert [x.seed for x in case_layouts(a, cls)] == [x.seed for x in case_layouts(b, cls)]
+    la, lb = case_layouts(a, cls), case_layouts(b, cls)
+    assert [(x.seed, x.base) for x in la] == [(x.seed, x.base) for x in lb]
+    # the base is held first, before the weights only
+    assert la[0].pads("weights")[0] == a.layout_base and len(la[0].pads("buffers")) == 2
+
+
+def test_process_pairs_at_their_own_bases_measure_a_shift_of_all_of_bs_layouts():
+    """Session 18, H200: with B's preparations moved by an extra allocation, all of B's
+    layouts can shift together (squeezenet1_1: -2.4 % "faster" in an A/A at one base). With a
+    base pad per process pair the shift is drawn anew in each pair (here 1.5 % apart, as
+    squeezenet1_1's two layout modes are 3 % apart): the pairs disagree and the comparison is
+    not called; where the sides allocate alike the same pairs still call +1 %."""
+    rng = np.random.default_rng(18)
+    bias = 0.012 * rng.standard_normal(4)
+    pairs = 3
+
+    def runs(shifts):
+        return [list(bias + s + 0.0005 * rng.standard_normal(4)) for s in shifts]
+
+    a = runs([0.0] * pairs)
+    moved = process_record(a, runs(0.015 * rng.standard_normal(pairs)))
+    slower = process_record(a, runs([math.log(1.01)] * pairs))
+    v_moved, v_slow = judge([moved, slower])
+    assert v_moved.status == "undecided" and v_slow.status == "slower"
+    med = v_moved.metrics["median"]
+    assert med["terms"]["between_df"] == pairs - 1 and med["between_run_cv"] > 0.005
 
 
 def test_ctrl_c_keeps_the_rounds_run_so_far(monkeypatch):
@@ -468,3 +498,23 @@ def _escalating(monkeypatch):
     return case, ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,
                             escalate_processes=2,
                             tolerance={"median": 0.5, "throughput": 0.5})
+
+
+def test_the_pairing_table_sees_broken_layouts_and_pairs_that_disagree():
+    """benchmarks/pairing.py on simulated process records: B's layouts other placements give a
+    large side-by-layout F; a shift of all of B's layouts that differs by pair shows in the
+    pairs' spread; intact pairs show neither."""
+    pairing = load("pairing").pairing
+    rng = np.random.default_rng(3)
+    bias = 0.012 * rng.standard_normal(4)
+
+    def runs(layouts, shifts):
+        return [list(layouts + s + 0.0005 * rng.standard_normal(4)) for s in shifts]
+
+    a = runs(bias, [0.0, 0.0])
+    intact = pairing(process_record(a, runs(bias, [0.01, 0.01])))
+    broken = pairing(process_record(a, runs(0.012 * rng.standard_normal(4), [0.0, 0.0])))
+    shifted = pairing(process_record(a, runs(bias, [0.02, -0.02])))
+    assert intact["p"] > 0.01 and broken["p"] < 0.001
+    assert intact["pairs"] < 0.002 < 0.02 < shifted["pairs"]
+    assert abs(intact["change"] - 0.01) < 0.002

@@ -1,8 +1,9 @@
 """A/B in alternate fresh processes at one set of layout seeds (``ab --processes N``): each
 side is run as ``trt-harness run`` runs a case, in a process of its own, N times, in ABBA
-order over rounds (a linear drift cancels), every process at the same layout seeds, and the
-two sides are compared layout by layout (:func:`harness.ab.verdict.evaluate`, with
-:func:`harness.comparison.compare_layout_groups`).
+order over rounds (a linear drift cancels), every process at the same layout seeds, A's and
+B's k-th processes (a process pair) over the same base pad, and the two sides are compared
+pair by pair and layout by layout (:func:`harness.ab.verdict.evaluate`, with
+:func:`harness.comparison.compare_paired_runs`).
 
 Why: an interleaved A/B prepares both sides side by side in one process, so their layouts can
 never be the same ones, and on models whose preparations differ by 1-2 % (squeezenet1_1 on
@@ -10,14 +11,21 @@ the H200: 1.9 %) the interval over six preparation pairs cannot come inside ±0.
 "undecided" there. A seed replays a layout to about 0.1 % in any fresh process that prepared
 the same things before it (session 15, docs/verdicts.md), so here A's and B's k-th layouts are
 the same placement and the layout bias cancels pair by pair, as it does for a stored run that
-replays its baseline's layouts. Where B's engine allocates differently from A's, its layouts
-are other ones: the pairs are then broken, their spread widens the interval (an A/A with the
-layout moved is "undecided", not "slower"), and the interleaved mode is the better design.
+replays its baseline's layouts.
+
+Where B's engine allocates differently from A's, its layouts are other ones, and not
+independently: on the H200 (session 18) an A/A with B's preparations moved by an extra
+55 MiB put all four of B's layouts in squeezenet1_1's fast mode, in both of B's processes,
+and the comparison at one base read "faster" -2.4 % [-3.5, -1.3] (1 of 9 such trials; the
+others were "undecided"). A shift of all of a side's layouts is one draw per base, so each
+process pair holds its own base pad (:func:`pair_base`): where the sides allocate alike it
+cancels, and where they do not the pairs disagree and the interval says so.
 
 The processes are sequential, so what drifts between them (clocks, a neighbour on the host)
 falls on both sides through the ABBA order; each process's clocks and host load are kept with
 its round, and the verdict reads them as the interleaved mode's. A side that fails in a round
-is kept as failed and the comparison judged on the rounds that ran, when each side has two.
+is kept as failed and the comparison judged on the process pairs that completed, when there
+are two.
 """
 
 from __future__ import annotations
@@ -33,15 +41,15 @@ import numpy as np
 
 from harness.ab.measure import ABInterrupted, ABSettings, Extend, kept_samples
 from harness.ab.verdict import completed_rounds, look_count
-from harness.layout import DEFAULT_LAYOUTS, random_seed
+from harness.layout import DEFAULT_LAYOUTS, base_pad, derived_seed, random_seed
 from harness.results import now_iso
 from harness.scenario.expand import Case
 
 # The line a side's process writes its result on (its other output is the user's to see).
 RESULT_MARK = "trt-harness-side-result "
-# The paired comparison needs three layouts in every run (compare_layout_groups).
+# The paired comparison needs three layouts in every run (compare_paired_runs).
 MIN_LAYOUTS = 3
-# ...and two runs of each side: the run-level spread is measured, not assumed.
+# ...and two process pairs: the pairs' spread is measured, not assumed.
 MIN_ROUNDS = 2
 # An undecided comparison grows to at most this many times the processes it started with:
 # a budget, as the interleaved comparison's max_duration_s is (squeezenet1_1's model,
@@ -58,15 +66,25 @@ def side_order(rounds: int) -> list[str]:
     return [s for r in range(rounds) for s in (("A", "B") if r % 2 == 0 else ("B", "A"))]
 
 
-def side_case(case: Case, layout_seed: int) -> Case:
-    """The case as a side's process runs it: at ``layout_seed`` under the common
-    :data:`SEED_ID` (so both sides draw the same seeds), with at least :data:`MIN_LAYOUTS`
-    layouts (a backend that cannot place its memory then prepares the engine that many times:
-    the pairs carry no shared placement, and their spread says so)."""
+def side_case(case: Case, layout_seed: int, pair: int) -> Case:
+    """The case as a side's process runs it in process pair ``pair`` (1, 2, ...: A's and
+    B's ``pair``-th processes): at ``layout_seed`` under the common :data:`SEED_ID` (so both
+    sides draw the same seeds) over the pair's base pad (:func:`pair_base`), with at least
+    :data:`MIN_LAYOUTS` layouts (a backend that cannot place its memory then prepares the
+    engine that many times: the pairs carry no shared placement, and their spread says so)."""
     timing = case.timing.model_copy(update={
         "layouts": max(case.timing.layouts or DEFAULT_LAYOUTS, MIN_LAYOUTS)})
     return replace(case, id=SEED_ID, layout_seed=layout_seed, timing=timing,
+                   layout_base=pair_base(layout_seed, pair),
                    history_layouts=None, history_layout_seed=None)
+
+
+def pair_base(layout_seed: int, pair: int) -> int:
+    """Process pair ``pair``'s base pad, the same for A's process and B's: where both sides
+    allocate alike it cancels with the layouts, and where B allocates differently its shift
+    differs from pair to pair, so the pairs' spread measures it (:func:`harness.layout.
+    base_pad`; judged by :func:`harness.comparison.compare_paired_runs`)."""
+    return base_pad(derived_seed(layout_seed, "base", pair))
 
 
 def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
@@ -95,8 +113,8 @@ def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
             for label in side_order(done + more)[2 * done:]:
                 case, base = sides[label]
                 number = 1 + sum(r["side"] == label for r in record["rounds"])
-                record["rounds"].append(run_side(side_case(case, layout_seed), base, label,
-                                                 number))
+                record["rounds"].append(run_side(side_case(case, layout_seed, number), base,
+                                                 label, number))
                 record["order"] += label
             record["settings"]["processes"] = done + more
             _conclude(record)
@@ -161,7 +179,8 @@ def as_round(result: dict[str, Any], label: str, number: int, wall_s: float
     figures = timing.get("layout_figures") or []
     out = {"side": label, "round": number, "status": result.get("status"),
            "error": result.get("error"), "wall_s": wall_s, "timer": timing.get("timer"),
-           "layout_figures": figures, "stats_ms": result.get("stats_ms"),
+           "layout_base": timing.get("layout_base", 0), "layout_figures": figures,
+           "stats_ms": result.get("stats_ms"),
            "samples_ms": kept_samples(result.get("samples_ms") or []),
            "sm_clock_mhz": measured_clocks(tele),
            "host": tele.get("host"), "flagged_share": tele.get("flagged_share"),
@@ -193,11 +212,11 @@ def _conclude(record: dict[str, Any]) -> None:
           for label in ("A", "B")}
     failed = [r for r in record["rounds"] if r["status"] != "ok"]
     record["warnings"] = [f"{r['side']}{r['round']}: {r['error']}" for r in failed]
-    short = [label for label, runs in ok.items() if len(runs) < MIN_ROUNDS]
-    if short:
+    pairs = {r["round"] for r in ok["A"]} & {r["round"] for r in ok["B"]}
+    if len(pairs) < MIN_ROUNDS:
         why = f" ({failed[0]['error']})" if failed else ""
-        record.update(status="failed", error=f"side {' and '.join(short)} ran fewer than "
-                      f"{MIN_ROUNDS} processes to completion{why}")
+        record.update(status="failed", error=f"fewer than {MIN_ROUNDS} process pairs (A's "
+                      f"and B's k-th processes) ran to completion{why}")
     first = next((r for runs in ok.values() for r in runs), {})
     record["timing"] = {"timer": first.get("timer"),
                         "wall_s": round(sum(r["wall_s"] for r in record["rounds"]), 3)}

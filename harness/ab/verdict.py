@@ -25,7 +25,7 @@ from harness.baseline.verdict import (
     describe_metric,
     throughput_metric,
 )
-from harness.comparison import compare_layout_groups, compare_preparations, look_level
+from harness.comparison import compare_paired_runs, compare_preparations, look_level
 from harness.telemetry import host
 from harness.verdict import clocks
 from harness.verdict.clocks import look_share
@@ -207,29 +207,32 @@ def _pending(record: dict[str, Any], metrics: dict[str, MetricVerdict], tol: dic
 
 
 def process_layouts(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """A process-paired record's log ``key`` per run (rows) and layout (columns) of A and
-    of B, over the layouts every completed run measured (:mod:`harness.ab.processes`)."""
-    runs = completed_rounds(record)
-    n = min((len(r["layout_figures"]) for r in runs), default=0)
-    rows = {label: [[math.log(x[key]) for x in r["layout_figures"][:n]]
-                    for r in runs if r["side"] == label] for label in ("A", "B")}
+    """A process-paired record's log ``key`` per process pair (rows: A's and B's k-th
+    processes, where both completed) and layout (columns) of A and of B, over the layouts
+    every such run measured (:mod:`harness.ab.processes`)."""
+    runs = {(r["side"], r["round"]): r for r in completed_rounds(record)}
+    pairs = sorted(n for side, n in runs if side == "A" and ("B", n) in runs)
+    n = min((len(runs[side, k]["layout_figures"]) for k in pairs for side in "AB"), default=0)
+    rows = {side: [[math.log(x[key]) for x in runs[side, k]["layout_figures"][:n]]
+                   for k in pairs] for side in "AB"}
     return np.array(rows["A"], dtype=float), np.array(rows["B"], dtype=float)
 
 
 def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
                         policy: VerdictPolicy) -> Verdict:
-    """Evidence for a process-paired record: per metric, B's runs against A's, layout by
-    layout (:func:`harness.comparison.compare_layout_groups`, at the stored verdict's paired
-    prior and trim: the same model of layouts replayed in fresh processes), at its looks'
-    levels as an interleaved record's."""
+    """Evidence for a process-paired record: per metric, B's runs against A's, pair by pair
+    and layout by layout (:func:`harness.comparison.compare_paired_runs`, at the stored
+    verdict's paired prior and trim: the same model of layouts replayed in fresh processes,
+    with the pairs' base pads a sampled level), at its looks' levels as an interleaved
+    record's."""
     looks, share = looks_of(record, policy)
     metrics: dict[str, MetricVerdict] = {}
     for metric, key in METRICS.items():
         a, b = process_layouts(record, key)
-        if min(len(a), len(b)) < 2 or a.shape[1] < 3 or not np.all(np.isfinite(a)):
+        if len(a) < 2 or a.shape[1] < 3 or not np.all(np.isfinite([a, b])):
             continue
-        comp = compare_layout_groups(a, b, policy.paired_prior(metric), policy.alpha / looks,
-                                     policy.power, trim=LAYOUT_TRIM)
+        comp = compare_paired_runs(a, b, policy.paired_prior(metric), policy.alpha / looks,
+                                   policy.power, trim=LAYOUT_TRIM)
         a_ms = float(np.exp(a.mean()))
         metrics[metric] = MetricVerdict.build(
             status="pending", tolerance=tol[metric], direction="lower is better",
@@ -237,7 +240,8 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
             processes=min(len(a), len(b)), layouts=int(a.shape[1]), looks=looks,
             look_share=share,
             **comp.to_json())
-    unstable = [] if metrics else ["no layout was measured in two processes of each side"]
+    unstable = [] if metrics else ["no layout was measured in two process pairs (A's and "
+                                   "B's k-th processes both completed)"]
     flags: list[str | Flag] = []
     if record.get("interleaved"):
         flags.append(f"measured in {record['settings']['processes']} processes a side at the "

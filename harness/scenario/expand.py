@@ -72,6 +72,9 @@ class Case:
     # A run-wide layout seed (``run --layout-seed``): the case's layouts are drawn from it and
     # its id, so the same seed replays them in any process. None: a fresh random draw.
     layout_seed: int | None = None
+    # A base pad (bytes) held before each layout's own pads (``ab --processes``: one per
+    # process pair, both sides alike; harness.layout.base_pad). 0: none.
+    layout_base: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class Case:
             "frames": self.frames, "slo": self.slo.model_dump() if self.slo else None,
             "reference": self.reference.model_dump(), "history_layouts": self.history_layouts,
             "history_layout_seed": self.history_layout_seed, "layout_seed": self.layout_seed,
+            "layout_base": self.layout_base,
         }
 
     @classmethod
@@ -114,7 +118,8 @@ class Case:
             pre=opt(Step, "pre"), post=opt(Step, "post"), frames=d.get("frames"),
             slo=opt(Slo, "slo"), reference=Reference.model_validate(d.get("reference") or {}),
             history_layouts=d.get("history_layouts"),
-            history_layout_seed=d.get("history_layout_seed"), layout_seed=d.get("layout_seed"))
+            history_layout_seed=d.get("history_layout_seed"), layout_seed=d.get("layout_seed"),
+            layout_base=int(d.get("layout_base") or 0))
 
 
 def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:

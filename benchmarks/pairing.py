@@ -1,0 +1,76 @@
+"""Whether process pairs held: per process-paired A/B record (``ab --processes``, or the panel's
+``failclosed.py --processes`` files), how B's layout pattern matches A's and how far the
+process pairs disagree.
+
+Per record, from the log median of every layout in every process (rows: process pairs, as
+:func:`harness.ab.verdict.process_layouts` pairs them):
+
+- ``replay``: the SD of a layout's figure between a side's processes (the replay noise);
+- ``d spread``: the SD over layouts of B's mean less A's;
+- ``F``, ``p``: the side-by-layout interaction (two-way, processes as replicates) against
+  the replay noise. Large where B's layouts are other placements than A's (its allocations
+  moved), but (session 18, squeezenet1_1 on the H200) 5-1227 in moved A/A trials against
+  0.1-8.4 in the others: no threshold on it separates the two at 4 layouts and 2 processes;
+- ``pairs``: the SD of the process pairs' mean differences, the term a base pad per pair
+  (since session 18) makes visible where all of B's layouts shift together.
+
+    python -m benchmarks.pairing docs/device-runs/session18/panel-2-p2-s18*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from harness.ab.verdict import process_layouts
+
+
+def pairing(record: dict[str, Any]) -> dict[str, float]:
+    """The figures above for one process-paired record (log scale, as fractions)."""
+    a, b = process_layouts(record, "median_ms")
+    k, n = a.shape
+    cells = np.stack([a, b])                                  # side x pair x layout
+    means = cells.mean(axis=1)                                # side x layout
+    df_within = 2 * n * (k - 1)
+    within = float(((cells - means[:, None, :]) ** 2).sum()) / df_within
+    d = means[1] - means[0]
+    interaction = k / 2 * float(((d - d.mean()) ** 2).sum()) / (n - 1)
+    f = interaction / within if within > 0 else float("inf")
+    pair_means = (b - a).mean(axis=1)
+    return {"change": float(d.mean()), "replay": float(np.sqrt(within)),
+            "d_spread": float(d.std(ddof=1)), "F": f,
+            "p": float(stats.f.sf(f, n - 1, df_within)),
+            "pairs": float(pair_means.std(ddof=1)) if k > 1 else float("nan"),
+            "processes": k, "layouts": n}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="+", help="saved panel files (failclosed.py --save)")
+    args = p.parse_args(argv)
+    print("| file | trial | on B | verdict | change | replay | d spread | F | p | pairs "
+          "| processes x layouts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for path in args.files:
+        with open(path) as f:
+            records = json.load(f)["records"]
+        for i, r in enumerate(records, 1):
+            if r.get("method") != "processes" or r.get("status") != "ok":
+                continue
+            x = pairing(r)
+            level = (r.get("experiment") or {}).get("slowdown", "")
+            status = (r.get("verdict") or {}).get("status", "")
+            print(f"| {path.rsplit('/', 1)[-1]} | {i} | {level} | {status} | "
+                  f"{x['change']:+.2%} | {x['replay']:.3%} | {x['d_spread']:.3%} | "
+                  f"{x['F']:.1f} | {x['p']:.2g} | {x['pairs']:.3%} | "
+                  f"{x['processes']} x {x['layouts']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
