@@ -258,7 +258,7 @@ def test_an_interleaved_ab_undecided_by_far_apart_layouts_points_to_processes():
     narrow = synthetic(0.0, 3, instance_sd=0.0007, drift=0.0003)
     narrow["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02}
     v_wide, v_narrow = judge([wide, narrow])
-    assert v_wide.status == "undecided" and "--processes 2" in v_wide.reason
+    assert v_wide.status == "undecided" and "--processes 3" in v_wide.reason
     assert "--processes" not in v_narrow.reason
 
 

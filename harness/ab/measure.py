@@ -118,8 +118,9 @@ class ABSettings:
     # Processes per side an interleaved comparison goes on to when it ends undecided because
     # its preparations are far apart (harness.ab.verdict.wants_processes; 0: it stays
     # undecided). Its looks continue the interleaved ones' alpha spending. Off by default
-    # until the reporting panel at --processes 2 meets the rule written for it beforehand
-    # (docs/verdicts.md, "Going on in processes").
+    # until a reporting panel at the suggested processes meets the rule written for it
+    # beforehand (docs/verdicts.md, "Going on in processes"; session 18: --processes 2 at one
+    # base called a moved A/A, so the rule failed there).
     escalate_processes: int = DEFAULT_ESCALATE_PROCESSES
     tolerance: dict[str, float] = field(default_factory=dict)
 

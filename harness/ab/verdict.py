@@ -40,10 +40,13 @@ HOST_PACE = "enqueue-bound"
 # Processes per side the undecided advice suggests (ab --processes): the smallest of 2, 3, 4
 # that, SIMULATED on the tuning workload's model (shufflenet_v2_x1_0's layout study, its
 # H200 replay components; benchmarks/process_model.py, 400 trials a level), gives "slower"
-# or "faster" in <= 1 % of A/A and moved A/A and finds +1 % in >= 95 %: 2 (0 %, 0.5 %,
-# 98.5 % without extending), by a rule written before the model ran
-# (docs/device-runs/README.md, "Session 16").
-SUGGESTED_PROCESSES = 2
+# or "faster" in <= 1 % of A/A and moved A/A and finds +1 % in >= 95 %, by a rule written
+# before the model ran (docs/device-runs/README.md, "Session 16"). Session 16: 2. Session 18,
+# once the H200 showed a moved B's layouts shifting together and each process pair got its
+# own base (the shift modelled as one layout draw per pair, N(0, 1.32 %), the tuning
+# layouts' own SD; extending): 2 calls 2.0 % of moved A/A, 3 calls 0.5 % and finds +1 % in
+# 100 %: 3 (docs/verdicts.md, "A base pad per process pair").
+SUGGESTED_PROCESSES = 3
 
 
 def pair_values(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
