@@ -14,7 +14,7 @@ from benchmark_modules import load
 
 from harness.ab.measure import ABInterrupted, ABSettings
 from harness.ab.processes import _conclude, as_round, side_case, side_order
-from harness.ab.verdict import judge
+from harness.ab.verdict import judge, layouts_set_interval
 from harness.adhoc import bench_case
 from harness.cli import build_parser, main
 from harness.errors import ConfigError
@@ -345,6 +345,12 @@ def test_an_interleaved_comparison_its_layouts_left_undecided_goes_on_in_process
     assert escalation(record(0.01, 0.019), replace(on, max_duration_s=0.0), 70.0) is None
     assert escalation(record(0.01, 0.019), on, 301.0) is None
     assert escalation(record(0.0, 0.0007), on, 70.0) is None              # "same"
+    # preparations 0.3 % apart asking for 9 (not more than twice the 6 it has), its
+    # extensions spent: it goes on as well (session 18: one such +1 % stayed undecided)
+    near = record(0.01, 0.003)
+    [v] = judge([near])
+    assert v.status == "undecided" and not layouts_set_interval(v.metrics["median"])
+    assert escalation(near, on, 70.0) is not None
     paced = record(0.01, 0.019, enqueue_ms={"A": 0.6, "B": 0.6}, enqueue_bound=["A", "B"])
     assert escalation(paced, on, 70.0) is None
 
