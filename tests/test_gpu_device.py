@@ -229,7 +229,12 @@ def test_ab_processes_pairs_the_same_layouts_in_both_sides_processes(write_toml,
     assert [r["status"] for r in rec["rounds"]] == ["ok"] * 4, rec["warnings"]
     seeds = {tuple(x["seed"] for x in r["layout_figures"]) for r in rec["rounds"]}
     assert len(seeds) == 1, seeds
+    # a base pad per process pair: A's and B's k-th processes alike, the pairs apart
+    bases = {(r["side"], r["round"]): r["layout_base"] for r in rec["rounds"]}
+    assert bases["A", 1] == bases["B", 1] > 0 and bases["A", 2] == bases["B", 2]
+    assert bases["A", 1] != bases["A", 2]
     assert rec["verdict"]["status"] == "slower", rec["verdict"]["reason"]
+    assert rec["verdict"]["metrics"]["median"]["method"] == "paired-runs"
     assert 0.03 < rec["verdict"]["change"] < 0.07
 
 
