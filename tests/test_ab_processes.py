@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from benchmark_modules import load
+from benchmark_modules import ROOT, load
 
 from harness.ab.measure import ABInterrupted, ABSettings
 from harness.ab.processes import _conclude, as_round, side_case, side_order
@@ -527,3 +527,24 @@ def test_the_pairing_table_sees_broken_layouts_and_pairs_that_disagree():
     assert intact["p"] > 0.01 and broken["p"] < 0.001
     assert intact["pairs"] < 0.002 < 0.02 < shifted["pairs"]
     assert abs(intact["change"] - 0.01) < 0.002
+
+
+def test_the_chain_model_goes_on_where_the_layouts_leave_it_undecided(capsys):
+    """benchmarks/chain_model.py (SIMULATED): on layouts 1.3 % apart (shufflenet_v2_x1_0's
+    study) an interleaved +1 % is left undecided and goes on in processes, which call it; the
+    table prints a row a level."""
+    chain_model = load("chain_model")
+    study = str(ROOT / "docs/device-runs/session5/layout-shufflenet_v2_x1_0.json")
+    args = chain_model.argparse.Namespace(
+        within=0.0005, prep_s=1.0, residual=0.0006, run_sd=0.0005, per_run=4,
+        process_s=12.5, escalate=3, moved_shift=0.0132)
+    layouts = chain_model.extension_model.study_layouts(study)
+    rng = np.random.default_rng(1)
+    runs = [chain_model.chain("0.01", layouts, args, rng) for _ in range(6)]
+    assert any(on for _, on, _ in runs)
+    for record, on, wall in runs:
+        assert (record.get("method") == "processes") == on
+        assert record["verdict"].status in ("slower", "undecided")
+        assert wall > (75.0 if on else 0.0)
+    assert chain_model.main(["--layouts", study, "--trials", "2", "--levels", "0"]) == 0
+    assert "| A/A |" in capsys.readouterr().out
