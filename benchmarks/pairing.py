@@ -12,7 +12,10 @@ Per record, from the log median of every layout in every process (rows: process 
   moved), but (session 18, squeezenet1_1 on the H200) 5-1227 in moved A/A trials against
   0.1-8.4 in the others: no threshold on it separates the two at 4 layouts and 2 processes;
 - ``pairs``: the SD of the process pairs' mean differences, the term a base pad per pair
-  (since session 18) makes visible where all of B's layouts shift together.
+  (since session 18) makes visible where all of B's layouts shift together;
+- ``pair term``: how the verdict took that term (``paired-runs`` records): ``measured``
+  where the pairs disagreed beyond the paired prior (its ``terms.between_df`` is pairs - 1),
+  ``prior`` where the prior floored it; ``-`` for records judged before session 18.
 
     python -m benchmarks.pairing docs/device-runs/session18/panel-2-p2-s18*.json
 """
@@ -49,13 +52,22 @@ def pairing(record: dict[str, Any]) -> dict[str, float]:
             "processes": k, "layouts": n}
 
 
+def pair_term(record: dict[str, Any]) -> str:
+    """How a judged record's verdict took the pairs' term (see the module's docstring)."""
+    m = ((record.get("verdict") or {}).get("metrics") or {}).get("median") or {}
+    terms = m.get("terms") or {}
+    if m.get("method") != "paired-runs" or "between_df" not in terms:
+        return "-"
+    return "measured" if terms["between_df"] == (m.get("processes") or 0) - 1 else "prior"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", help="saved panel files (failclosed.py --save)")
     args = p.parse_args(argv)
     print("| file | trial | on B | verdict | change | replay | d spread | F | p | pairs "
-          "| processes x layouts |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| pair term | processes x layouts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.files:
         with open(path) as f:
             records = json.load(f)["records"]
@@ -67,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             status = (r.get("verdict") or {}).get("status", "")
             print(f"| {path.rsplit('/', 1)[-1]} | {i} | {level} | {status} | "
                   f"{x['change']:+.2%} | {x['replay']:.3%} | {x['d_spread']:.3%} | "
-                  f"{x['F']:.1f} | {x['p']:.2g} | {x['pairs']:.3%} | "
+                  f"{x['F']:.1f} | {x['p']:.2g} | {x['pairs']:.3%} | {pair_term(r)} | "
                   f"{x['processes']} x {x['layouts']} |")
     return 0
 

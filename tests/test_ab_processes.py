@@ -513,7 +513,8 @@ def test_the_pairing_table_sees_broken_layouts_and_pairs_that_disagree():
     """benchmarks/pairing.py on simulated process records: B's layouts other placements give a
     large side-by-layout F; a shift of all of B's layouts that differs by pair shows in the
     pairs' spread; intact pairs show neither."""
-    pairing = load("pairing").pairing
+    module = load("pairing")
+    pairing = module.pairing
     rng = np.random.default_rng(3)
     bias = 0.012 * rng.standard_normal(4)
 
@@ -527,6 +528,10 @@ def test_the_pairing_table_sees_broken_layouts_and_pairs_that_disagree():
     assert intact["p"] > 0.01 and broken["p"] < 0.001
     assert intact["pairs"] < 0.002 < 0.02 < shifted["pairs"]
     assert abs(intact["change"] - 0.01) < 0.002
+    # the verdict measured the pairs' term where they disagree, the prior floored it where not
+    judged = [process_record(a, runs(bias, shifts)) for shifts in ([0.01, 0.01], [0.02, -0.02])]
+    judge(judged)
+    assert [module.pair_term(r) for r in judged] == ["prior", "measured"]
 
 
 def test_the_chain_model_goes_on_where_the_layouts_leave_it_undecided(capsys):
