@@ -505,7 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--processes", type=arguments.integer_at_least(2), default=None,
                     metavar="N",
                     help="run A and B each in N fresh processes, alternating ABBA, all at one "
-                         "set of layout seeds, and compare them layout by layout (each run as "
+                         "set of layout seeds, A's and B's k-th process over one base pad, and "
+                         "compare them pair by pair and layout by layout (each run as "
                          "`run` times a case; --duration and --block do not apply; an "
                          "undecided comparison adds processes up to 2N where that can settle "
                          "it, --max-duration 0 never, --max-wall caps it): for models whose "
@@ -513,9 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "'Process-paired A/B')")
     ab.add_argument("--escalate-processes", type=arguments.zero_or_at_least(2), default=None,
                     metavar="N",
-                    help="an interleaved comparison left undecided because its preparations "
-                         "are far apart (the verdict asks for more than twice the "
-                         "preparations) goes on as --processes N, its looks continuing the "
+                    help="an interleaved comparison its extensions left undecided because "
+                         "its preparations are far apart (their spread set the interval) "
+                         "goes on as --processes N (3 suggested), its looks continuing the "
                          "interleaved ones' false-alarm budget (scenario files: "
                          "escalate_processes = N in [[ab]]; default 0: it stays undecided; "
                          "docs/verdicts.md, 'Going on in processes')")
