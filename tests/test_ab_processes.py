@@ -501,7 +501,7 @@ def _escalating(monkeypatch):
     preparations are never far apart)."""
     import harness.ab.plan as plan
 
-    monkeypatch.setattr(plan, "wants_processes", lambda v, policy: True)
+    monkeypatch.setattr(plan, "wants_processes", lambda v: True)
     case = bench_case("zoo:transformer", shapes="input_ids:1x8", duration="0.3s",
                       warmup="50ms", timing={"layouts": 3})
     return case, ABSettings(duration_s=0.4, block_s=0.05, instances=2, max_duration_s=0.4,

@@ -228,7 +228,7 @@ def escalation(record: dict[str, Any], settings: ABSettings, wall_s: float,
     if settings.max_wall_s and left <= 0:
         return None
     [v] = judge_ab([record], policy)
-    if not wants_processes(v, policy):
+    if not wants_processes(v):
         return None
     return replace(settings, processes=n, max_wall_s=left)
 

@@ -240,7 +240,7 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
         metrics[metric] = MetricVerdict.build(
             status="pending", tolerance=tol[metric], direction="lower is better",
             a_ms=a_ms, b_ms=a_ms * math.exp(comp.log_ratio), runs=[len(a), len(b)],
-            processes=min(len(a), len(b)), layouts=int(a.shape[1]), looks=looks,
+            processes=len(a), layouts=int(a.shape[1]), looks=looks,
             look_share=share,
             **comp.to_json())
     unstable = [] if metrics else ["no layout was measured in two process pairs (A's and "
@@ -381,7 +381,7 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
     if m.get("processes"):
         n = preparations_needed(m, policy)
         return f"about {n} processes per side (--processes {n}) would settle it"
-    if str(m.get("method", "")).startswith("random-effects"):
+    if spread_set_interval(m):
         n = preparations_needed(m, policy)
         hint = (f"; or --processes {SUGGESTED_PROCESSES}, A and B in fresh processes at the "
                 "same layouts, which cancels the layouts' spread where both sides allocate "
@@ -390,18 +390,24 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
     return f"about {factor:.1f}x the measuring time (--duration) would settle it"
 
 
+def spread_set_interval(m: MetricVerdict) -> bool:
+    """Whether an interleaved metric was judged by its preparations' measured spread (random
+    effects over preparation pairs), not by its block pairs."""
+    return str(m.get("method", "")).startswith("random-effects")
+
+
 def layouts_set_interval(m: MetricVerdict, policy: VerdictPolicy = DEFAULT_POLICY) -> bool:
     """Whether an interleaved metric's interval is set by preparations far apart: settling it
     would take more than twice the preparations it has (squeezenet1_1 on the H200: layouts
     1.9 % apart, ~59 asked for against 6). In separate processes at one set of seeds the
     layouts are the same on both sides (``ab --processes``), which cancels that spread."""
-    if not str(m.get("method", "")).startswith("random-effects"):
+    if not spread_set_interval(m):
         return False
     n = preparations_needed(m, policy)
     return n is not None and n > 2 * int(m.get("instances") or 1)
 
 
-def wants_processes(v: Verdict, policy: VerdictPolicy = DEFAULT_POLICY) -> bool:
+def wants_processes(v: Verdict) -> bool:
     """An interleaved verdict, its extensions spent, that fresh processes at the same layouts
     could settle: undecided, its sides not host-paced (no placement is the host's drift) and
     its median's interval set by the preparations' spread (random effects over preparation
@@ -416,8 +422,7 @@ def wants_processes(v: Verdict, policy: VerdictPolicy = DEFAULT_POLICY) -> bool:
     processes cancel (SIMULATED, benchmarks/chain_model.py: on the tuning model 16 % of +1 %
     comparisons ended "at the tolerance", +0.45 to +0.54 %, and stayed undecided)."""
     m = (v.metrics or {}).get("median") or MetricVerdict()
-    return (v.status == "undecided" and not host_paced(v)
-            and str(m.get("method", "")).startswith("random-effects"))
+    return v.status == "undecided" and not host_paced(v) and spread_set_interval(m)
 
 
 def call(m: MetricVerdict, alpha: float) -> tuple[str, bool]:
