@@ -195,6 +195,8 @@ def test_ab_processes_end_to_end_on_the_cpu(write_toml, tmp_path, capsys):
     # each side's process ran over its pair's base pad (the CPU places none: recorded only)
     bases = {(r["side"], r["round"]): r["layout_base"] for r in rec["rounds"]}
     assert bases["A", 1] == bases["B", 1] > 0 and bases["A", 2] == bases["B", 2] > 0
+    # ...so its pairs share nothing, and each side's runs are judged as a group
+    assert rec["verdict"]["metrics"]["median"]["method"] == "paired-layouts"
     assert rec["verdict"]["status"] == "slower" and rec["verdict"]["change"] > 0.5
     assert "per-layout difference" in (out / "ab.html").read_text()
     assert "slower" in capsys.readouterr().out
