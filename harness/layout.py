@@ -35,6 +35,10 @@ LARGE_PAD = (1 * MIB, 64 * MIB)
 SMALL_PAD = (0, 1 * MIB)
 ALIGN = 512                 # the caching allocator's rounding: finer offsets change nothing
 STAGES = ("weights", "buffers")
+# A process pair's base pad (base_pad) in whole segments of the caching allocator's large
+# pool, 2 to 64 MiB: 32 placements.
+BASE_SEGMENT = 2 * MIB
+BASE_SLOTS = LARGE_PAD[1] // BASE_SEGMENT
 # Layouts per case in stored runs where the scenario names none (``timing.layouts``). Chosen
 # on shufflenet_v2_x1_0 (H200, fp16 b8 CUDA graph; docs/verdicts.md, "Layouts in stored
 # runs"): with one layout, adding a case before it moved its median +7.8 % in 5 of 5 runs
@@ -74,17 +78,26 @@ class Layout:
         return (self.base, *pads) if self.base and stage == "weights" else pads
 
 
-def base_pad(seed: int) -> int:
-    """A base pad (bytes) drawn from ``seed``, over the range of a layout's large pad.
+def base_pad(seed: int, draw: int = 0) -> int:
+    """The ``draw``-th base pad (bytes) of a series drawn from ``seed``: a whole number of
+    :data:`BASE_SEGMENT` over the range of a layout's large pad, every draw of a series
+    another one until all :data:`BASE_SLOTS` are used (a random order of them).
 
-    Why: a seed replays a layout in any process, but only over the same allocations before
-    it. Where B allocates differently from A (an extra 1-64 MiB before its preparations, the
-    panel's "moved" level), all of B's layouts can shift together: squeezenet1_1 on the
-    H200, ``ab --processes 2``, an A/A with B moved read "faster" -2.4 % with all four of B's
-    layouts in the fast mode (session 18, docs/verdicts.md). One fixed base per side is one
-    draw of that shift, which no number of processes at it averages; a base drawn for each
-    process pair (both sides alike) makes it a sampled level."""
-    return random.Random(seed).randrange(LARGE_PAD[0], LARGE_PAD[1], ALIGN)
+    Why a base: a seed replays a layout in any process, but only over the same allocations
+    before it. Where B allocates differently from A (an extra 1-64 MiB before its
+    preparations, the panel's "moved" level), all of B's layouts can shift together:
+    squeezenet1_1 on the H200, ``ab --processes 2``, an A/A with B moved read "faster" -2.4 %
+    with all four of B's layouts in the fast mode (session 18, docs/verdicts.md). One fixed
+    base per side is one draw of that shift, which no number of processes at it averages; a
+    base drawn for each process pair (both sides alike) makes it a sampled level.
+
+    Why whole segments, and no repeats: the caching allocator hands out a large block as
+    whole 2 MiB segments, so two bases in the same segment are one placement. Drawn
+    independently at 512 bytes, two of a comparison's three pairs fell in one segment in 2 of
+    3 moved A/As (session 19, H200: 23.2 and 23.4 MiB; 52.3 and 52.8 MiB), their figures
+    agreed to 0.3 %, and the comparison counted as three draws what was two."""
+    slots = random.Random(seed).sample(range(BASE_SLOTS), BASE_SLOTS)
+    return (slots[draw % BASE_SLOTS] + 1) * BASE_SEGMENT
 
 
 def random_seed() -> int:

@@ -148,6 +148,45 @@ def test_process_pairs_at_their_own_bases_measure_a_shift_of_all_of_bs_layouts()
     assert med["terms"]["between_df"] == pairs - 1 and med["between_run_cv"] > 0.005
 
 
+# Session 19, H200, squeezenet1_1, ab --processes 3, an A/A with B's preparations after an
+# extra 33.5 MiB (docs/device-runs/session19/panel-2-p3-s19a.json, trial 4): B less A per
+# layout (log) in each process pair. Pairs 2 and 3 drew bases in one 2 MiB segment.
+MOVED_AA_S19 = np.log1p(np.array([[-3.48, -0.41, -0.33, 0.25], [-1.25, -3.40, -1.42, -3.00],
+                                  [-1.41, -3.48, -1.81, -2.73]]) / 100)
+
+
+def test_a_moved_a_a_whose_pairs_disagree_is_judged_on_the_pairs_not_called():
+    """That trial read "faster" -1.85 % [-2.91, -0.78] on the crossed terms (the layouts'
+    9 degrees of freedom lent to the pairs'); its three pairs' means say [-4.9, +1.2] %. Over
+    a base per pair the layouts are nested in the pairs, so the pairs are the replicates."""
+    from harness.comparison import NoisePrior, compare_paired_runs
+
+    a = np.full_like(MOVED_AA_S19, math.log(0.503))
+    c = compare_paired_runs(a, a + MOVED_AA_S19, NoisePrior(run_to_run_cv=0.001, weight=4))
+    assert c.df == 2 and c.terms["between_df"] == 2
+    assert c.ci[0] < -0.04 and c.ci[1] > 0.01
+    # a +1 % whose pairs agree (trial 1 of the same call): the prior floors the pairs' term,
+    # which keeps its degrees of freedom beside the layouts'; clearly slower
+    slower = np.log1p(np.array([[1.41, 1.91, 1.53, 1.73], [1.25, 1.30, 1.61, 1.44],
+                                [1.27, 1.41, 1.54, 1.63]]) / 100)
+    s = compare_paired_runs(a, a + slower, NoisePrior(run_to_run_cv=0.001, weight=4))
+    assert s.df > 2 and s.ci[0] > 0.01
+
+
+def test_a_comparisons_pairs_draw_distinct_whole_segment_bases():
+    """Drawn independently at 512 bytes, two of a comparison's three pairs fell in one 2 MiB
+    segment in 2 of 3 moved A/As on the H200 (session 19): one placement counted twice."""
+    from harness.ab.processes import pair_base
+    from harness.layout import BASE_SEGMENT, BASE_SLOTS, LARGE_PAD
+
+    for seed in range(50):
+        bases = [pair_base(seed, k) for k in range(1, BASE_SLOTS + 1)]
+        assert len(set(bases)) == BASE_SLOTS
+        assert all(b % BASE_SEGMENT == 0 and LARGE_PAD[0] < b <= LARGE_PAD[1] for b in bases)
+    firsts = {pair_base(seed, 1) for seed in range(200)}
+    assert len(firsts) > BASE_SLOTS // 2          # the series differ from seed to seed
+
+
 def test_ctrl_c_keeps_the_rounds_run_so_far(monkeypatch):
     import harness.ab.processes as processes
 

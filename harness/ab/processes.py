@@ -82,9 +82,10 @@ def side_case(case: Case, layout_seed: int, pair: int) -> Case:
 def pair_base(layout_seed: int, pair: int) -> int:
     """Process pair ``pair``'s base pad, the same for A's process and B's: where both sides
     allocate alike it cancels with the layouts, and where B allocates differently its shift
-    differs from pair to pair, so the pairs' spread measures it (:func:`harness.layout.
-    base_pad`; judged by :func:`harness.comparison.compare_paired_runs`)."""
-    return base_pad(derived_seed(layout_seed, "base", pair))
+    differs from pair to pair, so the pairs' spread measures it. The pairs of one comparison
+    draw from one series, so no two share a placement (:func:`harness.layout.base_pad`;
+    judged by :func:`harness.comparison.compare_paired_runs`)."""
+    return base_pad(derived_seed(layout_seed, "base"), pair - 1)
 
 
 def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
