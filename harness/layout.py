@@ -95,7 +95,7 @@ def base_pad(seed: int, draw: int = 0) -> int:
     whole 2 MiB segments, so two bases in the same segment are one placement. Drawn
     independently at 512 bytes, two of a comparison's three pairs fell in one segment in 2 of
     3 moved A/As (session 19, H200: 23.2 and 23.4 MiB; 52.3 and 52.8 MiB), their figures
-    agreed to 0.3 %, and the comparison counted as three draws what was two."""
+    agreed to 0.4 %, and the comparison counted as three draws what was two."""
     slots = random.Random(seed).sample(range(BASE_SLOTS), BASE_SLOTS)
     return (slots[draw % BASE_SLOTS] + 1) * BASE_SEGMENT
 
