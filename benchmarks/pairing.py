@@ -15,7 +15,10 @@ Per record, from the log median of every layout in every process (rows: process 
   (since session 18) makes visible where all of B's layouts shift together;
 - ``pair term``: how the verdict took that term (``paired-runs`` records): ``measured``
   where the pairs disagreed beyond the paired prior (its ``terms.between_df`` is pairs - 1),
-  ``prior`` where the prior floored it; ``-`` for records judged before session 18.
+  ``prior`` where the prior floored it; ``-`` for records judged before session 18;
+- ``bases``: the distinct placements among the pairs' base pads, counted in the caching
+  allocator's 2 MiB segments, of the pairs (session 19: two pairs in one segment replayed
+  one placement; since then a comparison's pairs never share one).
 
     python -m benchmarks.pairing docs/device-runs/session18/panel-2-p2-s18*.json
 """
@@ -24,13 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from harness.ab.verdict import process_layouts
+from harness.ab.verdict import completed_rounds, process_layouts
+from harness.layout import BASE_SEGMENT
 
 
 def pairing(record: dict[str, Any]) -> dict[str, float]:
@@ -61,13 +66,22 @@ def pair_term(record: dict[str, Any]) -> str:
     return "measured" if terms["between_df"] == (m.get("processes") or 0) - 1 else "prior"
 
 
+def distinct_bases(record: dict[str, Any]) -> str:
+    """``distinct/pairs`` of a record's base pads in whole segments (``-``: no base pads)."""
+    bases = {r["round"]: r.get("layout_base") or 0 for r in completed_rounds(record)}
+    if not any(bases.values()):
+        return "-"
+    segments = {math.ceil(b / BASE_SEGMENT) for b in bases.values()}
+    return f"{len(segments)}/{len(bases)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", help="saved panel files (failclosed.py --save)")
     args = p.parse_args(argv)
     print("| file | trial | on B | verdict | change | replay | d spread | F | p | pairs "
-          "| pair term | processes x layouts |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| pair term | bases | processes x layouts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.files:
         with open(path) as f:
             records = json.load(f)["records"]
@@ -80,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {path.rsplit('/', 1)[-1]} | {i} | {level} | {status} | "
                   f"{x['change']:+.2%} | {x['replay']:.3%} | {x['d_spread']:.3%} | "
                   f"{x['F']:.1f} | {x['p']:.2g} | {x['pairs']:.3%} | {pair_term(r)} | "
+                  f"{distinct_bases(r)} | "
                   f"{x['processes']} x {x['layouts']} |")
     return 0
 

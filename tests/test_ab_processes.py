@@ -573,6 +573,12 @@ def test_the_pairing_table_sees_broken_layouts_and_pairs_that_disagree():
     judged = [process_record(a, runs(bias, shifts)) for shifts in ([0.01, 0.01], [0.02, -0.02])]
     judge(judged)
     assert [module.pair_term(r) for r in judged] == ["prior", "measured"]
+    # the bases column counts placements in whole 2 MiB segments (session 19's collision)
+    assert module.distinct_bases(judged[0]) == "-"
+    mib = 1 << 20
+    for r, base in zip(judged[0]["rounds"], [23.2, 23.2, 23.4, 23.4], strict=True):
+        r["layout_base"] = int(base * mib)
+    assert module.distinct_bases(judged[0]) == "1/2"
 
 
 def test_the_chain_model_goes_on_where_the_layouts_leave_it_undecided(capsys):
