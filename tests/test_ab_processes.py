@@ -146,6 +146,8 @@ def test_process_pairs_at_their_own_bases_measure_a_shift_of_all_of_bs_layouts()
     assert v_moved.status == "undecided" and v_slow.status == "slower"
     med = v_moved.metrics["median"]
     assert med["terms"]["between_df"] == pairs - 1 and med["between_run_cv"] > 0.005
+    # the reason says why so many processes would be needed: the layouts did not cancel
+    assert "did not cancel pair by pair" in v_moved.reason
 
 
 # Session 19, H200, squeezenet1_1, ab --processes 3, an A/A with B's preparations after an
