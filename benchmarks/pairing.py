@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from harness.ab.verdict import completed_rounds, process_layouts
+from harness.ab.rounds import completed_rounds
+from harness.ab.verdict import process_layouts
 from harness.layout import BASE_SEGMENT
 
 

@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from harness.ab.measure import ABInterrupted, ABSettings, Extend, kept_samples
-from harness.ab.verdict import completed_rounds, look_count
+from harness.ab.rounds import completed_rounds
+from harness.ab.verdict import look_count
 from harness.layout import DEFAULT_LAYOUTS, base_pad, derived_seed, random_seed
 from harness.results import now_iso
 from harness.scenario.expand import Case

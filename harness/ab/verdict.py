@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.ab.rounds import completed_rounds
 from harness.baseline.verdict import (
     DEFAULT_POLICY,
     DEFAULT_TOLERANCE,
@@ -184,11 +185,6 @@ def look_count(record: dict[str, Any]) -> int:
     record: its looks continue that comparison's spending, so the two together call a false
     change at most at alpha)."""
     return int(record.get("looks_before") or 0) + 1 + len(record.get("extensions") or [])
-
-
-def completed_rounds(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A process-paired record's rounds whose process completed (harness.ab.processes)."""
-    return [r for r in record.get("rounds") or [] if r.get("status") == "ok"]
 
 
 def _pending(record: dict[str, Any], metrics: dict[str, MetricVerdict], tol: dict[str, float],

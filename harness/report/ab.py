@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from harness.ab.verdict import completed_rounds, pair_values, process_layouts
+from harness.ab.rounds import completed_rounds
+from harness.ab.verdict import pair_values, process_layouts
 from harness.report import svg
 from harness.report.view import ab_verdict_of
 from harness.verdict.records import MetricVerdict

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from harness.ab.rounds import completed_rounds
 from harness.verdict.gross import gross_change
 from harness.verdict.records import MetricVerdict, Verdict
 
@@ -80,9 +81,8 @@ def side_clocks_mhz(record: Mapping[str, Any],
             end = start + float(blk["t_end_s"]) - float(blk["t_s"])
             found[blk["side"]] += [float(c) for ti, c in zip(t, sm, strict=False)
                                    if c and start <= ti <= end]
-    for rnd in record.get("rounds") or []:      # process-paired: each process's own samples
-        if rnd.get("status") == "ok":
-            found[rnd["side"]] += [float(c) for c in rnd.get("sm_clock_mhz") or []]
+    for rnd in completed_rounds(record):        # process-paired: each process's own samples
+        found[rnd["side"]] += [float(c) for c in rnd.get("sm_clock_mhz") or []]
     return {side: float(median(v)) if len(v) >= min_samples else None
             for side, v in found.items()}
 
