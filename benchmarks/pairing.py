@@ -11,6 +11,10 @@ Per record, from the log median of every layout in every process (rows: process 
   the replay noise. Large where B's layouts are other placements than A's (its allocations
   moved), but (session 18, squeezenet1_1 on the H200) 5-1227 in moved A/A trials against
   0.1-8.4 in the others: no threshold on it separates the two at 4 layouts and 2 processes;
+- ``in pair``: the SD over layouts of B less A within a process pair, pooled over the pairs:
+  where the sides allocate alike it is the replay noise of a difference, and where B's
+  layouts are other placements it holds their spread (session 19, squeezenet1_1, a base per
+  pair: 0.9-2.5 % in the moved A/As against 0.12-0.21 % in the others);
 - ``pairs``: the SD of the process pairs' mean differences, the term a base pad per pair
   (since session 18) makes visible where all of B's layouts shift together;
 - ``pair term``: how the verdict took that term (``paired-runs`` records): ``measured``
@@ -51,9 +55,10 @@ def pairing(record: dict[str, Any]) -> dict[str, float]:
     interaction = k / 2 * float(((d - d.mean()) ** 2).sum()) / (n - 1)
     f = interaction / within if within > 0 else float("inf")
     pair_means = (b - a).mean(axis=1)
+    in_pair = float((((b - a) - pair_means[:, None]) ** 2).sum()) / (k * (n - 1))
     return {"change": float(d.mean()), "replay": float(np.sqrt(within)),
             "d_spread": float(d.std(ddof=1)), "F": f,
-            "p": float(stats.f.sf(f, n - 1, df_within)),
+            "p": float(stats.f.sf(f, n - 1, df_within)), "in_pair": float(np.sqrt(in_pair)),
             "pairs": float(pair_means.std(ddof=1)) if k > 1 else float("nan"),
             "processes": k, "layouts": n}
 
@@ -80,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", help="saved panel files (failclosed.py --save)")
     args = p.parse_args(argv)
-    print("| file | trial | on B | verdict | change | replay | d spread | F | p | pairs "
-          "| pair term | bases | processes x layouts |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| file | trial | on B | verdict | change | replay | d spread | F | p | in pair "
+          "| pairs | pair term | bases | processes x layouts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.files:
         with open(path) as f:
             records = json.load(f)["records"]
@@ -94,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             status = (r.get("verdict") or {}).get("status", "")
             print(f"| {path.rsplit('/', 1)[-1]} | {i} | {level} | {status} | "
                   f"{x['change']:+.2%} | {x['replay']:.3%} | {x['d_spread']:.3%} | "
-                  f"{x['F']:.1f} | {x['p']:.2g} | {x['pairs']:.3%} | {pair_term(r)} | "
+                  f"{x['F']:.1f} | {x['p']:.2g} | {x['in_pair']:.3%} | {x['pairs']:.3%} | "
+                  f"{pair_term(r)} | "
                   f"{distinct_bases(r)} | "
                   f"{x['processes']} x {x['layouts']} |")
     return 0

@@ -569,6 +569,7 @@ def test_the_pairing_table_sees_broken_layouts_and_pairs_that_disagree():
     broken = pairing(process_record(a, runs(0.012 * rng.standard_normal(4), [0.0, 0.0])))
     shifted = pairing(process_record(a, runs(bias, [0.02, -0.02])))
     assert intact["p"] > 0.01 and broken["p"] < 0.001
+    assert intact["in_pair"] < 0.002 < 0.005 < broken["in_pair"]
     assert intact["pairs"] < 0.002 < 0.02 < shifted["pairs"]
     assert abs(intact["change"] - 0.01) < 0.002
     # the verdict measured the pairs' term where they disagree, the prior floored it where not
