@@ -510,8 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "`run` times a case; --duration and --block do not apply; an "
                          "undecided comparison adds processes up to 2N where that can settle "
                          "it, --max-duration 0 never, --max-wall caps it): for models whose "
-                         "preparations differ by more than the tolerance (docs/verdicts.md, "
-                         "'Process-paired A/B')")
+                         "preparations differ by more than the tolerance; 3 or more where B "
+                         "may allocate differently from A, since with 2 the pairs' spread has "
+                         "one degree of freedom (docs/verdicts.md, 'Process-paired A/B')")
     ab.add_argument("--escalate-processes", type=arguments.zero_or_at_least(2), default=None,
                     metavar="N",
                     help="an interleaved comparison its extensions left undecided because "
