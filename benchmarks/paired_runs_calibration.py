@@ -3,6 +3,10 @@ are nested in the process pairs (``ab --processes`` over a base per pair, B allo
 differently from A): each pair's B less A is a common shift N(0, ``shift``) plus an
 independent N(0, ``layout``) per layout. Nominal: 2 alpha (2 % at ab's alpha of 0.01).
 
+Then the same for ``compare_layout_groups`` (the stored verdict's runs, and ``ab
+--processes`` where no layout was placed), whose terms have the same form: there it holds
+about its level at both priors, so it was left as it is.
+
 This is the textbook model of the design, not a measured workload: it checks the
 interval's arithmetic (its degrees of freedom above all), which session 19 found lent the
 layouts' degrees of freedom to the pairs' term (on the H200 a moved A/A read "faster" on 11
@@ -31,6 +35,9 @@ from harness import comparison
 # both small (a B that allocates alike: the replay noise)
 CASES = ((0.008, 0.012), (0.015, 0.005), (0.0, 0.012), (0.002, 0.0015))
 PRIOR = comparison.NoisePrior(0.001, 4.0, floor=False)   # ab's paired prior (paired_layout_cv)
+# compare_layout_groups: (run-level SD, layout-by-run SD) rows; (baseline runs, current runs)
+GROUP_CASES = ((0.01, 0.003), (0.005, 0.01), (0.002, 0.002))
+GROUPS = ((5, 1), (3, 3))
 
 
 def miss_rate(compare: Callable[..., comparison.Comparison], shift: float, layout: float,
@@ -42,6 +49,24 @@ def miss_rate(compare: Callable[..., comparison.Comparison], shift: float, layou
     for _ in range(trials):
         d = rng.normal(0.0, shift, (pairs, 1)) + rng.normal(0.0, layout, (pairs, layouts))
         c = compare(zeros, d, PRIOR, alpha=alpha)
+        misses += c.ci[0] > 0 or c.ci[1] < 0
+    return misses / trials
+
+
+def groups_miss_rate(compare: Callable[..., comparison.Comparison], prior: comparison.NoisePrior,
+                     run: float, layout: float, runs: tuple[int, int], layouts: int,
+                     trials: int, rng: np.random.Generator, alpha: float = 0.01) -> float:
+    """The same for ``compare_layout_groups`` (the stored verdict's J baseline runs against
+    one current run, and ``ab --processes`` where no layout was placed): every run replays
+    the same layouts (N(0, 1.2 %) each, shared), plus a run-level N(0, ``run``) and a
+    layout-by-run N(0, ``layout``)."""
+    j, k = runs
+    misses = 0
+    for _ in range(trials):
+        shared = rng.normal(0.0, 0.012, layouts)
+        base = shared + rng.normal(0.0, run, (j, 1)) + rng.normal(0.0, layout, (j, layouts))
+        cur = shared + rng.normal(0.0, run, (k, 1)) + rng.normal(0.0, layout, (k, layouts))
+        c = compare(base, cur, prior, alpha=alpha)
         misses += c.ci[0] > 0 or c.ci[1] < 0
     return misses / trials
 
@@ -67,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=2000)
     p.add_argument("--seed", type=int, default=19)
     args = p.parse_args(argv)
-    compare = load(args.module).compare_paired_runs
+    module = load(args.module)
+    compare = module.compare_paired_runs
     pairs = [int(x) for x in args.pairs.split(",")]
     print(f"A/A misses of the 98 % interval (nominal 2 %), {args.trials} trials a cell, "
           f"{args.layouts} layouts a run (SIMULATED)")
@@ -77,6 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         rates = [miss_rate(compare, shift, layout, k, args.layouts, args.trials,
                            np.random.default_rng(args.seed)) for k in pairs]
         print(f"| {shift:.2%} | {layout:.2%} | " + " | ".join(f"{r:.1%}" for r in rates) + " |")
+    print(f"\nThe layout-groups comparison on the same terms ({args.trials} trials a cell): "
+          "runs replaying shared layouts, a run-level term and a layout-by-run term")
+    print("| prior | run-level | layout-by-run | 5 baseline vs 1 | 3 vs 3 |")
+    print("|---|---|---|---|---|")
+    for prior in (module.NoisePrior(0.006, 4.0), module.NoisePrior(0.001, 4.0, floor=False)):
+        for run, layout in GROUP_CASES:
+            rates = [groups_miss_rate(module.compare_layout_groups, prior, run, layout, runs,
+                                      args.layouts, args.trials,
+                                      np.random.default_rng(args.seed)) for runs in GROUPS]
+            print(f"| {prior.run_to_run_cv:.1%} | {run:.1%} | {layout:.1%} | "
+                  + " | ".join(f"{r:.1%}" for r in rates) + " |")
     return 0
 
 
