@@ -382,7 +382,7 @@ def compare_paired_runs(reference: Sequence[Sequence[float]] | np.ndarray,
     w = own * k / 2          # as compare_layout_groups states its terms (own = w/k + w/k)
     parts = {"between_var": sb2, "between_df": df_b, "current_var": w / k,
              "current_df": df_own, "baseline_var": w, "baseline_df": df_own * k}
-    if k >= 2 and df_b == df_runs:          # measured: the pairs' spread is the interval's
+    if k >= 2 and observed > prior.run_to_run_cv ** 2:    # measured (between_term's test)
         se = max(se, math.sqrt(float(d.mean(axis=1).var(ddof=1)) / k))
         df = df_runs
     return _finish(change, se, df, alpha, power, tests, k, "paired-runs", math.sqrt(sb2),
