@@ -254,20 +254,16 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
         w_cur, mean_w, df_cur = _pooled_layout_terms(current, baseline, w_cur, df_base)
         pooled = df_cur == df_base
     observed = max(float(x.var(ddof=1)) - mean_w, 0.0) if j >= 2 else 0.0
-    if observed > prior.run_to_run_cv ** 2:
-        # A spread above the prior is taken as measured, with its own J - 1 degrees of
-        # freedom: a measured spread is never thrown away.
-        sb2, df_b = observed, float(j - 1)
-    elif prior.floor:
+    if prior.floor and not measured(observed, prior):
         # The prior is a floor: runs accepted close together in time agree better than runs
         # far apart (gpu.md), so a small observed spread must not shrink the noise below it.
         sb2, df_b = prior.run_to_run_cv ** 2, prior.weight + j - 1
     else:
-        # Layouts: a quiet history lowers the prior, weighted by its J - 1 degrees of
-        # freedom against the prior's pseudo-runs.
-        sb2 = ((prior.weight * prior.run_to_run_cv ** 2 + (j - 1) * observed)
-               / (prior.weight + j - 1))
-        df_b = prior.weight + j - 1
+        # A spread above the prior is taken as measured, with its own J - 1 degrees of
+        # freedom (a measured spread is never thrown away); with layouts, a quiet history
+        # lowers the prior, weighted by its J - 1 degrees of freedom against the prior's
+        # pseudo-runs.
+        sb2, df_b = between_term(observed, float(j - 1), prior)
     if math.isinf(w_cur):
         return _finish(current.log_value - float(x.mean()), math.inf, 1, alpha, power, tests, j,
                        "baseline-runs", math.sqrt(sb2))
@@ -323,11 +319,16 @@ def layout_by_run_ss(rows: np.ndarray) -> float:
     return float((r ** 2).sum())
 
 
+def measured(observed: float, prior: NoisePrior) -> bool:
+    """Whether an observed run-level variance stands on its own (beyond the prior's)."""
+    return observed > prior.run_to_run_cv ** 2
+
+
 def between_term(observed: float, df: float, prior: NoisePrior) -> tuple[float, float]:
     """The run-level variance and its degrees of freedom: the ``observed`` one (on ``df``)
     where it exceeds the prior's, else the two pooled, the prior weighing as its
     ``weight`` degrees of freedom (a weak floor: a few runs cannot claim less)."""
-    if observed > prior.run_to_run_cv ** 2:
+    if measured(observed, prior):
         return observed, df
     return ((prior.weight * prior.run_to_run_cv ** 2 + df * observed) / (prior.weight + df),
             prior.weight + df)
@@ -368,23 +369,23 @@ def compare_paired_runs(reference: Sequence[Sequence[float]] | np.ndarray,
     d = cur - base
     change, se_own = trimmed_mean(d.mean(axis=0), trim)
     own, df_own = se_own ** 2, float(n - 2 * math.floor(trim * n) - 1)
-    observed, df_runs = 0.0, float(k - 1)
+    observed, df_runs, pairs_var = 0.0, float(k - 1), 0.0
     if k >= 2:
         df_res = df_runs * (n - 1)
         ms = layout_by_run_ss(d) / df_res           # one pair's layout-by-pair noise
         pooled = (df_own * own + df_res * ms / (k * n)) / (df_own + df_res)
         if pooled > own:
             own, df_own = pooled, df_own + df_res
-        observed = max(float(d.mean(axis=1).var(ddof=1)) - ms / n, 0.0) / 2
+        pairs_var = float(d.mean(axis=1).var(ddof=1))   # the pairs' mean differences
+        observed = max(pairs_var - ms / n, 0.0) / 2
     sb2, df_b = between_term(observed, df_runs, prior)
     terms = [(2 * sb2 / k, df_b), (own, df_own)]
     se, df = math.sqrt(sum(v for v, _ in terms)), satterthwaite(terms)
     w = own * k / 2          # as compare_layout_groups states its terms (own = w/k + w/k)
     parts = {"between_var": sb2, "between_df": df_b, "current_var": w / k,
              "current_df": df_own, "baseline_var": w, "baseline_df": df_own * k}
-    if k >= 2 and observed > prior.run_to_run_cv ** 2:    # measured (between_term's test)
-        se = max(se, math.sqrt(float(d.mean(axis=1).var(ddof=1)) / k))
-        df = df_runs
+    if measured(observed, prior):            # the pairs' own spread is the interval's
+        se, df = max(se, math.sqrt(pairs_var / k)), df_runs
     return _finish(change, se, df, alpha, power, tests, k, "paired-runs", math.sqrt(sb2),
                    parts)
 

@@ -396,7 +396,7 @@ def more_needed(m: MetricVerdict, host_paced: bool = False,
     if m.get("processes"):
         n = preparations_needed(m, policy)
         advice = f"about {n} processes per side (--processes {n}) would settle it"
-        if m.get("method") == "paired-runs" and n is not None and n > 2 * int(m["processes"]):
+        if m.get("method") == "paired-runs" and beyond_twice(m, n):
             # What a user needs to read such a count: it is not noise in the timing. On the
             # H200 (session 19) every A/A whose B allocated differently asked for 47-499.
             advice += ("; A's and B's layouts did not cancel pair by pair, as where B "
@@ -423,10 +423,13 @@ def layouts_set_interval(m: MetricVerdict, policy: VerdictPolicy = DEFAULT_POLIC
     would take more than twice the preparations it has (squeezenet1_1 on the H200: layouts
     1.9 % apart, ~59 asked for against 6). In separate processes at one set of seeds the
     layouts are the same on both sides (``ab --processes``), which cancels that spread."""
-    if not spread_set_interval(m):
-        return False
-    n = preparations_needed(m, policy)
-    return n is not None and n > 2 * int(m.get("instances") or 1)
+    return spread_set_interval(m) and beyond_twice(m, preparations_needed(m, policy))
+
+
+def beyond_twice(m: MetricVerdict, needed: int | None) -> bool:
+    """Whether settling a metric needs more than twice the preparations (or processes) a
+    side it has: its units' spread, not the timing, set the interval."""
+    return needed is not None and needed > 2 * int(m.get("processes") or m.get("instances") or 1)
 
 
 def wants_processes(v: Verdict) -> bool:
