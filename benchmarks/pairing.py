@@ -54,8 +54,9 @@ def pairing(record: dict[str, Any]) -> dict[str, float]:
     d = means[1] - means[0]
     interaction = k / 2 * float(((d - d.mean()) ** 2).sum()) / (n - 1)
     f = interaction / within if within > 0 else float("inf")
-    pair_means = (b - a).mean(axis=1)
-    in_pair = float((((b - a) - pair_means[:, None]) ** 2).sum()) / (k * (n - 1))
+    in_pairs = b - a                                          # pair x layout
+    pair_means = in_pairs.mean(axis=1)
+    in_pair = float(((in_pairs - pair_means[:, None]) ** 2).sum()) / (k * (n - 1))
     return {"change": float(d.mean()), "replay": float(np.sqrt(within)),
             "d_spread": float(d.std(ddof=1)), "F": f,
             "p": float(stats.f.sf(f, n - 1, df_within)), "in_pair": float(np.sqrt(in_pair)),
