@@ -18,8 +18,9 @@ Per record, from the log median of every layout in every process (rows: process 
 - ``pairs``: the SD of the process pairs' mean differences, the term a base pad per pair
   (since session 18) makes visible where all of B's layouts shift together;
 - ``pair term``: how the verdict took that term (``paired-runs`` records): ``measured``
-  where the pairs disagreed beyond the paired prior (its ``terms.between_df`` is pairs - 1),
-  ``prior`` where the prior floored it; ``-`` for records judged before session 18;
+  where the pairs disagreed beyond the paired prior (``terms.between_measured``; records
+  saved before session 21 lack it, and their ``terms.between_df`` is pairs - 1), ``prior``
+  where the prior floored it; ``-`` for records judged before session 18;
 - ``bases``: the distinct placements among the pairs' base pads, counted in the caching
   allocator's 2 MiB segments, of the pairs (session 19: two pairs in one segment replayed
   one placement; since then a comparison's pairs never share one).
@@ -70,6 +71,10 @@ def pair_term(record: dict[str, Any]) -> str:
     terms = m.get("terms") or {}
     if m.get("method") != "paired-runs" or "between_df" not in terms:
         return "-"
+    if "between_measured" in terms:      # saved since session 21
+        return "measured" if terms["between_measured"] else "prior"
+    # Records saved before: the measured term kept the pairs' own pairs - 1 degrees of
+    # freedom (right under the paired prior's weight > 0, which every saved record had)
     return "measured" if terms["between_df"] == (m.get("processes") or 0) - 1 else "prior"
 
 

@@ -269,8 +269,8 @@ def compare_to_baseline(current: RunEstimate, baseline: Sequence[RunEstimate],
                        "baseline-runs", math.sqrt(sb2))
     terms = [(sb2 * (1 + 1 / j), df_b), (w_cur, df_cur), (mean_w / j, df_base)]
     se = math.sqrt(sum(v for v, _ in terms))
-    parts = {"between_var": sb2, "between_df": df_b, "current_var": w_cur,
-             "current_df": df_cur, "baseline_var": mean_w, "baseline_df": df_base}
+    parts = noise_terms((sb2, df_b), measured(observed, prior), (w_cur, df_cur),
+                        (mean_w, df_base))
     if pooled:       # one pooled layout spread: one term, not two independent ones
         terms = [terms[0], (w_cur + mean_w / j, df_cur)]
     return _finish(current.log_value - float(x.mean()), se, satterthwaite(terms), alpha, power,
@@ -322,6 +322,17 @@ def layout_by_run_ss(rows: np.ndarray) -> float:
 def measured(observed: float, prior: NoisePrior) -> bool:
     """Whether an observed run-level variance stands on its own (beyond the prior's)."""
     return observed > prior.run_to_run_cv ** 2
+
+
+def noise_terms(between: tuple[float, float], between_measured: bool,
+                current: tuple[float, float], baseline: tuple[float, float]) -> dict[str, float]:
+    """A comparison's noise model as it is saved (``Comparison.terms``): each term's
+    ``(variance, degrees of freedom)``, and whether the run-level term was measured beyond
+    the prior (1.0) or took the prior in (0.0). The flag is stored, not read back from the
+    degrees of freedom: under a prior of weight 0 the pooled term has the observed one's."""
+    return {"between_var": between[0], "between_df": between[1],
+            "between_measured": float(between_measured), "current_var": current[0],
+            "current_df": current[1], "baseline_var": baseline[0], "baseline_df": baseline[1]}
 
 
 def between_term(observed: float, df: float, prior: NoisePrior) -> tuple[float, float]:
@@ -382,8 +393,8 @@ def compare_paired_runs(reference: Sequence[Sequence[float]] | np.ndarray,
     terms = [(2 * sb2 / k, df_b), (own, df_own)]
     se, df = math.sqrt(sum(v for v, _ in terms)), satterthwaite(terms)
     w = own * k / 2          # as compare_layout_groups states its terms (own = w/k + w/k)
-    parts = {"between_var": sb2, "between_df": df_b, "current_var": w / k,
-             "current_df": df_own, "baseline_var": w, "baseline_df": df_own * k}
+    parts = noise_terms((sb2, df_b), measured(observed, prior), (w / k, df_own),
+                        (w, df_own * k))
     if measured(observed, prior):            # the pairs' own spread is the interval's
         se, df = max(se, math.sqrt(pairs_var / k)), df_runs
     return _finish(change, se, df, alpha, power, tests, k, "paired-runs", math.sqrt(sb2),
@@ -427,8 +438,8 @@ def compare_layout_groups(reference: Sequence[Sequence[float]] | np.ndarray,
     # more_runs_to_see's terms: the paired spread is both groups' layout-by-run noise
     # together (own = w / k + w / j)
     w = own / inv
-    parts = {"between_var": sb2, "between_df": df_b, "current_var": w / k,
-             "current_df": df_own, "baseline_var": w, "baseline_df": df_own * j}
+    parts = noise_terms((sb2, df_b), measured(observed, prior), (w / k, df_own),
+                        (w, df_own * j))
     return _finish(change, se, satterthwaite(terms), alpha, power, tests, j, "paired-layouts",
                    math.sqrt(sb2), parts)
 

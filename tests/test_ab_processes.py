@@ -173,6 +173,29 @@ def test_a_moved_a_a_whose_pairs_disagree_is_judged_on_the_pairs_not_called():
                                 [1.27, 1.41, 1.54, 1.63]]) / 100)
     s = compare_paired_runs(a, a + slower, NoisePrior(run_to_run_cv=0.001, weight=4))
     assert s.df > 2 and s.ci[0] > 0.01
+    assert c.terms["between_measured"] == 1.0 and s.terms["between_measured"] == 0.0
+
+
+def test_the_saved_terms_say_whether_the_pairs_term_was_measured_not_its_degrees_of_freedom():
+    """Under a prior of weight 0 the pooled run-level term keeps the pairs' pairs - 1 degrees
+    of freedom, so reading "measured" from ``between_df`` (as benchmarks/pairing.py did) calls
+    a prior-floored term measured; the record now says which it was. Records saved before
+    the flag are still read by their degrees of freedom."""
+    from harness.comparison import NoisePrior, compare_paired_runs
+
+    pair_term = load("pairing").pair_term
+    a = np.full((3, 4), math.log(0.5))
+    agree = a + np.log1p(np.array([[1.0, 1.1, 0.9, 1.0]] * 3) / 100)
+    c = compare_paired_runs(a, agree, NoisePrior(run_to_run_cv=0.001, weight=0))
+    assert c.terms["between_df"] == 2 and c.terms["between_measured"] == 0.0
+
+    def record(terms):
+        return {"verdict": {"metrics": {"median": {"method": "paired-runs", "processes": 3,
+                                                   "terms": terms}}}}
+
+    assert pair_term(record(c.terms)) == "prior"
+    legacy = {k: v for k, v in c.terms.items() if k != "between_measured"}
+    assert pair_term(record(legacy)) == "measured"      # the old reading, kept for old files
 
 
 def test_paired_runs_interval_holds_its_level_where_a_common_shift_dominates():
