@@ -373,11 +373,11 @@ def test_replayed_layouts_are_judged_layout_by_layout():
                        "precision": "fp16"})
     entries.append({**_seeded(300, replay(n=6)), "precision": "fp16"})
     cur = _seeded(300, replay(math.log(1.02)))
-    now, before = paired_layouts(cur, entries, "median")
+    now, before, _ = paired_layouts(cur, entries, "median")
     # 8 layouts from 4 runs ((1 + 1/4) / 8) beat 6 from 5 ((1 + 1/5) / 6)
     assert len(before) == 4 and len(now) == 8 and all(len(r) == 8 for r in before)
     short = [e if i != 2 else {**_seeded(300, replay(n=3))} for i, e in enumerate(entries)]
-    now, before = paired_layouts(cur, short[:3] + short[5:], "median")   # 8, 3, 6 layouts
+    now, before, _ = paired_layouts(cur, short[:3] + short[5:], "median")   # 8, 3, 6 layouts
     assert len(now) == 6 and len(before) == 2
     v = compare_case(cur, entries)
     med = v.metrics["median"]
@@ -397,10 +397,17 @@ def test_replayed_layouts_are_judged_layout_by_layout():
     def within(r, context):
         return {**r, "timing": {**r["timing"], "layout_context": context}}
     mixed = [within(e, "a" if i % 2 else "b") for i, e in enumerate(entries)]
-    now, before = paired_layouts(within(cur, "a"), mixed, "median")
-    assert len(before) == 2          # entries 3 and 5 (entry 1 drew other seeds)
-    # none prepared after the same: paired on the seeds alone (broken pairs widen it)
-    assert len(paired_layouts(within(cur, "c"), mixed, "median")[1]) == 4
+    now, before, same = paired_layouts(within(cur, "a"), mixed, "median")
+    assert len(before) == 2 and same     # entries 3 and 5 (entry 1 drew other seeds)
+    # none prepared after the same: paired on the seeds alone (broken pairs widen it), and
+    # the verdict says so: a shift of all the layouts together is not in its interval
+    alone = paired_layouts(within(cur, "c"), mixed, "median")
+    assert len(alone.baseline) == 4 and not alone.same_context
+    seeds = compare_case(within(cur, "c"), mixed)
+    assert seeds.metrics["median"]["paired_on"] == "seeds"
+    assert "on the seeds alone (other cases ran before it" in seeds.reason
+    same = compare_case(within(cur, "a"), [within(e, "a") for e in entries])
+    assert same.metrics["median"]["paired_on"] == "context" and "seeds alone" not in same.reason
     # ...and so where fewer than the policy's min_context_runs (3) share it: two runs'
     # spread would be taken as measured with one degree of freedom
     assert len(paired_layouts(within(cur, "a"), mixed, "median", min_context=3)[1]) == 4

@@ -192,6 +192,37 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def preregistered(records: list[dict[str, Any]], at_least: int = 20) -> list[str]:
+    """Session 19's pre-registered rule for process pairs over base pads, per workload
+    (docs/device-runs/README.md, "Session 19, pre-registered"): over ``at_least`` or more
+    trials at each of A/A, moved A/A and +1 %, no A/A (moved or not) called "slower" or
+    "faster", and +1 % "slower" in >= 95 %. One called A/A fails it at any count; it is met
+    or not met only once every level has ``at_least`` trials; before that it is open, with
+    how many more each level needs."""
+    by: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for r in records:
+        if r.get("status") == "ok":
+            level = _level(r["experiment"]["slowdown"])
+            by[r["experiment"]["arch"]][level][(r.get("verdict") or {}).get("status")] += 1
+    lines = []
+    for arch, levels in sorted(by.items()):
+        aa, moved, one = levels[_level(0)], levels[MOVED], levels[_level(0.01)]
+        called = sum(c[v] for c in (aa, moved) for v in ("slower", "faster"))
+        short = {name: at_least - sum(c.values())
+                 for name, c in (("moved", moved), ("A/A", aa), ("+1 %", one))
+                 if sum(c.values()) < at_least}
+        found = one["slower"] / max(sum(one.values()), 1)
+        if called:
+            outcome = f"FAILED: {called} A/A called"
+        elif short:
+            outcome = "open: needs " + ", ".join(f"{k} {n}" for k, n in short.items()) + " more"
+        else:
+            outcome = "met" if found >= 0.95 else f"NOT MET: +1 % found {found:.0%}"
+        lines.append(f"{arch}: moved {sum(moved.values())}, A/A {sum(aa.values())}, +1 % "
+                     f"slower {one['slower']} of {sum(one.values())}: {outcome}")
+    return lines
+
+
 def components(record: dict[str, Any]) -> tuple[float, float, float, float] | None:
     """One-way random effects over a record's median log-ratios, grouped by preparation pair:
     (SD of a pair within its preparation, SD between preparations beyond what the pairs
@@ -274,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, metavar="K",
                    help="with --load: re-judge process-paired records on their first K "
                         "processes per side (what ab --processes K would have seen)")
+    p.add_argument("--rule", type=int, default=None, metavar="N",
+                   help="with --load: apply session 19's pre-registered rule at N or more "
+                        "trials a level (20 in the rule)")
     p.add_argument("--components", action="store_true",
                    help="with --load: also the noise per level (within and between "
                         "preparations), per workload")
@@ -305,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(records))
         if args.components:
             print(components_table(records))
+        if args.rule:
+            print("\n".join(preregistered(records, args.rule)))
         return 0
     settings = ABSettings()
     if args.instances:

@@ -22,7 +22,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -304,8 +304,19 @@ def first_layout_seed(result: dict[str, Any]) -> int | None:
     return None
 
 
+class PairedLayouts(NamedTuple):
+    """A current run's layouts and the accepted runs' rows they pair with (log metric)."""
+
+    current: list[float]
+    baseline: list[list[float]]
+    # True where the rows were prepared after the same cases as the current run (its
+    # timing.layout_context); False where the seeds alone pair them, so a shift of all the
+    # current run's layouts together (other allocations before it) is not in the interval
+    same_context: bool
+
+
 def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metric: str,
-                   min_context: int = 1) -> tuple[list[float], list[list[float]]] | None:
+                   min_context: int = 1) -> PairedLayouts | None:
     """The log ``metric`` of each layout of the current run and of each accepted run that
     drew the same seeds (its newest run's seeds, replayed: ``timing.layout_seeds_from``),
     over the first n layouts (seeds ``first, first + 1, ...``) of the accepted runs that have
@@ -335,7 +346,8 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
               if f == first]
     rows = [row for e, row in seeded
             if (e.get("timing") or {}).get("layout_context") == context]
-    if len(rows) < max(min_context, 1):
+    same_context = len(rows) >= max(min_context, 1)
+    if not same_context:
         rows = [row for _, row in seeded]
     # How many layouts to pair: the count whose paired mean has the least layout-by-run
     # variance, (1 + 1/J_n) / n with J_n the runs that have n (an accepted run from before
@@ -345,7 +357,7 @@ def paired_layouts(current: dict[str, Any], entries: list[dict[str, Any]], metri
     if not counts:
         return None
     n = min(counts, key=lambda k: (1 + 1 / sum(len(r) >= k for r in rows)) / k)
-    return cur[:n], [row[:n] for row in rows if len(row) >= n]
+    return PairedLayouts(cur[:n], [row[:n] for row in rows if len(row) >= n], same_context)
 
 
 def layout_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -510,12 +522,13 @@ def evaluate_case(current: dict[str, Any], entries: list[dict[str, Any]],
         extra: dict[str, Any] = {}
         if paired is not None:
             # the baseline's layouts replayed: compared layout by layout
-            now, before = paired
+            now, before, same_context = paired
             comp = compare_paired_layouts(now, before, policy.paired_prior(metric),
                                           policy.alpha, policy.power, trim=LAYOUT_TRIM)
             base_ms = math.exp(float(np.mean(before)))
             cur_ms = base_ms * (1 + comp.change)
-            extra = {"paired_layouts": len(now)}
+            extra = {"paired_layouts": len(now),
+                     "paired_on": "context" if same_context else "seeds"}
         else:
             comp = compare_to_baseline(cur, base,
                                        _prior(current, cur, quiet, base, metric, policy),
@@ -600,6 +613,12 @@ def describe_metric(m: MetricVerdict, ref: str = "baseline_ms", cur: str = "curr
     lo, hi = m.ci
     paired = (f", {m['paired_layouts']} layouts paired with {m['replicates']} accepted "
               f"run{'s' if m['replicates'] != 1 else ''}" if m.get("paired_layouts") else "")
+    if m.get("paired_on") == "seeds":
+        # H200 stored panels: runs with another case before them had all their layouts
+        # shifted together by up to 0.3 % where the pairs held (docs/verdicts.md, "Cases
+        # added before"), a run-level term the paired prior does not hold
+        paired += (" on the seeds alone (other cases ran before it: a shift of all its "
+                   "layouts together is not in the interval)")
     return (f"{m.change:+.2%} [{lo:+.2%}, {hi:+.2%}] ({m[ref]:.4g} ms -> {m[cur]:.4g} ms, "
             f"adj. p {min(m['p_slower_adjusted'], m['p_faster_adjusted']):.2g}, MDC "
             f"{m['mdc']:.2%}, tolerance ±{m.tolerance:.1%}{paired})")
