@@ -205,6 +205,38 @@ def test_a_slowed_case_draws_its_plain_twins_layouts(write_toml, tmp_path):
     assert per.std(ddof=1) < 0.004, per
 
 
+def test_a_stored_run_after_another_case_says_it_was_paired_on_the_seeds(write_toml, tmp_path):
+    """Stored runs replay their baseline's layout seeds; a seed replays a layout only after
+    the same preparations. Three accepted runs of a case alone, then the case with another
+    prepared before it: judged layout by layout on the seeds alone, and its verdict says so
+    (``paired_on``: a shift of all its layouts together is not in the interval); alone
+    again: paired within its context (docs/verdicts.md, "Cases added before")."""
+    pytest.importorskip("torch")
+    alone = write_toml('name = "ctx"\n' + RESNET_4_LAYOUTS, name="alone.toml")
+    before = write_toml('name = "ctx"\n' + RESNET_4_LAYOUTS.replace(
+        '[[model]]\nid = "m"', '[[model]]\nid = "first"\nsource = "zoo:resnet"\n'
+        'batch = [2]\n[[model]]\nid = "m"'), name="before.toml")
+    base = tmp_path / "b"
+
+    def run(path, k):
+        out = tmp_path / f"o{k}"
+        subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--quiet",
+                        "--out", str(out), "--baselines", str(base)], check=False)
+        return out / "results.json"
+
+    for k in range(3):
+        subprocess.run([sys.executable, "-m", "harness", "baseline", "accept",
+                        str(run(alone, k)), "--baselines", str(base)], check=True)
+    for path, k, paired_on in ((before, 3, "seeds"), (alone, 4, "context")):
+        case = next(c for c in load_results(run(path, k)).cases
+                    if c.id == "ctx/m/torch:graph/fp16/b8")
+        assert case.status == "ok", case.error
+        med = case.verdict.metrics["median"]
+        assert med.get("method") == "paired-layouts", case.verdict.reason
+        assert med.get("paired_on") == paired_on, case.verdict.reason
+        assert ("on the seeds alone" in case.verdict.reason) == (paired_on == "seeds")
+
+
 def test_ab_processes_pairs_the_same_layouts_in_both_sides_processes(write_toml, tmp_path):
     """``ab --processes``: A's and B's runs draw the same seeds in fresh processes, so each
     layout is the same placement on both sides: an injected +5 % shows in every layout alike
