@@ -34,8 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.stored_panel import load_runs, with_contexts
-from harness.comparison import layout_by_run_ss
+from benchmarks.stored_panel import layout_terms, load_runs, with_contexts
 from harness.results import RunResult
 
 
@@ -83,13 +82,13 @@ def context_shifts(runs: list[RunResult]) -> list[ContextShift]:
         if n < 3:
             continue
         ref = np.array([logs[:n] for ctx, logs in members if ctx == ref_ctx])
-        replay = math.sqrt(layout_by_run_ss(ref) / ((ref_runs - 1) * (n - 1)))
+        layout_sd, replay, _ = layout_terms(ref)
+        ref_mean = ref.mean(axis=0)
         for ctx, logs in members:
             if ctx != ref_ctx:
-                d = np.array(logs[:n]) - ref.mean(axis=0)
+                d = np.array(logs[:n]) - ref_mean
                 out.append(ContextShift(case, ref_runs, n, float(d.mean()),
-                                        float(d.std(ddof=1)), replay,
-                                        float(ref.mean(axis=0).std(ddof=1))))
+                                        float(d.std(ddof=1)), replay, layout_sd))
     return out
 
 

@@ -245,6 +245,16 @@ def experiment(runs: list[RunResult], baseline_runs: int, draws: int, policy: Ve
     return counts
 
 
+def layout_terms(y: np.ndarray) -> tuple[float, float, float]:
+    """The two-way split of runs' log layout medians at one set of seeds (rows: runs,
+    columns: layouts; two or more of each): the layouts' SD (of the runs' mean per layout),
+    the layout-by-run residual SD (the replay noise) and the run-level SD beyond it."""
+    j, n = y.shape
+    ms = layout_by_run_ss(y) / ((j - 1) * (n - 1))
+    run_var = max(float(y.mean(axis=1).var(ddof=1)) - ms / n, 0.0)
+    return float(y.mean(axis=0).std(ddof=1)), math.sqrt(ms), math.sqrt(run_var)
+
+
 def replay_terms(runs: list[RunResult]) -> str:
     """Per workload and level (plain, slowed), over the runs that drew the same layouts
     (the seed most runs share): the two-way split of their log layout medians into the
@@ -267,12 +277,9 @@ def replay_terms(runs: list[RunResult]) -> str:
         n = min(map(len, same))
         if len(same) < 3:
             continue
-        y = np.array([r[:n] for r in same])
-        j = len(y)
-        ms = layout_by_run_ss(y) / ((j - 1) * (n - 1))
-        run_var = max(float(y.mean(axis=1).var(ddof=1)) - ms / n, 0.0)
-        lines.append(f"| {w} ({level}) | {j} | {n} | {float(y.mean(axis=0).std(ddof=1)):.2%} "
-                     f"| {math.sqrt(ms):.2%} | {math.sqrt(run_var):.2%} |")
+        layouts, residual, run = layout_terms(np.array([r[:n] for r in same]))
+        lines.append(f"| {w} ({level}) | {len(same)} | {n} | {layouts:.2%} | {residual:.2%} "
+                     f"| {run:.2%} |")
     return "\n".join(lines)
 
 

@@ -393,9 +393,9 @@ def compare_paired_runs(reference: Sequence[Sequence[float]] | np.ndarray,
     terms = [(2 * sb2 / k, df_b), (own, df_own)]
     se, df = math.sqrt(sum(v for v, _ in terms)), satterthwaite(terms)
     w = own * k / 2          # as compare_layout_groups states its terms (own = w/k + w/k)
-    parts = noise_terms((sb2, df_b), measured(observed, prior), (w / k, df_own),
-                        (w, df_own * k))
-    if measured(observed, prior):            # the pairs' own spread is the interval's
+    pairs_measured = measured(observed, prior)
+    parts = noise_terms((sb2, df_b), pairs_measured, (w / k, df_own), (w, df_own * k))
+    if pairs_measured:                       # the pairs' own spread is the interval's
         se, df = max(se, math.sqrt(pairs_var / k)), df_runs
     return _finish(change, se, df, alpha, power, tests, k, "paired-runs", math.sqrt(sb2),
                    parts)
