@@ -34,7 +34,8 @@ def test_the_rule_is_open_until_every_level_has_its_trials_and_then_decides():
 
 def test_the_rule_on_the_saved_h200_trials():
     """As built (s19a) one moved A/A was called "faster"; the revised design's trials
-    (s19b/c and sessions 20-21) are all consistent with it, and short of 20 a level."""
+    (s19b/c and sessions 20, 21 and 23) are all consistent with it, and short of 20 a level.
+    Session 22's trials are not here: their raw records were lost with that session."""
     def records(*names):
         return [r for n in names for r in json.loads((RUNS / n).read_text())["records"]]
 
@@ -43,7 +44,8 @@ def test_the_rule_on_the_saved_h200_trials():
     revised = records("session19/panel-2-p3-s19b.json", "session19/panel-2-p3-s19c.json",
                       *(f"session2{s}/panel-2-p3-s2{s}{t}.json"
                         for s, t in (("0", "a"), ("0", "b"), ("0", "c"),
-                                     ("1", "a"), ("1", "b"), ("1", "c"))))
+                                     ("1", "a"), ("1", "b"), ("1", "c"),
+                                     ("3", "a"), ("3", "b"))))
     assert failclosed.preregistered(revised) == [
-        "squeezenet1_1: moved 14, A/A 13, +1 % slower 13 of 13: open: needs moved 6, A/A 7, "
-        "+1 % 7 more"]
+        "squeezenet1_1: moved 17, A/A 16, +1 % slower 17 of 17: open: needs moved 3, A/A 4, "
+        "+1 % 3 more"]
