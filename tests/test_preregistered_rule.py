@@ -43,9 +43,7 @@ def test_the_rule_on_the_saved_h200_trials():
         records("session19/panel-2-p3-s19a.json"))[0]
     revised = records("session19/panel-2-p3-s19b.json", "session19/panel-2-p3-s19c.json",
                       *(f"session2{s}/panel-2-p3-s2{s}{t}.json"
-                        for s, t in (("0", "a"), ("0", "b"), ("0", "c"),
-                                     ("1", "a"), ("1", "b"), ("1", "c"),
-                                     ("3", "a"), ("3", "b"))))
+                        for s, tags in (("0", "abc"), ("1", "abc"), ("3", "ab")) for t in tags))
     assert failclosed.preregistered(revised) == [
         "squeezenet1_1: moved 17, A/A 16, +1 % slower 17 of 17: open: needs moved 3, A/A 4, "
         "+1 % 3 more"]
