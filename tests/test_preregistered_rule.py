@@ -34,8 +34,8 @@ def test_the_rule_is_open_until_every_level_has_its_trials_and_then_decides():
 
 def test_the_rule_on_the_saved_h200_trials():
     """As built (s19a) one moved A/A was called "faster"; the revised design's trials
-    (s19b/c and sessions 20, 21 and 23) are all consistent with it, and short of 20 a level.
-    Session 22's trials are not here: their raw records were lost with that session."""
+    (s19b/c and sessions 20, 21, 23 and 24) meet it, 20 a level. Session 22's trials are not
+    here: their raw records were lost with that session."""
     def records(*names):
         return [r for n in names for r in json.loads((RUNS / n).read_text())["records"]]
 
@@ -43,7 +43,26 @@ def test_the_rule_on_the_saved_h200_trials():
         records("session19/panel-2-p3-s19a.json"))[0]
     revised = records("session19/panel-2-p3-s19b.json", "session19/panel-2-p3-s19c.json",
                       *(f"session2{s}/panel-2-p3-s2{s}{t}.json"
-                        for s, tags in (("0", "abc"), ("1", "abc"), ("3", "ab")) for t in tags))
+                        for s, tags in (("0", "abc"), ("1", "abc"), ("3", "ab"), ("4", "ab"))
+                        for t in tags))
     assert failclosed.preregistered(revised) == [
-        "squeezenet1_1: moved 17, A/A 16, +1 % slower 17 of 17: open: needs moved 3, A/A 4, "
-        "+1 % 3 more"]
+        "squeezenet1_1: moved 20, A/A 20, +1 % slower 20 of 20: met"]
+    # the escalated chain's trials are not the process pairs' (their own rule, below)
+    chain = records("session24/panel-2-e3-s24c.json")
+    assert failclosed.preregistered(chain, needs=("+1 %",)) == [
+        "squeezenet1_1: moved 0, A/A 1, +1 % slower 2 of 2: open: needs +1 % 18 more"]
+
+
+def test_the_chain_rule_needs_only_its_found_share_and_still_fails_on_a_called_a_a():
+    """The escalated chain's rule (session 24): +1 % slower in >= 95 % of 20 or more; its
+    A/As need no count but one called fails it."""
+    found = {(0.01, "slower"): 19, (0.01, "undecided"): 1, (0.0, "same"): 2}
+    assert failclosed.preregistered(_records(found), needs=("+1 %",))[0].endswith(": met")
+    # the process pairs' rule on the same records is still open: its A/As are counted
+    assert "open: needs moved 20, A/A 18" in failclosed.preregistered(_records(found))[0]
+    missed = {**found, (0.01, "slower"): 18, (0.01, "undecided"): 2}
+    assert failclosed.preregistered(_records(missed), needs=("+1 %",))[0].endswith(
+        "NOT MET: +1 % found 90%")
+    called = {**found, ("moved", "faster"): 1}
+    assert "FAILED: 1 A/A called" in failclosed.preregistered(_records(called),
+                                                              needs=("+1 %",))[0]

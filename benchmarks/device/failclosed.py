@@ -192,13 +192,20 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def preregistered(records: list[dict[str, Any]], at_least: int = 20) -> list[str]:
+RULE_LEVELS = ("moved", "A/A", "+1 %")
+
+
+def preregistered(records: list[dict[str, Any]], at_least: int = 20,
+                  needs: tuple[str, ...] = RULE_LEVELS) -> list[str]:
     """Session 19's pre-registered rule for process pairs over base pads, per workload
     (docs/device-runs/README.md, "Session 19, pre-registered"): over ``at_least`` or more
     trials at each of A/A, moved A/A and +1 %, no A/A (moved or not) called "slower" or
     "faster", and +1 % "slower" in >= 95 %. One called A/A fails it at any count; it is met
-    or not met only once every level has ``at_least`` trials; before that it is open, with
-    how many more each level needs."""
+    or not met only once every level in ``needs`` has ``at_least`` trials; before that it is
+    open, with how many more each level needs. The escalated chain's rule (session 24,
+    written before its fourth trial) needs only "+1 %": its A/As are guards that fail it if
+    called, while its false-alarm rate is bounded by its two phases', each measured apart
+    (the interleaved A/As of sessions 10-17, the process pairs' of this rule)."""
     by: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in records:
         if r.get("status") == "ok":
@@ -210,7 +217,7 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20) -> list[str
         called = sum(c[v] for c in (aa, moved) for v in ("slower", "faster"))
         short = {name: at_least - sum(c.values())
                  for name, c in (("moved", moved), ("A/A", aa), ("+1 %", one))
-                 if sum(c.values()) < at_least}
+                 if name in needs and sum(c.values()) < at_least}
         found = one["slower"] / max(sum(one.values()), 1)
         if called:
             outcome = f"FAILED: {called} A/A called"
@@ -308,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rule", type=int, default=None, metavar="N",
                    help="with --load: apply session 19's pre-registered rule at N or more "
                         "trials a level (20 in the rule)")
+    p.add_argument("--chain-rule", type=int, default=None, metavar="N",
+                   help="with --load: apply the escalated chain's rule (session 24): +1 %% "
+                        "slower in >= 95%% of N or more trials (20 in the rule), no A/A called")
     p.add_argument("--components", action="store_true",
                    help="with --load: also the noise per level (within and between "
                         "preparations), per workload")
@@ -341,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             print(components_table(records))
         if args.rule:
             print("\n".join(preregistered(records, args.rule)))
+        if args.chain_rule:
+            print("\n".join(preregistered(records, args.chain_rule, needs=("+1 %",))))
         return 0
     settings = ABSettings()
     if args.instances:
