@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from benchmark_modules import ROOT, load
 
 failclosed = load("device.failclosed")
@@ -49,20 +50,26 @@ def test_the_rule_on_the_saved_h200_trials():
         "squeezenet1_1: moved 20, A/A 20, +1 % slower 20 of 20: met"]
     # the escalated chain's trials are not the process pairs' (their own rule, below)
     chain = records("session24/panel-2-e3-s24c.json")
-    assert failclosed.preregistered(chain, needs=("+1 %",)) == [
+    assert failclosed.preregistered(chain, needs=failclosed.CHAIN_RULE_LEVELS) == [
         "squeezenet1_1: moved 0, A/A 1, +1 % slower 2 of 2: open: needs +1 % 18 more"]
 
 
 def test_the_chain_rule_needs_only_its_found_share_and_still_fails_on_a_called_a_a():
     """The escalated chain's rule (session 24): +1 % slower in >= 95 % of 20 or more; its
     A/As need no count but one called fails it."""
+    def chain(counts):
+        return failclosed.preregistered(_records(counts),
+                                        needs=failclosed.CHAIN_RULE_LEVELS)[0]
+
     found = {(0.01, "slower"): 19, (0.01, "undecided"): 1, (0.0, "same"): 2}
-    assert failclosed.preregistered(_records(found), needs=("+1 %",))[0].endswith(": met")
+    assert chain(found).endswith(": met")
     # the process pairs' rule on the same records is still open: its A/As are counted
     assert "open: needs moved 20, A/A 18" in failclosed.preregistered(_records(found))[0]
     missed = {**found, (0.01, "slower"): 18, (0.01, "undecided"): 2}
-    assert failclosed.preregistered(_records(missed), needs=("+1 %",))[0].endswith(
-        "NOT MET: +1 % found 90%")
-    called = {**found, ("moved", "faster"): 1}
-    assert "FAILED: 1 A/A called" in failclosed.preregistered(_records(called),
-                                                              needs=("+1 %",))[0]
+    assert chain(missed).endswith("NOT MET: +1 % found 90%")
+    assert "FAILED: 1 A/A called" in chain({**found, ("moved", "faster"): 1})
+
+
+def test_a_misspelt_level_is_refused_rather_than_needing_nothing():
+    with pytest.raises(ValueError, match=r"unknown levels \['\+1%'\]"):
+        failclosed.preregistered(_records({(0.01, "slower"): 1}), needs=("+1%",))

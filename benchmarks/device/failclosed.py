@@ -193,6 +193,9 @@ def table(records: list[dict[str, Any]]) -> str:
 
 
 RULE_LEVELS = ("moved", "A/A", "+1 %")
+# the escalated chain's rule (docs/device-runs/README.md, "Session 24, pre-registered"):
+# only +1 % needs its count; its A/As are guards, failing it if one is called
+CHAIN_RULE_LEVELS = ("+1 %",)
 
 
 def preregistered(records: list[dict[str, Any]], at_least: int = 20,
@@ -202,10 +205,11 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
     trials at each of A/A, moved A/A and +1 %, no A/A (moved or not) called "slower" or
     "faster", and +1 % "slower" in >= 95 %. One called A/A fails it at any count; it is met
     or not met only once every level in ``needs`` has ``at_least`` trials; before that it is
-    open, with how many more each level needs. The escalated chain's rule (session 24,
-    written before its fourth trial) needs only "+1 %": its A/As are guards that fail it if
-    called, while its false-alarm rate is bounded by its two phases', each measured apart
-    (the interleaved A/As of sessions 10-17, the process pairs' of this rule)."""
+    open, with how many more each level needs (``CHAIN_RULE_LEVELS``: the escalated
+    chain's rule)."""
+    if unknown := set(needs) - set(RULE_LEVELS):
+        # a misspelt level would need nothing and let the rule read "met" early
+        raise ValueError(f"needs: unknown levels {sorted(unknown)}; expected {RULE_LEVELS}")
     by: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in records:
         if r.get("status") == "ok":
@@ -216,7 +220,7 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
         aa, moved, one = levels[_level(0)], levels[MOVED], levels[_level(0.01)]
         called = sum(c[v] for c in (aa, moved) for v in ("slower", "faster"))
         short = {name: at_least - sum(c.values())
-                 for name, c in (("moved", moved), ("A/A", aa), ("+1 %", one))
+                 for name, c in zip(RULE_LEVELS, (moved, aa, one), strict=True)
                  if name in needs and sum(c.values()) < at_least}
         found = one["slower"] / max(sum(one.values()), 1)
         if called:
@@ -352,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.rule:
             print("\n".join(preregistered(records, args.rule)))
         if args.chain_rule:
-            print("\n".join(preregistered(records, args.chain_rule, needs=("+1 %",))))
+            print("\n".join(preregistered(records, args.chain_rule, needs=CHAIN_RULE_LEVELS)))
         return 0
     settings = ABSettings()
     if args.instances:
