@@ -219,9 +219,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                                else args.max_duration),
                                max_wall_s=args.max_wall, redraw=args.redraw,
                                processes=args.processes or 0,
-                               escalate_processes=(plan.DEFAULT_ESCALATE_PROCESSES
-                                                   if args.escalate_processes is None
-                                                   else args.escalate_processes))
+                               escalate_processes=args.escalate_processes)
     bad = [k for k in NOT_WITH_PROCESSES if getattr(args, k)] if args.processes else []
     if bad:
         raise HarnessError(not_with_processes(
@@ -342,7 +340,7 @@ ALLOW_UNDECIDED_HELP = ("exit 0 instead of 3 when a verdict could not be reached
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness.ab.measure import DEFAULT_INSTANCES
+    from harness.ab.measure import DEFAULT_ESCALATE_PROCESSES, DEFAULT_INSTANCES
 
     p = argparse.ArgumentParser(prog="trt-harness", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"trt-harness {__version__}")
@@ -519,7 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "its preparations are far apart (their spread set the interval) "
                          "goes on as --processes N (3 suggested), its looks continuing the "
                          "interleaved ones' false-alarm budget (scenario files: "
-                         "escalate_processes = N in [[ab]]; default 0: it stays undecided; "
+                         "escalate_processes = N in [[ab]]; 0: it stays undecided; default "
+                         f"{DEFAULT_ESCALATE_PROCESSES} on CUDA-event timing, 0 on a host "
+                         "timer, whose process term processes would add, not cancel; "
                          "docs/verdicts.md, 'Going on in processes')")
     ab.add_argument("--instances", type=arguments.integer_at_least(1), default=None,
                     help=f"preparations (random memory layouts) of each side, in ABBA order "

@@ -311,11 +311,11 @@ def test_processes_is_checked_before_anything_is_measured(write_toml, tmp_path, 
                  "--escalate-processes", "2", "--out", str(tmp_path / "r")]) == 2
     assert "--escalate-processes" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
-    # what a scenario file says reaches the pair's settings; unset, the A/B default
-    from harness.ab.measure import DEFAULT_ESCALATE_PROCESSES
+    # what a scenario file says reaches the pair's settings; unset, None: the default for
+    # the timer the comparison runs on, known once it has run (ABSettings.escalate_for)
     from harness.plan import load_plan
 
-    for extra, want in (("escalate_processes = 3", 3), ("", DEFAULT_ESCALATE_PROCESSES)):
+    for extra, want in (("escalate_processes = 3", 3), ("", None)):
         path = write_toml(body + "        " + extra + "\n", name=f"e{want}.toml")
         [pair] = load_plan([path]).pairs
         assert pair.settings.escalate_processes == want
@@ -415,6 +415,7 @@ def test_an_interleaved_comparison_its_layouts_left_undecided_goes_on_in_process
     --max-wall spent."""
     from ab_records import synthetic
 
+    from harness.ab.measure import DEFAULT_ESCALATE_PROCESSES
     from harness.ab.plan import escalation
 
     def record(shift, sd, **extra):
@@ -426,7 +427,9 @@ def test_an_interleaved_comparison_its_layouts_left_undecided_goes_on_in_process
     on = ABSettings(escalate_processes=2, max_wall_s=300.0)
     then = escalation(record(0.01, 0.019), on, 70.0)
     assert then is not None and then.processes == 2 and then.max_wall_s == pytest.approx(230.0)
-    assert escalation(record(0.01, 0.019), ABSettings(), 70.0) is None    # the default: off
+    assert escalation(record(0.01, 0.019), replace(on, escalate_processes=0), 70.0) is None
+    by_default = escalation(record(0.01, 0.019), ABSettings(), 70.0)    # as the constant says
+    assert (by_default.processes if by_default else 0) == DEFAULT_ESCALATE_PROCESSES
     assert escalation(record(0.01, 0.019), replace(on, max_duration_s=0.0), 70.0) is None
     assert escalation(record(0.01, 0.019), on, 301.0) is None
     assert escalation(record(0.0, 0.0007), on, 70.0) is None              # "same"
@@ -438,6 +441,31 @@ def test_an_interleaved_comparison_its_layouts_left_undecided_goes_on_in_process
     assert escalation(near, on, 70.0) is not None
     paced = record(0.01, 0.019, enqueue_ms={"A": 0.6, "B": 0.6}, enqueue_bound=["A", "B"])
     assert escalation(paced, on, 70.0) is None
+
+
+def test_the_default_escalation_applies_to_cuda_event_timing_only(monkeypatch):
+    """Where DEFAULT_ESCALATE_PROCESSES is on, an undecided comparison timed by CUDA events
+    (where its rule was judged, on the H200) goes on in processes; a host-timed one, whose
+    process term processes would add, does so only when asked. Before, a default of 3 sent
+    ONNX Runtime's undecided CPU A/As to processes too (tests/test_fail_closed.py's
+    extension test, which then had no extensions)."""
+    from ab_records import synthetic
+
+    from harness.ab import measure
+    from harness.ab.plan import escalation
+
+    def record(timer):
+        r = synthetic(0.01, 3, instance_sd=0.019, drift=0.0003)
+        r["settings"]["tolerance"] = {"median": 0.005, "p99": 0.02}
+        r.update(warnings=[], timing={"timer": timer})
+        return r
+
+    monkeypatch.setattr(measure, "DEFAULT_ESCALATE_PROCESSES", 3)
+    then = escalation(record("cuda-event"), ABSettings(), 70.0)
+    assert then is not None and then.processes == then.escalate_processes == 3
+    assert escalation(record("host"), ABSettings(), 70.0) is None
+    assert escalation(record("host"), ABSettings(escalate_processes=2), 70.0).processes == 2
+    assert escalation(record("cuda-event"), ABSettings(escalate_processes=0), 70.0) is None
 
 
 def test_processes_gone_on_from_an_interleaved_comparison_continue_its_looks():

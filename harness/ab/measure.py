@@ -63,8 +63,13 @@ DEFAULT_INSTANCES = 6
 # The build facts an A/B record keeps per side (of :func:`harness.timing.session.build_facts`).
 AB_BUILD_FACTS = ("build_time_s", "engine_bytes", "fingerprint")
 # Processes per side an undecided interleaved comparison goes on to by default (0: none;
-# ABSettings.escalate_processes).
+# ABSettings.escalate_processes), on the timers below only.
 DEFAULT_ESCALATE_PROCESSES = 0
+# Timers the default applies to. Its pre-registered rule is judged on the H200's CUDA-event
+# timing only; on a host timer the process term (20 % median CV on the 2-core CI VM, the
+# stored verdict's prior) is what processes would add, not cancel, and no chain was measured
+# there, so host-timed comparisons go on in processes only when asked.
+ESCALATING_TIMERS = ("cuda-event",)
 # Raw samples kept per block in the record (the statistics use all of them).
 MAX_BLOCK_SAMPLES = 2000
 
@@ -120,9 +125,17 @@ class ABSettings:
     # undecided). Its looks continue the interleaved ones' alpha spending. Off by default
     # until a reporting panel at the suggested processes meets the rule written for it
     # beforehand (docs/verdicts.md, "Going on in processes"; session 18: --processes 2 at one
-    # base called a moved A/A, so the rule failed there).
-    escalate_processes: int = DEFAULT_ESCALATE_PROCESSES
+    # base called a moved A/A, so the rule failed there). None: the default for the timer
+    # the comparison ran on (:meth:`escalate_for`), known only once it has run.
+    escalate_processes: int | None = None
     tolerance: dict[str, float] = field(default_factory=dict)
+
+    def escalate_for(self, timer: str | None) -> int:
+        """Processes per side an undecided comparison timed by ``timer`` goes on to: as
+        asked, else the default where it applies (``ESCALATING_TIMERS``)."""
+        if self.escalate_processes is not None:
+            return self.escalate_processes
+        return DEFAULT_ESCALATE_PROCESSES if timer in ESCALATING_TIMERS else 0
 
     @property
     def pairs(self) -> int:

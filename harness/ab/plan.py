@@ -24,7 +24,6 @@ from typing import Any
 
 from harness.ab import RUN_VERDICTS
 from harness.ab.measure import (
-    DEFAULT_ESCALATE_PROCESSES,
     DEFAULT_INSTANCES,
     ABInterrupted,
     ABSettings,
@@ -81,9 +80,7 @@ def scenario_pairs(scenario: ScenarioFile, cases: dict[str, Case], path: str | P
                               instances=spec.instances or DEFAULT_INSTANCES,
                               max_duration_s=spec.max_duration, max_wall_s=spec.max_wall,
                               redraw=spec.redraw, processes=spec.processes,
-                              escalate_processes=(DEFAULT_ESCALATE_PROCESSES
-                                                  if spec.escalate_processes is None
-                                                  else spec.escalate_processes),
+                              escalate_processes=spec.escalate_processes,
                               tolerance=dict(spec.tolerance or {}))
         out.append(ABPair(a, b, settings, base, base))
     return out
@@ -216,12 +213,13 @@ def measure_pair(pair: ABPair, policy: VerdictPolicy = DEFAULT_POLICY,
 def escalation(record: dict[str, Any], settings: ABSettings, wall_s: float,
                policy: VerdictPolicy = DEFAULT_POLICY) -> ABSettings | None:
     """The settings of the process-paired comparison an interleaved one goes on to, or None:
-    none asked for (``escalate_processes`` 0), no extension allowed (``max_duration_s`` 0),
-    ``max_wall_s`` spent in the ``wall_s`` it took, or its verdict (judged alone, as an
-    extension is sized) not one processes at the same layouts could settle
+    none asked for or defaulted to on its timer (:meth:`ABSettings.escalate_for`), no
+    extension allowed (``max_duration_s`` 0), ``max_wall_s`` spent in the ``wall_s`` it
+    took, or its verdict (judged alone, as an extension is sized) not one processes at the
+    same layouts could settle
     (:func:`harness.ab.verdict.wants_processes`). What ``max_wall_s`` leaves caps the
     processes' extension (their first look always runs, as an interleaved one's)."""
-    n = settings.escalate_processes
+    n = settings.escalate_for((record.get("timing") or {}).get("timer"))
     if not n or not settings.max_duration_s or record.get("status") != "ok":
         return None
     left = settings.max_wall_s - wall_s if settings.max_wall_s else 0.0
@@ -230,7 +228,8 @@ def escalation(record: dict[str, Any], settings: ABSettings, wall_s: float,
     [v] = judge_ab([record], policy)
     if not wants_processes(v):
         return None
-    return replace(settings, processes=n, max_wall_s=left)
+    # the count it went on with is recorded, whether asked for or the timer's default
+    return replace(settings, processes=n, escalate_processes=n, max_wall_s=left)
 
 
 def settle(record: dict[str, Any], policy: VerdictPolicy = DEFAULT_POLICY) -> int:
