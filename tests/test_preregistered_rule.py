@@ -74,6 +74,26 @@ def test_the_chain_rule_needs_only_its_found_share_and_still_fails_on_a_called_a
     assert "FAILED: 1 A/A called" in chain({**found, ("moved", "faster"): 1})
 
 
+def test_the_found_share_is_over_the_first_20_trials_as_they_ran():
+    """Trials run past the 20th +1 % do not change the outcome either way (session 25: the
+    stopping point fixed before the chain's 14th +1 % trial); an A/A called after it still
+    fails the rule."""
+    def ran(statuses, level=0.01, hour=10):
+        recs = [{**_records({(level, s): 1})[0], "started": f"2026-12-05T{hour}:{i:02d}:00"}
+                for i, s in enumerate(statuses)]
+        return recs[::-1]                       # files need not list them in run order
+
+    def chain(recs):
+        return failclosed.preregistered(recs, needs=failclosed.CHAIN_RULE_LEVELS)[0]
+
+    late_misses = ran(["slower"] * 20 + ["undecided"] * 3)
+    assert chain(late_misses).endswith("slower 20 of 20 (the first 20; 3 run after): met")
+    early_misses = ran(["undecided"] * 2 + ["slower"] * 28)
+    assert chain(early_misses).endswith("NOT MET: +1 % found 90%")
+    called_late = [*late_misses, *ran(["faster"], level=0.0, hour=11)]
+    assert "FAILED: 1 A/A called" in chain(called_late)
+
+
 def test_a_misspelt_level_is_refused_rather_than_needing_nothing():
     with pytest.raises(ValueError, match=r"unknown levels \['\+1%'\]"):
         failclosed.preregistered(_records({(0.01, "slower"): 1}), needs=("+1%",))

@@ -206,15 +206,21 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
     "faster", and +1 % "slower" in >= 95 %. One called A/A fails it at any count; it is met
     or not met only once every level in ``needs`` has ``at_least`` trials; before that it is
     open, with how many more each level needs (``CHAIN_RULE_LEVELS``: the escalated
-    chain's rule)."""
+    chain's rule). The +1 % share is taken over the first ``at_least`` +1 % trials in the
+    order they ran (``started``), so when to stop is not a choice made after seeing them
+    (session 25, before the chain's 14th +1 % trial); a called A/A counts wherever it ran."""
     if unknown := set(needs) - set(RULE_LEVELS):
         # a misspelt level would need nothing and let the rule read "met" early
         raise ValueError(f"needs: unknown levels {sorted(unknown)}; expected {RULE_LEVELS}")
     by: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    for r in records:
+    beyond: Counter = Counter()
+    for r in sorted(records, key=lambda r: r.get("started") or ""):
         if r.get("status") == "ok":
-            level = _level(r["experiment"]["slowdown"])
-            by[r["experiment"]["arch"]][level][(r.get("verdict") or {}).get("status")] += 1
+            arch, level = r["experiment"]["arch"], _level(r["experiment"]["slowdown"])
+            if level == _level(0.01) and sum(by[arch][level].values()) >= at_least:
+                beyond[arch] += 1
+                continue
+            by[arch][level][(r.get("verdict") or {}).get("status")] += 1
     lines = []
     for arch, levels in sorted(by.items()):
         aa, moved, one = levels[_level(0)], levels[MOVED], levels[_level(0.01)]
@@ -229,8 +235,9 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
             outcome = "open: needs " + ", ".join(f"{k} {n}" for k, n in short.items()) + " more"
         else:
             outcome = "met" if found >= 0.95 else f"NOT MET: +1 % found {found:.0%}"
+        later = f" (the first {at_least}; {beyond[arch]} run after)" if beyond[arch] else ""
         lines.append(f"{arch}: moved {sum(moved.values())}, A/A {sum(aa.values())}, +1 % "
-                     f"slower {one['slower']} of {sum(one.values())}: {outcome}")
+                     f"slower {one['slower']} of {sum(one.values())}{later}: {outcome}")
     return lines
 
 
