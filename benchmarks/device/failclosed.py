@@ -301,9 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processes", type=int, default=0, metavar="N",
                    help="each side in N fresh processes at one set of layout seeds "
                         "(ab --processes N); default: interleaved in this process")
-    p.add_argument("--escalate", type=int, default=0, metavar="N",
+    p.add_argument("--escalate", type=int, default=None, metavar="N",
                    help="an interleaved trial its layouts left undecided goes on in N "
-                        "processes a side (ab --escalate-processes N)")
+                        "processes a side (ab --escalate-processes N); default: ab's, so a "
+                        "panel without it measures what a user gets")
     p.add_argument("--looks-before", type=int, default=0, metavar="L",
                    help="with --load: re-judge process-paired records as if they went on "
                         "after L interleaved looks (the alpha an escalation leaves them)")
