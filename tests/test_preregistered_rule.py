@@ -19,6 +19,12 @@ def _records(counts: dict[tuple[object, str], int]) -> list[dict]:
             for (level, verdict), n in counts.items() for _ in range(n)]
 
 
+def _chain(records: list[dict]) -> str:
+    """The escalated chain's rule on ``records`` (one workload): its one line."""
+    [line] = failclosed.preregistered(records, needs=failclosed.CHAIN_RULE_LEVELS)
+    return line
+
+
 def test_the_rule_is_open_until_every_level_has_its_trials_and_then_decides():
     enough = {(0.0, "same"): 19, (0.0, "undecided"): 1, ("moved", "undecided"): 20,
               (0.01, "slower"): 20}
@@ -51,19 +57,18 @@ def test_the_rule_on_the_saved_h200_trials():
         "squeezenet1_1: moved 20, A/A 20, +1 % slower 20 of 20: met"]
     # the escalated chain's trials are not the process pairs' (their own rule, below)
     chain = records("session24/panel-2-e3-s24c.json")
-    assert failclosed.preregistered(chain, needs=failclosed.CHAIN_RULE_LEVELS) == [
-        "squeezenet1_1: moved 0, A/A 1, +1 % slower 2 of 2: open: needs +1 % 18 more"]
+    assert _chain(chain) == (
+        "squeezenet1_1: moved 0, A/A 1, +1 % slower 2 of 2: open: needs +1 % 18 more")
     chain += records(*(f"session25/panel-2-e3-s25{t}.json" for t in "abcd"))
-    assert failclosed.preregistered(chain, needs=failclosed.CHAIN_RULE_LEVELS) == [
-        "squeezenet1_1: moved 2, A/A 1, +1 % slower 13 of 13: open: needs +1 % 7 more"]
+    assert _chain(chain) == (
+        "squeezenet1_1: moved 2, A/A 1, +1 % slower 13 of 13: open: needs +1 % 7 more")
 
 
 def test_the_chain_rule_needs_only_its_found_share_and_still_fails_on_a_called_a_a():
     """The escalated chain's rule (session 24): +1 % slower in >= 95 % of 20 or more; its
     A/As need no count but one called fails it."""
     def chain(counts):
-        return failclosed.preregistered(_records(counts),
-                                        needs=failclosed.CHAIN_RULE_LEVELS)[0]
+        return _chain(_records(counts))
 
     found = {(0.01, "slower"): 19, (0.01, "undecided"): 1, (0.0, "same"): 2}
     assert chain(found).endswith(": met")
@@ -83,15 +88,12 @@ def test_the_found_share_is_over_the_first_20_trials_as_they_ran():
                 for i, s in enumerate(statuses)]
         return recs[::-1]                       # files need not list them in run order
 
-    def chain(recs):
-        return failclosed.preregistered(recs, needs=failclosed.CHAIN_RULE_LEVELS)[0]
-
     late_misses = ran(["slower"] * 20 + ["undecided"] * 3)
-    assert chain(late_misses).endswith("slower 20 of 20 (the first 20; 3 run after): met")
+    assert _chain(late_misses).endswith("slower 20 of 20 (the first 20; 3 run after): met")
     early_misses = ran(["undecided"] * 2 + ["slower"] * 28)
-    assert chain(early_misses).endswith("NOT MET: +1 % found 90%")
+    assert _chain(early_misses).endswith("NOT MET: +1 % found 90%")
     called_late = [*late_misses, *ran(["faster"], level=0.0, hour=11)]
-    assert "FAILED: 1 A/A called" in chain(called_late)
+    assert "FAILED: 1 A/A called" in _chain(called_late)
 
 
 def test_a_misspelt_level_is_refused_rather_than_needing_nothing():

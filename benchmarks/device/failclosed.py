@@ -212,18 +212,19 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
     if unknown := set(needs) - set(RULE_LEVELS):
         # a misspelt level would need nothing and let the rule read "met" early
         raise ValueError(f"needs: unknown levels {sorted(unknown)}; expected {RULE_LEVELS}")
+    aa_level, one_level = _level(0), _level(0.01)
     by: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     beyond: Counter = Counter()
     for r in sorted(records, key=lambda r: r.get("started") or ""):
         if r.get("status") == "ok":
             arch, level = r["experiment"]["arch"], _level(r["experiment"]["slowdown"])
-            if level == _level(0.01) and sum(by[arch][level].values()) >= at_least:
+            if level == one_level and sum(by[arch][level].values()) >= at_least:
                 beyond[arch] += 1
                 continue
             by[arch][level][(r.get("verdict") or {}).get("status")] += 1
     lines = []
     for arch, levels in sorted(by.items()):
-        aa, moved, one = levels[_level(0)], levels[MOVED], levels[_level(0.01)]
+        aa, moved, one = levels[aa_level], levels[MOVED], levels[one_level]
         called = sum(c[v] for c in (aa, moved) for v in ("slower", "faster"))
         short = {name: at_least - sum(c.values())
                  for name, c in zip(RULE_LEVELS, (moved, aa, one), strict=True)

@@ -216,9 +216,9 @@ def escalation(record: dict[str, Any], settings: ABSettings, wall_s: float,
     none asked for or defaulted to on its timer (:meth:`ABSettings.escalate_for`), no
     extension allowed (``max_duration_s`` 0), ``max_wall_s`` spent in the ``wall_s`` it
     took, or its verdict (judged alone, as an extension is sized) not one processes at the
-    same layouts could settle
-    (:func:`harness.ab.verdict.wants_processes`). What ``max_wall_s`` leaves caps the
-    processes' extension (their first look always runs, as an interleaved one's)."""
+    same layouts could settle (:func:`harness.ab.verdict.wants_processes`). What
+    ``max_wall_s`` leaves caps the processes' extension (their first look always runs, as
+    an interleaved one's)."""
     n = settings.escalate_for((record.get("timing") or {}).get("timer"))
     if not n or not settings.max_duration_s or record.get("status") != "ok":
         return None
