@@ -443,12 +443,13 @@ def test_an_interleaved_comparison_its_layouts_left_undecided_goes_on_in_process
     assert escalation(paced, on, 70.0) is None
 
 
-def test_the_default_escalation_applies_to_cuda_event_timing_only(monkeypatch):
-    """Where DEFAULT_ESCALATE_PROCESSES is on, an undecided comparison timed by CUDA events
-    (where its rule was judged, on the H200) goes on in processes; a host-timed one, whose
-    process term processes would add, does so only when asked. Before, a default of 3 sent
-    ONNX Runtime's undecided CPU A/As to processes too (tests/test_fail_closed.py's
-    extension test, which then had no extensions)."""
+def test_the_default_escalation_applies_to_cuda_event_timing_only():
+    """The default (3, on since its rule was met on the H200 in session 26: the saved
+    trials' tabulation is tests/test_preregistered_rule.py's) sends an undecided comparison
+    timed by CUDA events (where that rule was judged) on in processes; a host-timed one,
+    whose process term processes would add, goes on only when asked. Before this scoping, a
+    default of 3 sent ONNX Runtime's undecided CPU A/As to processes too
+    (tests/test_fail_closed.py's extension test, which then had no extensions)."""
     from ab_records import synthetic
 
     from harness.ab import measure
@@ -460,7 +461,7 @@ def test_the_default_escalation_applies_to_cuda_event_timing_only(monkeypatch):
         r.update(warnings=[], timing={"timer": timer})
         return r
 
-    monkeypatch.setattr(measure, "DEFAULT_ESCALATE_PROCESSES", 3)
+    assert measure.DEFAULT_ESCALATE_PROCESSES == 3
     then = escalation(record("cuda-event"), ABSettings(), 70.0)
     assert then is not None and then.processes == then.escalate_processes == 3
     assert escalation(record("host"), ABSettings(), 70.0) is None

@@ -43,7 +43,7 @@ def test_the_rule_on_the_saved_h200_trials():
     """As built (s19a) one moved A/A was called "faster"; the revised design's trials
     (s19b/c and sessions 20, 21, 23 and 24) meet it, 20 a level. Session 22's trials are not
     here: their raw records were lost with that session. The escalated chain's trials
-    (sessions 24-25) are tabulated by their own rule as they come."""
+    (sessions 24-26) meet their own rule at the 20th +1 % trial (session 26)."""
     def records(*names):
         return [r for n in names for r in json.loads((RUNS / n).read_text())["records"]]
 
@@ -62,6 +62,8 @@ def test_the_rule_on_the_saved_h200_trials():
     chain += records(*(f"session25/panel-2-e3-s25{t}.json" for t in "abcd"))
     assert _chain(chain) == (
         "squeezenet1_1: moved 2, A/A 1, +1 % slower 13 of 13: open: needs +1 % 7 more")
+    chain += records(*(f"session26/panel-2-e3-s26{t}.json" for t in "abc"))
+    assert _chain(chain) == "squeezenet1_1: moved 3, A/A 1, +1 % slower 20 of 20: met"
 
 
 def test_the_chain_rule_needs_only_its_found_share_and_still_fails_on_a_called_a_a():

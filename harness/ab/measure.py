@@ -62,9 +62,12 @@ MIN_PAIRS = 8
 DEFAULT_INSTANCES = 6
 # The build facts an A/B record keeps per side (of :func:`harness.timing.session.build_facts`).
 AB_BUILD_FACTS = ("build_time_s", "engine_bytes", "fingerprint")
-# Processes per side an undecided interleaved comparison goes on to by default (0: none;
-# ABSettings.escalate_processes), on the timers below only.
-DEFAULT_ESCALATE_PROCESSES = 0
+# Processes per side an undecided interleaved comparison goes on to by default
+# (ABSettings.escalate_processes), on the timers below only. 3 was chosen on the tuning model
+# (shufflenet_v2_x1_0, simulated); on by default since its pre-registered rule was met on a
+# reporting workload (squeezenet1_1 on the H200, +1 % "slower" in 20 of 20, no A/A called;
+# session 26, docs/verdicts.md "Going on in processes").
+DEFAULT_ESCALATE_PROCESSES = 3
 # Timers the default applies to. Its pre-registered rule is judged on the H200's CUDA-event
 # timing only; on a host timer the process term (20 % median CV on the 2-core CI VM, the
 # stored verdict's prior) is what processes would add, not cancel, and no chain was measured
@@ -122,11 +125,10 @@ class ABSettings:
     processes: int = 0
     # Processes per side an interleaved comparison goes on to when it ends undecided because
     # its preparations are far apart (harness.ab.verdict.wants_processes; 0: it stays
-    # undecided). Its looks continue the interleaved ones' alpha spending. Off by default
-    # until a reporting panel at the suggested processes meets the rule written for it
-    # beforehand (docs/verdicts.md, "Going on in processes"; session 18: --processes 2 at one
-    # base called a moved A/A, so the rule failed there). None: the default for the timer
-    # the comparison ran on (:meth:`escalate_for`), known only once it has run.
+    # undecided). Its looks continue the interleaved ones' alpha spending. None: the default
+    # for the timer the comparison ran on (:meth:`escalate_for`), known only once it has run;
+    # on since its pre-registered rule was met on hardware (docs/verdicts.md, "Going on in
+    # processes").
     escalate_processes: int | None = None
     tolerance: dict[str, float] = field(default_factory=dict)
 
