@@ -1,9 +1,12 @@
 """benchmarks/device/failclosed.py --rule: session 19's pre-registered rule for process pairs
 over base pads, applied to saved trials (the device panel's records), so a session reads
-"open", "met", "NOT MET" or "FAILED" instead of counting by hand."""
+"open", "met", "NOT MET" or "FAILED" instead of counting by hand; and --going-on, which of
+the saved interleaved trials the default escalation (on since the chain's rule was met)
+would send on in processes."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -101,3 +104,15 @@ def test_the_found_share_is_over_the_first_20_trials_as_they_ran():
 def test_a_misspelt_level_is_refused_rather_than_needing_nothing():
     with pytest.raises(ValueError, match=r"unknown levels \['\+1%'\]"):
         failclosed.preregistered(_records({(0.01, "slower"): 1}), needs=("+1%",))
+
+
+def test_the_default_escalation_reaches_only_the_saved_trials_left_undecided_by_layouts():
+    """Session 10's A/As at the then defaults: mobilenet_v3_small's undecided ones (layouts
+    0.54 % apart) would now go on in processes; its "same" ones and spin:1000's, decided
+    in the interleaved phase, would not: so those counts stand at the new default."""
+    records = [r for name in ("panel-1-s10b.json.gz", "panel-9-s10.json.gz")
+               for r in json.loads(gzip.decompress((RUNS / "session10" / name).read_bytes()))["records"]]
+    assert failclosed.going_on(records).splitlines()[2:] == [
+        "| mobilenet_v3_small | +0.0% | 2 | undecided 1 of 1 |",
+        "| mobilenet_v3_small | moved | 2 | undecided 1 of 1 |",
+        "| spin:1000 | +0.0% | 10 | none |"]

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from harness.ab.measure import ABSettings
-from harness.ab.plan import ABPair, measure_pair, side_case
+from harness.ab.plan import ABPair, escalation, measure_pair, side_case
 from harness.ab.verdict import judge, pair_instances, pair_values
 from harness.api import bench_case
 from harness.fsutil import atomic_write_text
@@ -242,6 +242,30 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
     return lines
 
 
+def going_on(records: list[dict[str, Any]]) -> str:
+    """Per workload and level: of the interleaved trials, how many ab's current defaults
+    would send on in processes (:func:`harness.ab.plan.escalation` at ``ABSettings()``,
+    each judged alone), by the verdict they ended with: which earlier panels' counts the
+    default escalation (session 26) reaches. Records kept before session 9 lack the
+    enqueue rate, so a host-paced one among them cannot show it and counts as going on."""
+    by: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    on: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for r in records:
+        if r.get("status") != "ok" or r.get("method") == "processes":
+            continue
+        key = (r["experiment"]["arch"], _level(r["experiment"]["slowdown"]))
+        status = (r.get("verdict") or {}).get("status")
+        by[key][status] += 1
+        if escalation(r, ABSettings(), 0.0) is not None:
+            on[key][status] += 1
+    lines = ["| workload | on B | interleaved trials | would go on in processes |",
+             "|---|---|---|---|"]
+    for key, counts in sorted(by.items()):
+        went = ", ".join(f"{k} {n} of {counts[k]}" for k, n in on[key].most_common())
+        lines.append(f"| {key[0]} | {key[1]} | {sum(counts.values())} | {went or 'none'} |")
+    return "\n".join(lines)
+
+
 def components(record: dict[str, Any]) -> tuple[float, float, float, float] | None:
     """One-way random effects over a record's median log-ratios, grouped by preparation pair:
     (SD of a pair within its preparation, SD between preparations beyond what the pairs
@@ -331,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chain-rule", type=int, default=None, metavar="N",
                    help="with --load: apply the escalated chain's rule (session 24): +1 %% "
                         "slower in >= 95%% of N or more trials (20 in the rule), no A/A called")
+    p.add_argument("--going-on", action="store_true",
+                   help="with --load: also how many interleaved trials ab's current "
+                        "defaults would send on in processes, per workload and level")
     p.add_argument("--components", action="store_true",
                    help="with --load: also the noise per level (within and between "
                         "preparations), per workload")
@@ -362,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(records))
         if args.components:
             print(components_table(records))
+        if args.going_on:
+            print(going_on(records))
         if args.rule:
             print("\n".join(preregistered(records, args.rule)))
         if args.chain_rule:
