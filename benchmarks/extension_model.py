@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.device.failclosed import components
+from benchmarks.device.failclosed import components, load_records
 from harness.ab.measure import ABSettings, _more, make_block, round_pairs
 from harness.ab.plan import settle
 from harness.ab.verdict import judge
@@ -84,14 +84,12 @@ def workload_noise(paths: list[str], workload: str) -> tuple[float, float, float
     """(within SD, between SD, seconds per preparation and side) of one workload's saved
     records, as failclosed.py --components tabulates them (median, RMS, median)."""
     found = []
-    for path in paths:
-        with (gzip.open if path.endswith(".gz") else open)(path, "rt") as fh:
-            for r in json.load(fh)["records"]:
-                if (r.get("status") == "ok" and r["experiment"]["arch"] == workload
-                        and not r["settings"].get("redraw")):
-                    c = components(r)
-                    if c is not None:
-                        found.append(c)
+    for r in load_records(paths):
+        if (r.get("status") == "ok" and r["experiment"]["arch"] == workload
+                and not r["settings"].get("redraw")):
+            c = components(r)
+            if c is not None:
+                found.append(c)
     if not found:
         raise SystemExit(f"no records of {workload!r} in {paths}")
     w, b, _, prep = (np.array(x) for x in zip(*found, strict=True))

@@ -6,9 +6,6 @@ would send on in processes."""
 
 from __future__ import annotations
 
-import gzip
-import json
-
 import pytest
 from benchmark_modules import ROOT, load
 
@@ -48,7 +45,7 @@ def test_the_rule_on_the_saved_h200_trials():
     here: their raw records were lost with that session. The escalated chain's trials
     (sessions 24-26) meet their own rule at the 20th +1 % trial (session 26)."""
     def records(*names):
-        return [r for n in names for r in json.loads((RUNS / n).read_text())["records"]]
+        return failclosed.load_records([RUNS / n for n in names])
 
     assert "FAILED: 1 A/A called" in failclosed.preregistered(
         records("session19/panel-2-p3-s19a.json"))[0]
@@ -110,8 +107,8 @@ def test_the_default_escalation_reaches_only_the_saved_trials_left_undecided_by_
     """Session 10's A/As at the then defaults: mobilenet_v3_small's undecided ones (layouts
     0.54 % apart) would now go on in processes; its "same" ones and spin:1000's, decided
     in the interleaved phase, would not: so those counts stand at the new default."""
-    records = [r for name in ("panel-1-s10b.json.gz", "panel-9-s10.json.gz")
-               for r in json.loads(gzip.decompress((RUNS / "session10" / name).read_bytes()))["records"]]
+    records = failclosed.load_records(
+        [RUNS / "session10" / name for name in ("panel-1-s10b.json.gz", "panel-9-s10.json.gz")])
     assert failclosed.going_on(records).splitlines()[2:] == [
         "| mobilenet_v3_small | +0.0% | 2 | undecided 1 of 1 |",
         "| mobilenet_v3_small | moved | 2 | undecided 1 of 1 |",

@@ -158,6 +158,16 @@ def first_rounds(record: dict[str, Any], rounds: int) -> dict[str, Any]:
                            if e["after_processes"] < rounds]}
 
 
+def load_records(paths: list[str | Path]) -> list[dict[str, Any]]:
+    """The records of saved panel files (``--save``'s JSON, gzipped or not), in order."""
+    records = []
+    for path in map(str, paths):
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt") as fh:
+            records += json.load(fh)["records"]
+    return records
+
+
 def _half_width(record: dict[str, Any]) -> float | None:
     ci = (((record.get("verdict") or {}).get("metrics") or {}).get("median") or {}).get("ci")
     return (ci[1] - ci[0]) / 2 if ci else None
@@ -363,11 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                         "preparations), per workload")
     args = p.parse_args(argv)
     if args.load:
-        records = []
-        for path in args.load:
-            opener = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rt") as fh:
-                records += json.load(fh)["records"]
+        records = load_records(args.load)
         if args.first_look:
             records = [first_look(r) for r in records]
         if args.pairs_per_preparation:

@@ -31,8 +31,8 @@ esac
 # PROCESSES=N: ab --processes N (each side in N fresh processes at one set of layout seeds,
 # judged layout by layout; ~100 s a trial on squeezenet1_1 at N=4, so LEVELS small)
 # ESCALATE=N: ab --escalate-processes N (an interleaved trial its layouts leave undecided goes
-# on in N processes a side: the chain a user would get if it became the default; unset:
-# ab's default for the timer, 0 until the chain's rule is met)
+# on in N processes a side; unset: ab's default for the timer, 3 on CUDA-event timing since
+# the chain's rule was met in session 26, so a panel without it measures what a user gets)
 # GPUS=K (a multi-GPU machine): K copies of the slice at once, one per GPU
 # (CUDA_VISIBLE_DEVICES=i; NVML follows by UUID), seeds SEED*10+i, files panel-$TAG-g$i.*:
 # K times the trials per device second. They share the host's cores and PCIe, which the
