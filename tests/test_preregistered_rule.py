@@ -2,7 +2,8 @@
 over base pads, applied to saved trials (the device panel's records), so a session reads
 "open", "met", "NOT MET" or "FAILED" instead of counting by hand; and --going-on, which of
 the saved interleaved trials the default escalation (on since the chain's rule was met)
-would send on in processes."""
+would send on in processes; and --default-aa-rule, session 26's rule for the A/A target at
+that default."""
 
 from __future__ import annotations
 
@@ -113,3 +114,55 @@ def test_the_default_escalation_reaches_only_the_saved_trials_left_undecided_by_
         "| mobilenet_v3_small | +0.0% | 2 | undecided 1 of 1 |",
         "| mobilenet_v3_small | moved | 2 | undecided 1 of 1 |",
         "| spin:1000 | +0.0% | 10 | none |"]
+
+
+def _at_default(level: object, verdict: str, **settings: object) -> dict:
+    """An A/A record that went on in processes from its interleaved looks (so no verdict
+    of its own decides whether it ran at the defaults), with ``settings`` changed."""
+    from harness.ab.measure import ABSettings
+    [record] = _records({(level, verdict): 1})
+    return {**record, "method": "processes", "interleaved": {"looks": 3},
+            "settings": {**ABSettings().__dict__, **settings}}
+
+
+def test_the_default_a_a_rule_counts_only_a_as_measured_at_the_defaults():
+    """Session 26's rule for the A/A target at the default escalation: 20 A/As, moved
+    included, none called. A/As measured otherwise are named and not counted, so a panel
+    run with other settings cannot fill the count; an extended trial (more preparations
+    recorded in ``instances``) still counts."""
+    def rule(records):
+        [line] = failclosed.default_aa_rule(records)
+        return line
+
+    at = [_at_default(0.0, "same") for _ in range(12)]
+    at += [_at_default("moved", "undecided") for _ in range(8)]
+    assert rule(at) == "squeezenet1_1: A/A at the defaults 20 (same 12, undecided 8): met"
+    assert rule(at[:19]).endswith("open: needs 1 more")
+    extended = {**_at_default(0.0, "same", instances=12),
+                "extensions": [{"instances_added": 6}]}
+    assert rule([*at[:19], extended]).endswith(": met")
+    asked = [_at_default(0.0, "same", instances=4), _at_default(0.0, "same", redraw=True)]
+    assert rule(at[:19] + asked) == (
+        "squeezenet1_1: A/A at the defaults 19 (same 12, undecided 7); not counted, not at "
+        "the defaults: 1 (instances), 1 (redraw): open: needs 1 more")
+    # explicit --processes has no interleaved looks: not the default's path
+    explicit = {**at[0], "interleaved": None}
+    assert "1 (processes asked)" in rule([*at[:19], explicit])
+    # one called A/A fails it at any count; a +1 % trial is not an A/A
+    called = [*at[:5], _at_default("moved", "faster"), _at_default(0.01, "slower")]
+    assert rule(called) == (
+        "squeezenet1_1: A/A at the defaults 6 (same 5, faster 1): FAILED: 1 A/A called")
+
+
+def test_the_default_a_a_rule_on_the_saved_h200_trials():
+    """Session 27's A/As at the defaults (ESCALATE unset): 17 on mobilenet_v3_small, 10 on
+    spin:10, none called; 5 and 3 went on in processes. Session 10's undecided A/As, which
+    ended in the interleaved phase before the default went on, do not count."""
+    records = failclosed.load_records(sorted((RUNS / "session27").glob("panel-*-default-*.json")))
+    assert failclosed.default_aa_rule(records) == [
+        "mobilenet_v3_small: A/A at the defaults 17 (same 15, undecided 2): open: needs 3 more",
+        "spin:10: A/A at the defaults 10 (same 7, undecided 3): open: needs 10 more"]
+    old = failclosed.load_records([RUNS / "session10" / "panel-1-s10b.json.gz"])
+    assert failclosed.default_aa_rule(old) == [
+        "mobilenet_v3_small: A/A at the defaults 2 (same 2); not counted, not at the "
+        "defaults: 2 (the default would have gone on): open: needs 18 more"]

@@ -276,6 +276,68 @@ def going_on(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# the settings a trial must share with ``ABSettings()`` to count as run at ab's defaults;
+# seeds are drawn per trial, and ``processes``/``escalate_processes`` are checked apart,
+# since a trial that went on records the processes it went on to
+_DEFAULT_KEYS = ("duration_s", "block_s", "rewarm_s", "min_block_samples", "instances",
+                 "redraw", "max_duration_s", "max_wall_s", "extension_pairs", "tolerance")
+
+
+def off_default(record: dict[str, Any]) -> str | None:
+    """Why ``record`` was not measured as ab's defaults measure today, or None if it was."""
+    defaults = ABSettings().__dict__
+    # an extended record counts every preparation in ``instances``: take back the added ones
+    added = sum(e.get("instances_added", 0) for e in record.get("extensions") or [])
+    settings = {**record["settings"], "instances": record["settings"]["instances"] - added}
+    if missing := [k for k in _DEFAULT_KEYS if k not in settings]:
+        return ", ".join(missing) + " not recorded"      # kept before the setting existed
+    if changed := [k for k in _DEFAULT_KEYS if settings[k] != defaults[k]]:
+        return ", ".join(changed)
+    if record.get("method") == "processes":
+        # an escalated record keeps its interleaved looks; one asked for processes has none
+        return None if record.get("interleaved") else "processes asked"
+    if settings.get("processes"):
+        return "processes asked"
+    if escalation(record, ABSettings(), 0.0) is not None:
+        # measured before the flip, or with --escalate-processes 0
+        return "the default would have gone on"
+    return None
+
+
+def default_aa_rule(records: list[dict[str, Any]], at_least: int = 20) -> list[str]:
+    """Session 26's pre-registered rule for the A/A target at the default escalation
+    (docs/device-runs/README.md, "Next device calls" item 0), per workload: over
+    ``at_least`` or more A/As, moved ones included, measured at ab's defaults, none called
+    "slower" or "faster". One called A/A fails it at any count; A/As measured otherwise
+    (:func:`off_default`) are not counted, and the line says how many and why."""
+    aa: dict[str, Counter] = defaultdict(Counter)
+    off: dict[str, Counter] = defaultdict(Counter)
+    for r in records:
+        if r.get("status") != "ok" or _level(r["experiment"]["slowdown"]) not in (
+                _level(0), MOVED):
+            continue
+        arch = r["experiment"]["arch"]
+        if why := off_default(r):
+            off[arch][why] += 1
+        else:
+            aa[arch][(r.get("verdict") or {}).get("status")] += 1
+    lines = []
+    for arch in sorted(aa.keys() | off.keys()):
+        n, called = sum(aa[arch].values()), aa[arch]["slower"] + aa[arch]["faster"]
+        if called:
+            outcome = f"FAILED: {called} A/A called"
+        elif n < at_least:
+            outcome = f"open: needs {at_least - n} more"
+        else:
+            outcome = "met"
+        verdicts = ", ".join(f"{k} {c}" for k, c in aa[arch].most_common())
+        skipped = "; not counted, not at the defaults: " + ", ".join(
+            f"{c} ({why})" for why, c in off[arch].most_common()) if off[arch] else ""
+        lines.append(f"{arch}: A/A at the defaults {n} ({verdicts or 'none'}){skipped}: "
+                     f"{outcome}")
+    return lines
+
+
 def components(record: dict[str, Any]) -> tuple[float, float, float, float] | None:
     """One-way random effects over a record's median log-ratios, grouped by preparation pair:
     (SD of a pair within its preparation, SD between preparations beyond what the pairs
@@ -365,6 +427,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chain-rule", type=int, default=None, metavar="N",
                    help="with --load: apply the escalated chain's rule (session 24): +1 %% "
                         "slower in >= 95%% of N or more trials (20 in the rule), no A/A called")
+    p.add_argument("--default-aa-rule", type=int, default=None, metavar="N",
+                   help="with --load: apply session 26's rule for the A/A target at the "
+                        "default escalation: N or more A/As (moved included) measured at "
+                        "ab's defaults, none called (20 in the rule)")
     p.add_argument("--going-on", action="store_true",
                    help="with --load: also how many interleaved trials ab's current "
                         "defaults would send on in processes, per workload and level")
@@ -401,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(preregistered(records, args.rule)))
         if args.chain_rule:
             print("\n".join(preregistered(records, args.chain_rule, needs=CHAIN_RULE_LEVELS)))
+        if args.default_aa_rule:
+            print("\n".join(default_aa_rule(records, args.default_aa_rule)))
         return 0
     settings = ABSettings()
     if args.instances:
