@@ -122,7 +122,9 @@ def _at_default(level: object, verdict: str, **settings: object) -> dict:
     from harness.ab.measure import ABSettings
     [record] = _records({(level, verdict): 1})
     return {**record, "method": "processes", "interleaved": {"looks": 3},
-            "settings": {**ABSettings().__dict__, **settings}}
+            "started": "2026-12-05T10:00:00+00:00",
+            "settings": {**ABSettings().__dict__, "processes": 3, "escalate_processes": 3,
+                         **settings}}
 
 
 def test_the_default_a_a_rule_counts_only_a_as_measured_at_the_defaults():
@@ -145,9 +147,16 @@ def test_the_default_a_a_rule_counts_only_a_as_measured_at_the_defaults():
     assert rule(at[:19] + asked) == (
         "squeezenet1_1: A/A at the defaults 19 (same 12, undecided 7); not counted, not at "
         "the defaults: 1 (instances), 1 (redraw): open: needs 1 more")
-    # explicit --processes has no interleaved looks: not the default's path
+    # another escalation than the default's, or explicit --processes (no interleaved
+    # looks): not the default's path
+    assert "1 (escalate_processes)" in rule([*at[:19], _at_default(0.0, "same",
+                                                                  escalate_processes=5)])
     explicit = {**at[0], "interleaved": None}
     assert "1 (processes asked)" in rule([*at[:19], explicit])
+    # an unset escalation before the default went on meant none
+    early = {**at[0], "settings": {**at[0]["settings"], "escalate_processes": None},
+             "started": "2026-12-02T10:00:00+00:00"}
+    assert "1 (before the default escalation)" in rule([*at[:19], early])
     # one called A/A fails it at any count; a +1 % trial is not an A/A
     called = [*at[:5], _at_default("moved", "faster"), _at_default(0.01, "slower")]
     assert rule(called) == (
@@ -156,13 +165,13 @@ def test_the_default_a_a_rule_counts_only_a_as_measured_at_the_defaults():
 
 def test_the_default_a_a_rule_on_the_saved_h200_trials():
     """Session 27's A/As at the defaults (ESCALATE unset): 17 on mobilenet_v3_small, 10 on
-    spin:10, none called; 5 and 3 went on in processes. Session 10's undecided A/As, which
-    ended in the interleaved phase before the default went on, do not count."""
+    spin:10, none called; 5 and 3 went on in processes. Session 10's A/As, measured
+    before the default went on (when an unset escalation meant none), do not count."""
     records = failclosed.load_records(sorted((RUNS / "session27").glob("panel-*-default-*.json")))
     assert failclosed.default_aa_rule(records) == [
         "mobilenet_v3_small: A/A at the defaults 17 (same 15, undecided 2): open: needs 3 more",
         "spin:10: A/A at the defaults 10 (same 7, undecided 3): open: needs 10 more"]
     old = failclosed.load_records([RUNS / "session10" / "panel-1-s10b.json.gz"])
     assert failclosed.default_aa_rule(old) == [
-        "mobilenet_v3_small: A/A at the defaults 2 (same 2); not counted, not at the "
-        "defaults: 2 (the default would have gone on): open: needs 18 more"]
+        "mobilenet_v3_small: A/A at the defaults 0 (none); not counted, not at the "
+        "defaults: 4 (before the default escalation): open: needs 20 more"]

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.ab.measure import ABSettings
+from harness.ab.measure import DEFAULT_ESCALATE_PROCESSES, ABSettings
 from harness.ab.plan import ABPair, escalation, measure_pair, side_case
 from harness.ab.verdict import judge, pair_instances, pair_values
 from harness.api import bench_case
@@ -276,6 +276,9 @@ def going_on(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# the first trial run with ``DEFAULT_ESCALATE_PROCESSES`` at 3 (session 26's
+# panel-2-default-s26c): before it an unset escalate_processes meant 0
+DEFAULT_ESCALATION_SINCE = "2026-12-04T14:35:00+00:00"
 # the settings a trial must share with ``ABSettings()`` to count as run at ab's defaults;
 # seeds are drawn per trial, and ``processes``/``escalate_processes`` are checked apart,
 # since a trial that went on records the processes it went on to
@@ -293,13 +296,18 @@ def off_default(record: dict[str, Any]) -> str | None:
         return ", ".join(missing) + " not recorded"      # kept before the setting existed
     if changed := [k for k in _DEFAULT_KEYS if settings[k] != defaults[k]]:
         return ", ".join(changed)
-    if record.get("method") == "processes":
-        # an escalated record keeps its interleaved looks; one asked for processes has none
-        return None if record.get("interleaved") else "processes asked"
-    if settings.get("processes"):
+    went_on = record.get("method") == "processes"
+    # an escalated record keeps its interleaved looks; one asked for processes has none
+    asked = not record.get("interleaved") if went_on else bool(settings.get("processes"))
+    if asked:
         return "processes asked"
-    if escalation(record, ABSettings(), 0.0) is not None:
-        # measured before the flip, or with --escalate-processes 0
+    if settings.get("escalate_processes") not in (None, DEFAULT_ESCALATE_PROCESSES):
+        return "escalate_processes"
+    if settings.get("escalate_processes") is None and (
+            record.get("started") or "") < DEFAULT_ESCALATION_SINCE:
+        return "before the default escalation"
+    if not went_on and escalation(record, ABSettings(), 0.0) is not None:
+        # one the default should have sent on and did not: a defect, never counted
         return "the default would have gone on"
     return None
 
