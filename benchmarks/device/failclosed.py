@@ -33,6 +33,7 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +253,12 @@ def preregistered(records: list[dict[str, Any]], at_least: int = 20,
     return lines
 
 
+def default_sends_on(record: dict[str, Any]) -> bool:
+    """Whether ab's current defaults would send this interleaved record on in processes
+    (:func:`harness.ab.plan.escalation` at ``ABSettings()``, judged alone)."""
+    return escalation(record, ABSettings(), 0.0) is not None
+
+
 def going_on(records: list[dict[str, Any]]) -> str:
     """Per workload and level: of the interleaved trials, how many ab's current defaults
     would send on in processes (:func:`harness.ab.plan.escalation` at ``ABSettings()``,
@@ -266,7 +273,7 @@ def going_on(records: list[dict[str, Any]]) -> str:
         key = (r["experiment"]["arch"], _level(r["experiment"]["slowdown"]))
         status = (r.get("verdict") or {}).get("status")
         by[key][status] += 1
-        if escalation(r, ABSettings(), 0.0) is not None:
+        if default_sends_on(r):
             on[key][status] += 1
     lines = ["| workload | on B | interleaved trials | would go on in processes |",
              "|---|---|---|---|"]
@@ -279,11 +286,12 @@ def going_on(records: list[dict[str, Any]]) -> str:
 # the first trial run with ``DEFAULT_ESCALATE_PROCESSES`` at 3 (session 26's
 # panel-2-default-s26c): before it an unset escalate_processes meant 0
 DEFAULT_ESCALATION_SINCE = "2026-12-04T14:35:00+00:00"
-# the settings a trial must share with ``ABSettings()`` to count as run at ab's defaults;
-# seeds are drawn per trial, and ``processes``/``escalate_processes`` are checked apart,
-# since a trial that went on records the processes it went on to
-_DEFAULT_KEYS = ("duration_s", "block_s", "rewarm_s", "min_block_samples", "instances",
-                 "redraw", "max_duration_s", "max_wall_s", "extension_pairs", "tolerance")
+# the settings a trial must share with ``ABSettings()`` to count as run at ab's defaults:
+# all but the seeds, drawn per trial, and ``processes``/``escalate_processes``, checked
+# apart, since a trial that went on records the processes it went on to; a setting added
+# later is checked too (a record kept before it existed does not count)
+_DEFAULT_KEYS = tuple(f.name for f in fields(ABSettings) if f.name not in (
+    "seed", "layout_seed", "processes", "escalate_processes"))
 
 
 def off_default(record: dict[str, Any]) -> str | None:
@@ -306,7 +314,7 @@ def off_default(record: dict[str, Any]) -> str | None:
     if settings.get("escalate_processes") is None and (
             record.get("started") or "") < DEFAULT_ESCALATION_SINCE:
         return "before the default escalation"
-    if not went_on and escalation(record, ABSettings(), 0.0) is not None:
+    if not went_on and default_sends_on(record):
         # one the default should have sent on and did not: a defect, never counted
         return "the default would have gone on"
     return None
