@@ -173,7 +173,13 @@ def test_an_undecided_ab_extends_itself_within_max_duration(tmp_path):
     """``ab --max-duration``: an undecided comparison prepares more layouts of both sides and
     measures on, round after round, within the measuring budget; every look is decided at a
     stricter level (its share of the false-alarm budget)."""
-    rec = _undecidable_ab(max_duration_s=1.2)
+    for _ in range(3):
+        rec = _undecidable_ab(max_duration_s=1.2)
+        # the premise is a first look that is undecided; at a tolerance of ~0 an A/A whose
+        # two ONNX Runtime sessions differ by a fixed layout bias (-0.70 % [-1.11, -0.28] in
+        # one CI run) is rightly decided at once and has nothing to extend: measure anew
+        if rec.get("extensions") or rec["verdict"]["status"] not in ("slower", "faster"):
+            break
     if not rec.get("extensions") and rec["verdict"]["reason"].startswith("unstable: host busy"):
         # the premise (an undecided first look) needs a quiet host: on a busy one the
         # comparison is "unstable" and rightly does not extend
