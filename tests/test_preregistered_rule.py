@@ -175,3 +175,14 @@ def test_the_default_a_a_rule_on_the_saved_h200_trials():
     assert failclosed.default_aa_rule(old) == [
         "mobilenet_v3_small: A/A at the defaults 0 (none); not counted, not at the "
         "defaults: 4 (before the default escalation): open: needs 20 more"]
+
+
+def test_the_default_a_a_rule_is_met_by_sessions_27_and_28():
+    """Session 28 added 5 mobilenet_v3_small and 16 spin:10 A/As at the defaults, none
+    called, and 22 injected-slowdown trials, which are not A/As and leave the count alone:
+    session 26's rule is met on both workloads, from the committed raw records alone."""
+    files = sorted(RUNS.glob("session2[78]/panel-*-default-*.json"))
+    assert len(files) == 8
+    assert failclosed.default_aa_rule(failclosed.load_records(files)) == [
+        "mobilenet_v3_small: A/A at the defaults 22 (same 20, undecided 2): met",
+        "spin:10: A/A at the defaults 26 (same 21, undecided 5): met"]
