@@ -11,6 +11,8 @@ moved, nothing else). Workloads (``--workload``, comma-separated):
     resnet18                 torchvision architecture, torch CUDA graph, fp16 batch 8
     eager:resnet18           the same in eager mode
     spin:100                 calibration kernel of 100 us, CUDA graph
+    spin-batched:10          the same timed in batches (``timing.mode = "batched"``, 20
+                             replays between two events; session 29's process-state study)
     ort:zoo:transformer      ONNX Runtime on the CPU (host timer), zoo model, batch 1; its
                              slowdown is a busy-wait of that fraction of its median
 
@@ -53,10 +55,11 @@ ZOO_SHAPES = {"transformer": "input_ids:1x16"}
 def workload_case(workload: str, extra: dict[str, Any]) -> Any:
     """The bench case of one ``--workload`` spec (module docstring) with B's options."""
     kind, _, name = workload.partition(":")
-    if kind == "spin":
+    if kind in ("spin", "spin-batched"):
+        batched = {"mode": "batched", "batch_iterations": 20} if kind == "spin-batched" else {}
         return bench_case("calibration:spin", backend="calibration", warmup="500ms",
                           options={"kernel_us": float(name), **extra},
-                          timing={"cuda_graph": True})
+                          timing={"cuda_graph": True, **batched})
     if kind == "ort":
         shapes = ZOO_SHAPES.get(name.partition(":")[2])
         if set(extra) - {"slowdown"}:
@@ -87,7 +90,7 @@ def _host_median_s(name: str, shapes: str | None) -> float:
 
 def b_options(workload: str, level: str, rng: random.Random) -> dict[str, Any]:
     if level == MOVED:
-        if workload.startswith(("spin:", "ort:")):
+        if workload.startswith(("spin:", "spin-batched:", "ort:")):
             raise SystemExit(f"level {MOVED!r} needs a torch workload, not {workload!r}")
         return {"extra_pad": rng.randrange(1 << 20, 64 << 20, 512)}
     return {"slowdown": float(level)} if float(level) else {}
