@@ -186,3 +186,20 @@ def test_the_default_a_a_rule_is_met_by_sessions_27_and_28():
     assert failclosed.default_aa_rule(failclosed.load_records(files)) == [
         "mobilenet_v3_small: A/A at the defaults 22 (same 20, undecided 2): met",
         "spin:10: A/A at the defaults 26 (same 21, undecided 5): met"]
+
+
+def test_spin10_one_percent_at_the_default_is_not_met_by_its_rule():
+    """Session 28's rule for spin:10's +1 % at the defaults, written before session 29's
+    top-up: over the first 20 in run order (s28c's 14, then s29a's), 19 or more "slower".
+    18 were (s29a's first trial went on in processes and ended undecided); the two trials
+    that ran after the 20th do not count, whatever they said."""
+    files = [RUNS / "session28" / "panel-7-default-s28c.json",
+             RUNS / "session29" / "panel-7-default-s29a.json"]
+    records = failclosed.load_records(files)
+    assert _chain(records) == ("spin:10: moved 0, A/A 0, +1 % slower 18 of 20 (the first 20; "
+                               "2 run after): NOT MET: +1 % found 90%")
+    # with session 29's mobilenet_v3_small slice the A/A rule still holds on both
+    every = failclosed.load_records(sorted(RUNS.glob("session2[789]/panel-*-default-*.json")))
+    assert failclosed.default_aa_rule(every) == [
+        "mobilenet_v3_small: A/A at the defaults 26 (same 24, undecided 2): met",
+        "spin:10: A/A at the defaults 26 (same 21, undecided 5): met"]
