@@ -16,7 +16,14 @@ candidates:
   stores, the same spin and launch). A process state that stays here is not the ring's;
 * per preparation, the kernels' own in-kernel durations (``%globaltimer``, end - start)
   beside the event timer's: the state inside the kernel body moves both, the state in the
-  launch, the end-of-kernel stores or the events moves only the timer.
+  launch, the end-of-kernel stores or the events moves only the timer;
+* ``--modes per-iteration,batched``: every preparation once per timing mode, so a
+  process's level with two events around each replay sits beside its level with two
+  events around 20 replays (what of it rides with the events).
+
+Session 29 (H200, docs/verdicts.md "Session 29"): the in-kernel time was 10.016 µs in every
+preparation of 44 processes; the level (SD 1.4 % between processes) was shared by the
+silent preparations, and batching cut it from 0.20 to 0.083 µs per replay.
 
 Every process prints one JSON line; the parent keeps them all (``--save``, raw per-round
 medians included) and prints a table.
