@@ -194,6 +194,27 @@ def cmd_baseline_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ab_timing(items: list[str] | None) -> dict[str, object]:
+    """``--timing KEY=VALUE`` pairs as the timing table of both sides, checked before
+    anything is prepared (one table for A and B: timed differently, a comparison would
+    measure the timers, not the engines)."""
+    from pydantic import ValidationError
+
+    from harness.errors import ConfigError
+    from harness.scenario.schema import Timing
+
+    table = dict(arguments.parse_option(t) for t in items or [])
+    try:
+        Timing(**table)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(problems, key="--timing",
+                          expected="KEY=VALUE with KEY one of "
+                                   + ", ".join(Timing.model_fields)) from None
+    return table
+
+
 def cmd_ab(args: argparse.Namespace) -> int:
     from harness import api, consent
     from harness.ab import plan
@@ -220,6 +241,11 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                max_wall_s=args.max_wall, redraw=args.redraw,
                                processes=args.processes or 0,
                                escalate_processes=args.escalate_processes)
+    if args.timing and (len(args.sides) != 2 or args.ref_tree or args.baseline
+                        or any(s.endswith(".toml") for s in args.sides)):
+        raise HarnessError("--timing applies to two models (A B); a scenario file's cases "
+                           "carry their own timing table ([defaults.timing] or timing = "
+                           "{...} on the case)")
     bad = [k for k in NOT_WITH_PROCESSES if getattr(args, k)] if args.processes else []
     if bad:
         raise HarnessError(not_with_processes(
@@ -235,6 +261,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     elif all(s.endswith(".toml") for s in args.sides) and args.sides:
         pairs = api.load_plan(args.sides).pairs
     elif len(args.sides) == 2:
+        timing = _ab_timing(args.timing)
         sides = []
         for x in "ab":
             get = lambda name, x=x: getattr(args, f"{name}_{x}") or getattr(args, name)  # noqa: E731
@@ -243,7 +270,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
                           "options": dict(arguments.parse_option(o) for o in
                                           (args.option or []) + (getattr(args, f"option_{x}")
                                                                  or [])),
-                          "warmup": args.warmup})
+                          "warmup": args.warmup, "timing": timing})
         pairs = [plan.adhoc_pair((args.sides[0], args.sides[1]), (sides[0], sides[1]),
                                  settings)]
     else:
@@ -471,6 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
         ab.add_argument(f"--option{suffix}", action="append", metavar="KEY=VALUE",
                         help=f"backend option for {who}")
         ab.add_argument(f"--inject-delay{suffix}", help=f"busy-wait added to {who} (testing)")
+    ab.add_argument("--timing", action="append", metavar="KEY=VALUE",
+                    help="timing table of both sides, as a scenario's [defaults.timing] "
+                         "(e.g. --timing mode=batched --timing batch_iterations=20: for a "
+                         "case of tens of µs, whose per-iteration events carry a level "
+                         "set per process; docs/verdicts.md, 'Session 29')")
     ab.add_argument("--duration", default="10s", type=arguments.positive_duration,
                     help="measuring time of the pair (default 10s)")
     ab.add_argument("--block", default="250ms", type=arguments.positive_duration,

@@ -651,3 +651,31 @@ def test_a_host_timed_ab_on_a_busy_host_calls_only_what_contention_cannot_explai
     assert v.status == status, v.reason
     if busy:
         assert "host busy" in v.reason or "contention explains" in v.reason
+
+
+def test_ab_timing_table_reaches_both_sides_and_a_bad_one_stops_before_measuring(
+        tmp_path, capsys):
+    """``--timing KEY=VALUE`` is the two models' timing table (the same for A and B), e.g.
+    batched timing for a case of tens of µs; a misspelt key or value, or the flag beside
+    scenario files (whose cases carry their own), is an error naming it, and nothing runs."""
+    out = tmp_path / "r"
+    base = ["ab", "zoo:transformer", "zoo:transformer", "--shapes", "input_ids:1x8",
+            "--out", str(out)]
+    for bad, words in ((["--timing", "mdoe=batched"], "mdoe: Extra inputs"),
+                       (["--timing", "mode=batchd"], "'per-iteration' or 'batched'")):
+        assert main([*base, *bad]) == 2
+        err = capsys.readouterr().err
+        assert "key '--timing'" in err and words in err and "batch_iterations" in err
+        assert not out.exists()
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('name = "s"\n')
+    assert main(["ab", str(scenario), "--timing", "mode=batched", "--out", str(out)]) == 2
+    assert "--timing applies to two models" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*base, "--timing", "mode=batched", "--timing", "batch_iterations=4",
+                 "--duration", "0.4s", "--warmup", "50ms", "--rewarm", "5ms",
+                 "--max-duration", "0", "--allow-undecided"]) in (0, 1)
+    [rec] = json.loads((out / "ab-results.json").read_text())["ab"]
+    for side in "ab":
+        assert rec[side]["case"]["timing"]["mode"] == "batched"
+        assert rec[side]["case"]["timing"]["batch_iterations"] == 4
