@@ -671,3 +671,31 @@ def test_the_chain_model_goes_on_where_the_layouts_leave_it_undecided(capsys):
         assert wall > (75.0 if on else 0.0)
     assert chain_model.main(["--layouts", study, "--trials", "2", "--levels", "0"]) == 0
     assert "| A/A |" in capsys.readouterr().out
+
+
+def test_a_short_case_timed_per_iteration_carries_the_per_process_events_flag():
+    """On the H200 (session 29) a 10 µs spin's processes each took their own level of the
+    launch and event records around a replay, 1.4 % between processes: the saved spin:10
+    process-paired records say so and point at batched timing; mobilenet_v3_small's (0.59
+    ms, the same level 0.03 %) does not, nor a spin:10 record timed in batches."""
+    from harness.ab.verdict import PROCESS_EVENTS
+
+    def processes_records(name):
+        data = json.loads((ROOT / "docs" / "device-runs" / name).read_text())
+        return [r for r in data["records"] if r.get("method") == "processes"]
+
+    def kinds(record):
+        [v] = judge([record])
+        return v, [f.kind for f in v.flags]
+
+    spin = processes_records("session29/panel-7-p6-s29b.json")
+    assert len(spin) == 4
+    for r in spin:
+        v, k = kinds(r)
+        assert PROCESS_EVENTS in k and "--timing mode=batched" in v.reason
+        assert v.status == "undecided"          # a note: the status is the same without it
+    [mobilenet] = processes_records("session28/panel-1-default-s28d.json")
+    assert PROCESS_EVENTS not in kinds(mobilenet)[1]
+    [batched, *_] = processes_records("session29/panel-7-p6-s29b.json")
+    batched["a"]["case"]["timing"]["mode"] = "batched"
+    assert PROCESS_EVENTS not in kinds(batched)[1]

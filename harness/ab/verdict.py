@@ -53,6 +53,15 @@ HOST_PACE = "enqueue-bound"
 # layouts' own SD; extending): 2 calls 2.0 % of moved A/A, 3 calls 0.5 % and finds +1 % in
 # 100 %: 3 (docs/verdicts.md, "A base pad per process pair").
 SUGGESTED_PROCESSES = 3
+# The kind of the flag for a process-paired comparison of a short case timed per iteration.
+PROCESS_EVENTS = "per-process-events"
+# What a fresh process adds to one replay timed between two CUDA events: its own level of
+# the graph launch and the two event records, an SD of 0.20 us between processes on the H200
+# (the kernel itself identical in all of them; with 20 replays between two events, 0.083 us
+# a replay). Measured in session 29 on spin:10 (benchmarks/device/spin_state.py, 44
+# processes), a reporting workload: the flag below only says what it costs and what spreads
+# it, it decides nothing.
+PROCESS_EVENT_SD_MS = 0.20e-3
 
 
 def pair_values(record: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -265,9 +274,9 @@ def _evaluate_processes(record: dict[str, Any], tol: dict[str, float],
         flags.append(f"measured in {record['settings']['processes']} processes a side at the "
                      f"same layouts after {record['looks_before']} look(s) of an interleaved "
                      "comparison its preparations' spread left undecided")
-    bound = host_pace_flag(record, metrics.get("median") or MetricVerdict())
-    if bound is not None:
-        flags.append(bound)
+    med = metrics.get("median") or MetricVerdict()
+    flags.extend(f for f in (host_pace_flag(record, med), process_events_flag(record, med))
+                 if f is not None)
     return _pending(record, metrics, tol, policy, unstable, flags)
 
 
@@ -299,6 +308,28 @@ def host_pace_flag(record: dict[str, Any], med: MetricVerdict) -> Flag | None:
     return Flag(HOST_PACE, f"enqueue-bound ({figures or 'side ' + ' and '.join(sides)}): the "
                 "blocks timed the host's launch pace, which drifts with the host; time a CUDA "
                 "graph (torch: --option mode=graph) to compare the GPU work")
+
+
+def process_events_flag(record: dict[str, Any], med: MetricVerdict) -> Flag | None:
+    """The "per-process-events" flag of a process-paired comparison timed per iteration on
+    CUDA events whose case is so short that each process's own level of its launch and
+    event records (:data:`PROCESS_EVENT_SD_MS`) is half its tolerance or more: processes
+    then disagree by about the change a gate looks for, and batched timing spreads that
+    level over many replays."""
+    timing = (((record.get("a") or {}).get("case") or {}).get("timing")) or {}
+    a_ms, tolerance = med.get("a_ms"), med.get("tolerance")
+    if ((record.get("timing") or {}).get("timer") != "cuda-event" or not a_ms
+            or not tolerance or timing.get("mode", "per-iteration") != "per-iteration"):
+        return None
+    share = PROCESS_EVENT_SD_MS / a_ms
+    if share < tolerance / 2:
+        return None
+    return Flag(PROCESS_EVENTS, f"a case of {a_ms * 1e3:.3g} µs timed per iteration: each "
+                f"process's own level of the launch and the two event records around a "
+                f"replay (an SD of about {PROCESS_EVENT_SD_MS * 1e3:.2g} µs between processes "
+                f"on the H200, {share:.1%} here) is in this comparison; batched timing "
+                "(--timing mode=batched --timing batch_iterations=20, or timing.mode in the "
+                "scenario) spreads it over the replays")
 
 
 def host_paced(v: Verdict) -> bool:
