@@ -680,9 +680,11 @@ def test_a_short_case_timed_per_iteration_carries_the_per_process_events_flag():
     ms, the same level 0.03 %) does not, nor a spin:10 record timed in batches."""
     from harness.ab.verdict import PROCESS_EVENTS
 
+    load_records = load("device.failclosed").load_records
+
     def processes_records(name):
-        data = json.loads((ROOT / "docs" / "device-runs" / name).read_text())
-        return [r for r in data["records"] if r.get("method") == "processes"]
+        return [r for r in load_records([ROOT / "docs" / "device-runs" / name])
+                if r.get("method") == "processes"]
 
     def kinds(record):
         [v] = judge([record])
