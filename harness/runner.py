@@ -37,6 +37,7 @@ from harness.scenario.expand import Case
 from harness.stats import summarize, throughput
 from harness.telemetry import host
 from harness.timing.measure import Measurement
+from harness.timing.mode import pinned
 from harness.timing.session import MeasuringSession, no_gpu_reason, record_build
 
 # trtexec's warning threshold for an unstable measurement.
@@ -180,7 +181,7 @@ def _run_case(case: Case, base_dir: str | None, index: int | None, cls: type[Bac
                     finish_case(case, engine, source, session.feed, outputs, result,
                                 session.load_s, base_dir, rss)
             if len(layouts) > 1 and not engine.build_only:
-                _measure_layouts(timed, cls, source, layouts, result)
+                _measure_layouts(same_mode(timed, result), cls, source, layouts, result)
                 result.timing["layouts_from"] = _layouts_from(case)
                 result.timing["layout_seed"] = case.layout_seed
                 if case.layout_base:
@@ -270,6 +271,16 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
         result.timing["layout_figures"] = per
 
 
+def same_mode(case: Case, result: CaseResult) -> Case:
+    """``case`` timed in the mode its first measurement chose (an auto mode is chosen once
+    per case: layouts timed in different modes would not be replicates of one figure)."""
+    chosen = result.timing.get("mode")
+    if chosen is None:
+        return case
+    timing = pinned(case.timing, chosen, int(result.timing.get("runs_per_sample") or 1))
+    return dataclasses.replace(case, timing=timing)
+
+
 def _layouts_from(case: Case) -> str:
     """Where a case's layout count came from (recorded beside the figures)."""
     if case.timing.layouts is not None:
@@ -356,7 +367,7 @@ def _record(case: Case, engine: Engine, m: Measurement, outputs: dict[str, np.nd
     result.timing = {**case.timing.model_dump(), "build_only": False, "timer": m.timer,
                      "warmup_s": m.warmup_s, "warmup_iterations": m.warmup_iterations,
                      "measure_s": m.wall_s, "stop_reason": m.stop_reason, "settled": m.settled,
-                     "inject_delay_s": case.inject_delay}
+                     "inject_delay_s": case.inject_delay, **m.extra.get("mode", {})}
     result.memory = {**engine.memory()}   # + model, host RSS: harness.pipeline.case
     if m.extra.get("host"):
         # what competed for the CPU while a host-timed case was measured (the verdict reads it)

@@ -118,7 +118,7 @@ def _modes(batch_n: int) -> list[tuple[str, Timing]]:
     return [("per-iteration", Timing()),
             ("per-iteration+hold", Timing(hold_stream=True)),
             ("batched", Timing(mode="batched", batch_iterations=batch_n)),
-            ("graph", Timing(cuda_graph=True)),
+            ("graph", Timing(cuda_graph=True, mode="per-iteration")),
             ("graph+batched", Timing(cuda_graph=True, mode="batched", batch_iterations=batch_n))]
 
 

@@ -449,7 +449,8 @@ def test_ab_without_redraw_is_as_before(monkeypatch):
     assert not [e for e in events if e[0] == "relayout"]
     assert sum(e[0] == "prepare" for e in events) == 4
     assert all(set(b) == BLOCK_KEYS for b in record["blocks"])
-    assert set(record["timing"]) == {"timer", "measure_s"}
+    assert set(record["timing"]) == {"timer", "measure_s", "mode", "runs_per_sample",
+                                     "mode_reason", "mode_probe_ms"}
     assert record["settings"]["redraw"] is False
     assert set(ABSettings().__dataclass_fields__) - set(record["settings"]) == set()
 

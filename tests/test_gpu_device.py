@@ -127,6 +127,10 @@ def test_scenario_end_to_end_on_gpu(write_toml, tmp_path):
     assert spin.telemetry["samples"]["sm_clock_mhz"] and "clocks" in spin.telemetry
     ref = spin.timing["reference"]["per_run_median_ms"]
     assert spin.stats_ms["median"] == pytest.approx(ref, rel=0.05)
+    # the auto timing mode probed it and kept a 200 µs kernel per iteration
+    assert spin.timing["mode"] == "per-iteration" and spin.timing["runs_per_sample"] == 1
+    assert spin.timing["mode_reason"].startswith("auto: CUDA graph")
+    assert spin.timing["mode_probe_ms"] == pytest.approx(ref, rel=0.2)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -432,3 +436,27 @@ def test_ab_records_the_side_whose_pace_the_host_set():
     assert record["timing"]["enqueue_bound"] == ["A"], record["timing"]
     [verdict] = judge([record])
     assert [f.kind for f in verdict.flags if f.kind == HOST_PACE] == [HOST_PACE]
+
+
+def test_auto_mode_batches_a_ten_microsecond_graph_in_a_run_and_in_both_sides_of_ab():
+    """The auto timing mode on the GPU (harness.timing.mode): a 10 µs CUDA-graph kernel is
+    probed under 50 µs and timed batched, 20 replays between two events, in every layout of
+    a run and in every preparation of both sides of an A/B."""
+    from harness.ab.measure import ABSettings, measure_ab
+    from harness.adhoc import bench_case
+    from harness.runner import run_case
+
+    case = bench_case("calibration:spin", backend="calibration", warmup="200ms",
+                      duration="1s", options={"kernel_us": 10.0},
+                      timing={"cuda_graph": True, "layouts": 2})
+    result = run_case(case)
+    assert result.status == "ok", result.error
+    t = result.timing
+    assert (t["mode"], t["runs_per_sample"]) == ("batched", 20), t
+    assert t["mode_probe_ms"] < 0.05 and t["mode_reason"].startswith("auto: CUDA graph")
+    # batching spreads the ~4 µs of launch and events: the figure nears the in-kernel time
+    ref = t["reference"]["per_run_median_ms"]
+    assert ref <= result.stats_ms["median"] < t["mode_probe_ms"]
+    record = measure_ab(case, case, ABSettings(duration_s=1.0, instances=2))
+    assert record["status"] == "ok", record["error"]
+    assert (record["timing"]["mode"], record["timing"]["runs_per_sample"]) == ("batched", 20)

@@ -102,10 +102,12 @@ def test_rotation_sets():
 
 class GraphLikeTimer:
     """A test double of a timer with the CUDA timer's hooks: prepare() "captures" the run
-    (calls it once) and returns a replay that never calls the engine."""
+    (calls it once) and returns a replay that never calls the engine; its samples read
+    10 µs, so an auto timing mode probes and batches it, as the CUDA timer would."""
 
     name = "double"
-    runs_per_sample = 4
+    runs_per_sample = 1
+    mode_choice = None
 
     def __init__(self):
         self.replays = 0
@@ -125,7 +127,16 @@ class GraphLikeTimer:
         self.chunks.append(count)
         for _ in range(count * self.runs_per_sample):
             run()
-        return [1e-3] * count
+        return [1e-5] * count
+
+    def choose_mode(self, run, warm_pace_ms, given=None):
+        from harness.timing import mode
+
+        if self.mode_choice is None:
+            self.mode_choice = given or mode.choose(
+                warm_pace_ms, lambda: self.sample(run, mode.PROBE_SAMPLES)[0] * 1e3)
+            self.runs_per_sample = self.mode_choice.batch_iterations
+        return self.mode_choice
 
 
 def test_measure_uses_timer_hooks_and_no_engine_calls_in_replay():
@@ -143,6 +154,12 @@ def test_measure_uses_timer_hooks_and_no_engine_calls_in_replay():
     assert calls["n"] == 1                      # only the capture ran the engine
     assert timer.replays > 0 and len(m.samples) >= 10
     assert max(timer.chunks) <= 40              # chunks never exceed the sample cap
+    # the auto mode: probed once after the warm-up (20 single replays, not among the
+    # samples), then every sample timed 20 replays, and the choice goes with the figures
+    probe, *timed = timer.chunks
+    assert probe == 20 and len(m.samples) == sum(timed)
+    assert timer.replays >= probe + 20 * sum(timed)
+    assert m.extra["mode"]["mode"] == "batched" and m.extra["mode"]["runs_per_sample"] == 20
     assert phases == ["warmup_start", "measure_start", "measure_end"]
 
 

@@ -203,3 +203,22 @@ def test_spin10_one_percent_at_the_default_is_not_met_by_its_rule():
     assert failclosed.default_aa_rule(every) == [
         "mobilenet_v3_small: A/A at the defaults 26 (same 24, undecided 2): met",
         "spin:10: A/A at the defaults 26 (same 21, undecided 5): met"]
+
+
+def test_batched_timing_meets_its_rule_on_the_two_unseen_kernels():
+    """Session 29's rule for batched timing (docs/device-runs/README.md), on kernels of 20 and
+    40 µs that no default and no session-29 figure saw: at ab's defaults with 20 replays
+    between two events, >= 20 A/As none called and "slower" in >= 19 of the first 20 +1 %
+    trials. Session 30 ran them: met on both, so the auto timing mode (harness.timing.mode)
+    batches CUDA-graph cases under 50 µs. The plain-default control beside them was cut
+    short by the device budget: 8 and 7 +1 % trials, every one "slower"."""
+    run = RUNS / "session30"
+    batched = failclosed.load_records(sorted(run.glob("panel-spinb*-s30*.json")))
+    assert len(batched) == 80
+    assert failclosed.preregistered(batched, needs=("A/A", "+1 %")) == [
+        "spin-batched:20: moved 0, A/A 20, +1 % slower 20 of 20: met",
+        "spin-batched:40: moved 0, A/A 20, +1 % slower 20 of 20: met"]
+    control = failclosed.load_records([run / "panel-spin2040-s30e.json"])
+    assert failclosed.preregistered(control, needs=failclosed.CHAIN_RULE_LEVELS) == [
+        "spin:20: moved 0, A/A 0, +1 % slower 8 of 8: open: needs +1 % 12 more",
+        "spin:40: moved 0, A/A 0, +1 % slower 7 of 7: open: needs +1 % 13 more"]

@@ -10,9 +10,12 @@ moved, nothing else). Workloads (``--workload``, comma-separated):
 
     resnet18                 torchvision architecture, torch CUDA graph, fp16 batch 8
     eager:resnet18           the same in eager mode
-    spin:100                 calibration kernel of 100 us, CUDA graph
+    spin:100                 calibration kernel of 100 us, CUDA graph, timed in the default
+                             mode (since session 30 "auto": batched under 50 µs)
     spin-batched:10          the same timed in batches (``timing.mode = "batched"``, 20
                              replays between two events; session 29's process-state study)
+    spin-per-iteration:10    the same timed per iteration (the default before session 30,
+                             so spin:10 and spin:40 of earlier panels ran so)
     ort:zoo:transformer      ONNX Runtime on the CPU (host timer), zoo model, batch 1; its
                              slowdown is a busy-wait of that fraction of its median
 
@@ -50,16 +53,19 @@ from harness.stats import pooled_variance
 
 MOVED = "moved"          # level: A/A with B's layout moved by an extra allocation
 ZOO_SHAPES = {"transformer": "input_ids:1x16"}
+# the calibration workloads' timing modes, beside the CUDA graph
+SPIN_MODES: dict[str, dict[str, Any]] = {
+    "spin": {}, "spin-batched": {"mode": "batched", "batch_iterations": 20},
+    "spin-per-iteration": {"mode": "per-iteration"}}
 
 
 def workload_case(workload: str, extra: dict[str, Any]) -> Any:
     """The bench case of one ``--workload`` spec (module docstring) with B's options."""
     kind, _, name = workload.partition(":")
-    if kind in ("spin", "spin-batched"):
-        batched = {"mode": "batched", "batch_iterations": 20} if kind == "spin-batched" else {}
+    if kind in SPIN_MODES:
         return bench_case("calibration:spin", backend="calibration", warmup="500ms",
                           options={"kernel_us": float(name), **extra},
-                          timing={"cuda_graph": True, **batched})
+                          timing={"cuda_graph": True, **SPIN_MODES[kind]})
     if kind == "ort":
         shapes = ZOO_SHAPES.get(name.partition(":")[2])
         if set(extra) - {"slowdown"}:
@@ -90,7 +96,7 @@ def _host_median_s(name: str, shapes: str | None) -> float:
 
 def b_options(workload: str, level: str, rng: random.Random) -> dict[str, Any]:
     if level == MOVED:
-        if workload.startswith(("spin:", "spin-batched:", "ort:")):
+        if workload.partition(":")[0] in (*SPIN_MODES, "ort"):
             raise SystemExit(f"level {MOVED!r} needs a torch workload, not {workload!r}")
         return {"extra_pad": rng.randrange(1 << 20, 64 << 20, 512)}
     return {"slowdown": float(level)} if float(level) else {}

@@ -444,7 +444,13 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
         if side.instance not in rotation:
             continue
         warm_s, warm_n, _ = warm_up(side.warm, side.case.warmup)
-        assert side.timer is not None
+        assert side.timer is not None and side.step is not None
+        # one timing mode for every preparation of both sides: the first to warm up chooses
+        # an auto mode, the rest take its choice (a comparison timed differently on each
+        # side would measure the timers, not the engines)
+        chosen = next((s.timer.mode_choice for s in sides if s.timer and s.timer.mode_choice),
+                      None)
+        side.timer.choose_mode(side.step, warm_s / max(warm_n, 1) * 1e3, chosen)
         # a host timer's injected delay runs inside its samples only, not in the warm-up
         side.per_call_s = warm_s / max(warm_n, 1) + side.timer.inject_delay
         if side.instance == 0:
@@ -500,6 +506,9 @@ def _interleave(sides: list[_Side], settings: ABSettings, record: dict[str, Any]
     record["timing"] = {"timer": sides[0].timer.name if sides[0].timer else None,
                         "measure_s": time.perf_counter() - start - redraw_s,
                         **host_pace(sides, record["blocks"])}
+    chosen = sides[0].timer.mode_choice if sides[0].timer else None
+    if chosen is not None:          # every preparation's (one choice per comparison)
+        record["timing"].update(chosen.facts())
     if settings.redraw:
         record["timing"]["redraw_s"] = redraw_s
     for side in sides:

@@ -316,10 +316,13 @@ def process_events_flag(record: dict[str, Any], med: MetricVerdict) -> Flag | No
     event records (:data:`PROCESS_EVENT_SD_MS`) is half its tolerance or more: processes
     then disagree by about the change a gate looks for, and batched timing spreads that
     level over many replays."""
-    timing = (((record.get("a") or {}).get("case") or {}).get("timing")) or {}
+    table = (((record.get("a") or {}).get("case") or {}).get("timing")) or {}
+    timing = record.get("timing") or {}
+    # the mode the processes timed in; records from before the auto mode: the case's table
+    timed = timing.get("mode") or table.get("mode", "per-iteration")
     a_ms, tolerance = med.get("a_ms"), med.get("tolerance")
-    if ((record.get("timing") or {}).get("timer") != "cuda-event" or not a_ms
-            or not tolerance or timing.get("mode", "per-iteration") != "per-iteration"):
+    if (timing.get("timer") != "cuda-event" or not a_ms or not tolerance
+            or timed != "per-iteration"):
         return None
     share = PROCESS_EVENT_SD_MS / a_ms
     if share < tolerance / 2:

@@ -60,6 +60,9 @@ class Engine(abc.ABC):
     # beside it; the base's hooks do nothing, so callers never probe for them.
     #: ``run`` can be captured into a CUDA graph (``timing.cuda_graph``).
     supports_cuda_graph: bool = False
+    #: ``run`` is one replay of a CUDA graph the engine captured itself (torch mode "graph"):
+    #: timed like ``timing.cuda_graph``, so an auto timing mode may batch it.
+    replays_cuda_graph: bool = False
     #: The engine stages inputs and outputs in host buffers and enqueues the copies itself
     #: (:meth:`enqueue_h2d`, :meth:`enqueue_d2h`): timed as stages, and inside the step with
     #: ``timing.transfers``.

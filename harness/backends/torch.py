@@ -127,6 +127,7 @@ class TorchEngine(Engine):
         self._output_names = output_names
         self.precision = precision
         self.mode = mode
+        self.replays_cuda_graph = mode == "graph"
         self.options = options
         self._outs: list[Any] = []
         self._sets: list[tuple[Any, ...]] = []

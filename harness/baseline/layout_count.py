@@ -17,6 +17,7 @@ from harness.baseline.store import BaselineStore
 from harness.baseline.verdict import first_layout_seed, layout_figures
 from harness.layout import layouts_wanted
 from harness.runner import PlannedCase
+from harness.timing.mode import replayed
 
 
 def layout_history(entries: list[dict[str, Any]]) -> list[list[float]]:
@@ -47,7 +48,8 @@ def plan_layouts(planned: list[PlannedCase], store: BaselineStore,
                  platform_id: str) -> list[PlannedCase]:
     """``planned`` with each case's layout count from its history (``Case.history_layouts``)
     where the scenario leaves ``timing.layouts`` unset and accepted runs with layouts exist,
-    and the seeds of its newest such run (``Case.history_layout_seed``) to replay."""
+    and the seeds of its newest such run (``Case.history_layout_seed``) to replay; an auto
+    timing mode pinned to the newest run's choice (:func:`harness.timing.mode.replayed`)."""
     out = []
     for p in planned:
         case = p.case
@@ -56,6 +58,8 @@ def plan_layouts(planned: list[PlannedCase], store: BaselineStore,
             history = layout_history(entries)
             if history:
                 case = dataclasses.replace(case, history_layouts=layouts_wanted(history))
+        if case.timing.mode == "auto":
+            case = dataclasses.replace(case, timing=replayed(case.timing, entries))
         seed = replayed_seed(entries) if case.timing.replay_layouts else None
         if seed is not None:
             case = dataclasses.replace(case, history_layout_seed=seed)

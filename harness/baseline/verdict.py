@@ -42,6 +42,7 @@ from harness.comparison import (
 )
 from harness.stats import trimmed_mean
 from harness.telemetry import host
+from harness.timing.mode import mode_change
 from harness.verdict import clocks
 from harness.verdict.gross import bonferroni_level, gross_change, gross_detectable
 from harness.verdict.records import MetricVerdict, Verdict
@@ -466,7 +467,7 @@ def _incomparable(current: dict[str, Any], last: dict[str, Any]) -> str | None:
                 f"{cur_b['version']}")
     if last.get("precision") != current.get("precision"):
         return f"precision differs: {last.get('precision')} now {current.get('precision')}"
-    return None
+    return mode_change(current, last)
 
 
 def case_tolerance(current: dict[str, Any],

@@ -8,6 +8,8 @@ Modes (all recorded beside the result, as TensorRT 11's trtexec flipped its defa
   carries the event floor (~6 µs on an H100/H200), which ``trt-harness selftest`` measures.
 - ``batched``: N inferences back to back between two events; the sample is the interval / N,
   so the floor is spread over N (for workloads near the floor).
+- ``auto`` (the default): batched for a CUDA-graph case under 50 µs, per-iteration otherwise,
+  chosen after the warm-up (:mod:`harness.timing.mode`).
 - ``cuda_graph``: the engine's enqueue (and the copies, when timed) is captured once into a
   CUDA graph; every timed iteration is then one ``cuGraphLaunch`` and nothing else.
 - ``cold``: ``l2-flush`` writes a buffer of twice the L2 size before each timed inference
@@ -27,7 +29,7 @@ from harness.errors import ConfigError
 from harness.markers import nvtx_range
 from harness.scenario.schema import Timing
 from harness.stats import summarize
-from harness.timing import analysis
+from harness.timing import analysis, mode
 from harness.timing.timer import Timer
 
 if TYPE_CHECKING:
@@ -95,7 +97,9 @@ class CudaTimer(Timer):
             from harness.kernels import StreamHold
 
             self._hold = StreamHold(self.stream)
-        self.runs_per_sample = timing.batch_iterations if timing.mode == "batched" else 1
+        graph = timing.cuda_graph or (engine is not None and engine.replays_cuda_graph)
+        self.mode_choice = mode.fixed(timing, graph)    # None: auto, probed after the warm-up
+        self.runs_per_sample = self.mode_choice.batch_iterations if self.mode_choice else 1
         if timing.cold != "off" and timing.mode == "batched":
             raise ConfigError("timing.cold needs timing.mode = 'per-iteration': in batched mode "
                               "only the first of the N inferences would be cold")
@@ -192,6 +196,22 @@ class CudaTimer(Timer):
             select(i)
             step()
         return run
+
+    def choose_mode(self, run: Callable[[], None], warm_pace_ms: float,
+                    given: mode.ModeChoice | None = None) -> mode.ModeChoice | None:
+        if self.mode_choice is None:
+            self.mode_choice = given or mode.choose(warm_pace_ms, lambda: self._probe_ms(run))
+            self.runs_per_sample = self.mode_choice.batch_iterations
+        return self.mode_choice
+
+    def _probe_ms(self, run: Callable[[], None]) -> float:
+        """Median ms of :data:`~harness.timing.mode.PROBE_SAMPLES` single timed inferences;
+        like the warm-up, none of it is recorded."""
+        kept = len(self.enqueue_ms), len(self.enqueue_all_ms)
+        self.runs_per_sample = 1
+        samples = sorted(self.sample(run, mode.PROBE_SAMPLES))
+        del self.enqueue_ms[kept[0]:], self.enqueue_all_ms[kept[1]:]
+        return samples[len(samples) // 2] * 1e3
 
     def _events(self, n: int) -> list[Any]:
         while len(self._pool) < n:
@@ -297,6 +317,8 @@ class CudaTimer(Timer):
             "enqueue_window": ENQUEUE_WINDOW,
             "copies_available": self._copies, "hold_stream": self._hold is not None,
         }
+        if self.mode_choice is not None:
+            facts.update(self.mode_choice.facts())
         if self.probe is not None:
             facts["sm_clock_in_kernel_mhz"] = self.probe.readings_mhz()
         transfer = None

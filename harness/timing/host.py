@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from harness.timing.mode import per_iteration
 from harness.timing.timer import Timer
 
 
@@ -20,6 +21,7 @@ def busy_wait(seconds: float) -> None:
 
 class HostTimer(Timer):
     name = "host"
+    mode_choice = per_iteration("host timer: one call per sample")
     resolution_s = time.get_clock_info("perf_counter").resolution
 
     def __init__(self, inject_delay: float = 0.0) -> None:

@@ -2,8 +2,9 @@
 
 It knows nothing of statistics (the criterion decides) nor of which timer it drives: a
 :class:`~harness.timing.timer.Timer`, whose ``prepare(run)`` (e.g. capture a CUDA graph),
-``warmup_step(run)`` (e.g. wait for the GPU) and ``runs_per_sample`` (batched timing) the
-loop always uses (the defaults change nothing).
+``warmup_step(run)`` (e.g. wait for the GPU), ``choose_mode`` (an auto timing mode, after the
+warm-up) and ``runs_per_sample`` (batched timing) the loop always uses (the defaults change
+nothing).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRul
     warm = timer.warmup_step(run)
     phase("warmup_start")
     warm_s, warm_n, is_settled = warm_up(warm, warmup, settled)
+    chosen = timer.choose_mode(run, warm_s / max(warm_n, 1) * 1e3)    # an auto one, once warm
     # Sample in chunks of about 20 ms so the criterion's bookkeeping stays off the hot path
     # for fast models while slow models are still checked after every inference.
     per_call = warm_s / max(warm_n, 1) * timer.runs_per_sample
@@ -89,6 +91,8 @@ def measure(run: Callable[[], None], timer: Timer, warmup: Warmup, stop: StopRul
                 break
     wall = time.perf_counter() - start
     extra: dict[str, Any] = {"rel_ci": criterion.rel_ci}
+    if chosen is not None:
+        extra["mode"] = chosen.facts()
     if before is not None:
         after = host.snapshot()
         load = host.host_load(before, after) if after is not None else None

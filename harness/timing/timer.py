@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.timing.mode import ModeChoice
 
 
 class Timer(abc.ABC):
@@ -22,6 +26,9 @@ class Timer(abc.ABC):
     #: CUDA-event timer; A/B reads it for the enqueue-bound check). Empty where the host
     #: itself is what is timed.
     enqueue_ms: Sequence[float] = ()
+    #: The timing mode this timer times in (:mod:`harness.timing.mode`); None until an
+    #: auto mode is chosen.
+    mode_choice: ModeChoice | None = None
 
     @abc.abstractmethod
     def sample(self, run: Callable[[], None], count: int) -> list[float]:
@@ -37,6 +44,13 @@ class Timer(abc.ABC):
     def warmup_step(self, run: Callable[[], None]) -> Callable[[], None]:
         """What one warm-up iteration calls (e.g. ``run`` then wait for the GPU)."""
         return run
+
+    def choose_mode(self, run: Callable[[], None], warm_pace_ms: float,
+                    given: ModeChoice | None = None) -> ModeChoice | None:
+        """After the warm-up: settle an auto timing mode, ``given`` (another preparation's
+        choice, which this one then takes) or probed on ``run``; the timer's mode is then
+        fixed for good. Default: a timer with one mode, nothing to choose."""
+        return self.mode_choice
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the timer holds (events, graphs, buffers)."""
