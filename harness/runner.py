@@ -37,7 +37,7 @@ from harness.scenario.expand import Case
 from harness.stats import summarize, throughput
 from harness.telemetry import host
 from harness.timing.measure import Measurement
-from harness.timing.mode import pinned
+from harness.timing.mode import ModeChoice
 from harness.timing.session import MeasuringSession, no_gpu_reason, record_build
 
 # trtexec's warning threshold for an unstable measurement.
@@ -274,11 +274,8 @@ def _measure_layouts(case: Case, cls: type[Backend], source: Any,
 def same_mode(case: Case, result: CaseResult) -> Case:
     """``case`` timed in the mode its first measurement chose (an auto mode is chosen once
     per case: layouts timed in different modes would not be replicates of one figure)."""
-    chosen = result.timing.get("mode")
-    if chosen is None:
-        return case
-    timing = pinned(case.timing, chosen, int(result.timing.get("runs_per_sample") or 1))
-    return dataclasses.replace(case, timing=timing)
+    chosen = ModeChoice.from_facts(result.timing)
+    return case if chosen is None else dataclasses.replace(case, chosen_mode=chosen)
 
 
 def _layouts_from(case: Case) -> str:

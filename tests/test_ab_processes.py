@@ -278,7 +278,11 @@ def test_ab_processes_end_to_end_on_the_cpu(write_toml, tmp_path, capsys):
     # ...so its pairs share nothing, and each side's runs are judged as a group
     assert rec["verdict"]["metrics"]["median"]["method"] == "paired-layouts"
     assert rec["verdict"]["status"] == "slower" and rec["verdict"]["change"] > 0.5
-    assert "per-layout difference" in (out / "ab.html").read_text()
+    html = (out / "ab.html").read_text()
+    assert "per-layout difference" in html
+    # the mode every process timed in, as the first one recorded it (a host timer's is fixed)
+    assert rec["timing"]["mode"] == "per-iteration"
+    assert "timer host · per-iteration (host timer: one call per sample)" in html
     assert "slower" in capsys.readouterr().out
 
 

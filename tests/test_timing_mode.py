@@ -52,12 +52,21 @@ def test_a_slow_warm_up_is_not_probed():
     assert choice.mode == "per-iteration" and "warm-up pace" in choice.reason
 
 
-def test_pinned_makes_auto_the_chosen_mode_and_keeps_a_given_one():
-    auto = Timing(cuda_graph=True)
-    assert mode.pinned(auto, "batched", 20).model_dump() == {
-        **auto.model_dump(), "mode": "batched", "batch_iterations": 20}
-    given = Timing(mode="per-iteration")
-    assert mode.pinned(given, "batched", 20) is given
+def test_a_choice_made_before_is_taken_where_the_auto_rule_applies_and_says_so():
+    before = mode.choose(0.03, lambda: 0.0139)
+    taken = mode.fixed(Timing(cuda_graph=True), True, before)
+    assert (taken.mode, taken.batch_iterations, taken.probe_ms) == ("batched", 20, 0.0139)
+    assert taken.reason == "auto, as chosen before: CUDA graph, median 13.9 µs < 50 µs"
+    assert taken.taken() == taken                          # said once, however often taken
+    assert mode.ModeChoice.from_facts(taken.facts()) == taken  # and recorded as it came
+    # a given mode, or a case the rule does not reach any more, ignores it
+    assert mode.fixed(Timing(mode="per-iteration"), True, before).reason == "timing.mode"
+    assert mode.fixed(Timing(), False, before).mode == "per-iteration"
+    for reason in ("timing.mode", "auto: not a CUDA-graph replay", "host timer: one call"):
+        assert mode.ModeChoice.from_facts({"mode": "per-iteration", "mode_reason": reason}) \
+            is None
+    paced = mode.choose(2.0, lambda: 1.0)
+    assert mode.ModeChoice.from_facts(paced.facts()) == paced
 
 
 def _run(timing_facts, table_mode="auto"):
@@ -73,15 +82,33 @@ def test_recorded_mode_reads_the_choice_or_an_older_run_s_table():
     assert mode.recorded_mode({"timing": {"timer": "host"}, "case": {}}) is None
 
 
-def test_a_stored_run_replays_its_history_s_auto_choice_but_not_an_older_default():
-    auto = Timing(cuda_graph=True)
+def test_a_stored_run_replays_its_history_s_auto_choice_but_not_an_older_default(tmp_path):
+    from harness.baseline.layout_count import plan_layouts
+    from harness.baseline.store import BaselineStore
+    from harness.runner import PlannedCase
+
     chosen = [_run({"mode": "batched", "runs_per_sample": 20,
-                    "mode_reason": "auto: CUDA graph, median 13.9 µs < 50 µs"})]
-    assert mode.replayed(auto, chosen).mode == "batched"
-    assert mode.replayed(auto, chosen).batch_iterations == 20
-    older = [_run({}, "per-iteration")]         # accepted before the auto mode existed
-    assert mode.replayed(auto, older) is auto
-    assert mode.replayed(Timing(mode="per-iteration"), chosen).mode == "per-iteration"
+                    "mode_reason": "auto: CUDA graph, median 13.9 µs < 50 µs",
+                    "mode_probe_ms": 0.0139})]
+    got = mode.replayed(chosen)
+    assert (got.mode, got.batch_iterations, got.probe_ms) == ("batched", 20, 0.0139)
+    # accepted before the auto mode existed (its table said per-iteration): not replayed
+    assert mode.replayed([_run({"mode": "per-iteration"}, "per-iteration")]) is None
+    assert mode.replayed([]) is None
+
+    class History(BaselineStore):          # the store's one read, given the entries above
+        def case_entries(self, platform_id, scenario, case_id):
+            return chosen
+
+    case = bench_case("calibration:spin", backend="calibration", options={"kernel_us": 10.0},
+                      timing={"cuda_graph": True})
+    [planned] = plan_layouts([PlannedCase(case, None)], History(tmp_path), "p")
+    assert planned.case.chosen_mode == got
+    # ...and it travels with the case, as a side's process reads it
+    assert type(case).from_json(planned.case.to_json()).chosen_mode == got
+    given = replace(case, timing=Timing(cuda_graph=True, mode="per-iteration"))
+    [planned] = plan_layouts([PlannedCase(given, None)], History(tmp_path), "p")
+    assert planned.case.chosen_mode is None
 
 
 def _result(level, timing):
@@ -157,9 +184,10 @@ def test_process_pairs_time_every_process_in_the_first_one_s_mode(monkeypatch):
     seen = []
 
     def run_side(case, base, label, number):            # stands in for the side's process
-        seen.append(case.timing.mode)
+        seen.append(case.chosen_mode and case.chosen_mode.mode)
+        choice = case.chosen_mode or mode.choose(0.03, lambda: 0.0139)
         return {"side": label, "round": number, "status": "ok", "wall_s": 1.0,
-                "timer": "cuda-event", "mode": "batched", "runs_per_sample": 20,
+                "timer": "cuda-event", **choice.facts(),
                 "layout_figures": [{"seed": s, "median_ms": 0.011} for s in range(3)],
                 "stats_ms": {"median": 0.011}, "samples_ms": [0.011] * 3}
 
@@ -167,12 +195,13 @@ def test_process_pairs_time_every_process_in_the_first_one_s_mode(monkeypatch):
     case = bench_case("calibration:spin", backend="calibration",
                       options={"kernel_us": 10.0}, timing={"cuda_graph": True})
     record = processes.measure_processes(case, case, processes.ABSettings(processes=2))
-    assert seen == ["auto", "batched", "batched", "batched"]
+    assert seen == [None, "batched", "batched", "batched"]
     assert record["timing"]["mode"] == "batched"
+    assert record["timing"]["mode_reason"] == "auto: CUDA graph, median 13.9 µs < 50 µs"
     # going on from an interleaved comparison, its choice is the processes' from the start
     seen.clear()
-    interleaved = {"timing": {"timer": "cuda-event", "mode": "per-iteration",
-                              "runs_per_sample": 1}, "blocks": []}
+    interleaved = {"timing": {"timer": "cuda-event", **mode.choose(0.03, lambda: 0.07).facts()},
+                   "blocks": []}
     processes.measure_processes(case, case, processes.ABSettings(processes=2),
                                 interleaved=interleaved)
     assert seen == ["per-iteration"] * 4
@@ -184,11 +213,36 @@ def test_further_layouts_of_a_run_take_the_first_layout_s_choice():
 
     case = bench_case("calibration:spin", backend="calibration", options={"kernel_us": 10.0},
                       timing={"cuda_graph": True})
+    choice = mode.choose(0.03, lambda: 0.0139)
     first = CaseResult(id=case.id, status="ok", case=case.to_json(),
-                       timing={"mode": "batched", "runs_per_sample": 20})
-    assert same_mode(case, first).timing.mode == "batched"
-    assert same_mode(case, first).timing.batch_iterations == 20
-    host = CaseResult(id=case.id, status="ok", case=case.to_json(), timing={"timer": "host"})
+                       timing={"timer": "cuda-event", **choice.facts()})
+    assert same_mode(case, first).chosen_mode == choice
+    host = CaseResult(id=case.id, status="ok", case=case.to_json(),
+                      timing={"timer": "host", **mode.per_iteration("host timer").facts()})
     assert same_mode(case, host) is case
-    given = replace(case, timing=Timing(mode="per-iteration", cuda_graph=True))
-    assert same_mode(given, first).timing.mode == "per-iteration"
+
+
+def test_accepting_a_run_in_another_mode_than_its_history_needs_replace(tmp_path):
+    """As a new backend version: the history before is another measurement, so a batched run
+    does not join a per-iteration history unless the user starts a new one."""
+    from harness.baseline.store import BaselineStore
+    from harness.errors import ConfigError
+    from harness.results import CaseResult, RunResult
+
+    def run(run_id, timing):
+        r = _result(0.0139, timing)
+        case = CaseResult(id="s/spin/calibration/fp32/b1", status="ok",
+                          case={"scenario": "s", "precision": "fp32", **r["case"]},
+                          backend=r["backend"], samples_ms=r["samples_ms"], stats_ms=r["stats_ms"],
+                          timing=r["timing"], throughput=1e3)
+        return RunResult(run_id=run_id, started="2026-12-04T00:00:00+00:00",
+                         platform={"host": {"cpu": "c"}, "gpu": None}, platform_id="p",
+                         cases=[case], complete=True, finished="2026-12-04T00:00:01+00:00")
+
+    store = BaselineStore(tmp_path)
+    store.accept(run("old", {}))                                   # per-iteration, the table's
+    batched = {"mode": "batched", "runs_per_sample": 20}
+    with pytest.raises(ConfigError, match="timing mode differs: per-iteration now batched x20"):
+        store.accept(run("new", batched))
+    store.accept(run("new", batched), replace=True)
+    assert [e["run_id"] for e in store.history("p")["s/spin/calibration/fp32/b1"]] == ["new"]

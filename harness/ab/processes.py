@@ -45,7 +45,7 @@ from harness.ab.verdict import look_count
 from harness.layout import DEFAULT_LAYOUTS, base_pad, derived_seed, random_seed
 from harness.results import now_iso
 from harness.scenario.expand import Case
-from harness.timing.mode import pinned
+from harness.timing.mode import MODE_FACTS, ModeChoice
 
 # The line a side's process writes its result on (its other output is the user's to see).
 RESULT_MARK = "trt-harness-side-result "
@@ -111,7 +111,7 @@ def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
     sides = {"A": (case_a, base_dir_a), "B": (case_b, base_dir_b)}
     # one timing mode for every process: the interleaved comparison's, else the first
     # process's choice (harness.timing.mode)
-    chosen = (interleaved or {}).get("timing") or {}
+    chosen = ModeChoice.from_facts((interleaved or {}).get("timing") or {})
     try:
         more = settings.processes
         while more:
@@ -119,14 +119,12 @@ def measure_processes(case_a: Case, case_b: Case, settings: ABSettings,
             for label in side_order(done + more)[2 * done:]:
                 case, base = sides[label]
                 number = 1 + sum(r["side"] == label for r in record["rounds"])
-                if chosen.get("mode"):
-                    case = replace(case, timing=pinned(case.timing, chosen["mode"],
-                                                       int(chosen["runs_per_sample"])))
+                if chosen is not None:
+                    case = replace(case, chosen_mode=chosen)
                 record["rounds"].append(run_side(side_case(case, layout_seed, number), base,
                                                  label, number))
                 record["order"] += label
-                if not chosen.get("mode") and record["rounds"][-1]["status"] == "ok":
-                    chosen = record["rounds"][-1]
+                chosen = chosen or ModeChoice.from_facts(record["rounds"][-1])
             record["settings"]["processes"] = done + more
             _conclude(record)
             more = rounds_to_add(record, settings, extend)
@@ -199,7 +197,7 @@ def as_round(result: dict[str, Any], label: str, number: int, wall_s: float
            # round keeps their median, the figure host_pace gives an interleaved side
            "enqueue_ms": (timing.get("enqueue_ms") or {}).get("median"),
            "enqueue_bound": timing.get("enqueue_bound"),
-           "mode": timing.get("mode"), "runs_per_sample": timing.get("runs_per_sample"),
+           **{k: timing.get(k) for k in MODE_FACTS},
            "build": result.get("build"), "warnings": result.get("warnings") or []}
     if out["status"] == "ok" and len(figures) < MIN_LAYOUTS:
         out.update(status="failed", error=f"{len(figures)} layout(s) measured, the paired "
@@ -230,8 +228,8 @@ def _conclude(record: dict[str, Any]) -> None:
         record.update(status="failed", error=f"fewer than {MIN_ROUNDS} process pairs (A's "
                       f"and B's k-th processes) ran to completion{why}")
     first = next((r for runs in ok.values() for r in runs), {})
-    record["timing"] = {"timer": first.get("timer"), "mode": first.get("mode"),
-                        "runs_per_sample": first.get("runs_per_sample"),
+    record["timing"] = {"timer": first.get("timer"),
+                        **{k: first.get(k) for k in MODE_FACTS},
                         "wall_s": round(sum(r["wall_s"] for r in record["rounds"]), 3)}
     # as the interleaved record says it (harness.ab.measure.host_pace): the verdict flags a
     # comparison of the host's launch pace

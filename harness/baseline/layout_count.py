@@ -49,7 +49,7 @@ def plan_layouts(planned: list[PlannedCase], store: BaselineStore,
     """``planned`` with each case's layout count from its history (``Case.history_layouts``)
     where the scenario leaves ``timing.layouts`` unset and accepted runs with layouts exist,
     and the seeds of its newest such run (``Case.history_layout_seed``) to replay; an auto
-    timing mode pinned to the newest run's choice (:func:`harness.timing.mode.replayed`)."""
+    timing mode takes the newest run's choice (``Case.chosen_mode``)."""
     out = []
     for p in planned:
         case = p.case
@@ -58,8 +58,8 @@ def plan_layouts(planned: list[PlannedCase], store: BaselineStore,
             history = layout_history(entries)
             if history:
                 case = dataclasses.replace(case, history_layouts=layouts_wanted(history))
-        if case.timing.mode == "auto":
-            case = dataclasses.replace(case, timing=replayed(case.timing, entries))
+        if case.timing.mode == "auto" and (chosen := replayed(entries)) is not None:
+            case = dataclasses.replace(case, chosen_mode=chosen)
         seed = replayed_seed(entries) if case.timing.replay_layouts else None
         if seed is not None:
             case = dataclasses.replace(case, history_layout_seed=seed)

@@ -28,6 +28,7 @@ from harness.errors import ConfigError
 from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
 from harness.results import CaseResult, RunResult, now_iso, read_json
+from harness.timing.mode import mode_change
 from harness.verdict.clocks import sm_clock_mhz
 
 SCHEMA = "trt-harness/baseline/1"
@@ -214,7 +215,8 @@ def _identity_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         return f"{nb.get('name')} version {ob.get('version')} -> {nb.get('version')}"
     if old.get("precision") != new.get("precision"):
         return f"precision {old.get('precision')} -> {new.get('precision')}"
-    return None
+    # a batched figure and a per-iteration one are different measurements (harness.timing.mode)
+    return mode_change(new, old)
 
 
 def entry(run: RunResult, c: CaseResult) -> dict[str, Any]:

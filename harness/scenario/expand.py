@@ -26,6 +26,7 @@ from harness.scenario.schema import (
     split_backend,
 )
 from harness.scenario.shapes import Profile, parse_shapes
+from harness.timing.mode import ModeChoice
 
 DEFAULT_AXES = {"backends": ["onnxruntime"], "precisions": ["fp32"], "batch": [1]}
 # More cases than anyone measures in one run: a file past this is a mistake (a few KiB of
@@ -75,6 +76,10 @@ class Case:
     # A base pad (bytes) held before each layout's own pads (``ab --processes``: one per
     # process pair, both sides alike; harness.layout.base_pad). 0: none.
     layout_base: int = 0
+    # An auto timing mode chosen before for this case (harness.timing.mode): by its first
+    # layout, by its comparison's first process, or by its newest accepted run. None: the
+    # case's own probe chooses after its warm-up.
+    chosen_mode: ModeChoice | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +99,7 @@ class Case:
             "reference": self.reference.model_dump(), "history_layouts": self.history_layouts,
             "history_layout_seed": self.history_layout_seed, "layout_seed": self.layout_seed,
             "layout_base": self.layout_base,
+            "chosen_mode": self.chosen_mode.to_json() if self.chosen_mode else None,
         }
 
     @classmethod
@@ -119,7 +125,8 @@ class Case:
             slo=opt(Slo, "slo"), reference=Reference.model_validate(d.get("reference") or {}),
             history_layouts=d.get("history_layouts"),
             history_layout_seed=d.get("history_layout_seed"), layout_seed=d.get("layout_seed"),
-            layout_base=int(d.get("layout_base") or 0))
+            layout_base=int(d.get("layout_base") or 0),
+            chosen_mode=ModeChoice(**d["chosen_mode"]) if d.get("chosen_mode") else None)
 
 
 def expand(scenario: ScenarioFile, path: str | None = None) -> list[Case]:

@@ -78,7 +78,7 @@ class CudaTimer(Timer):
     name = "cuda-event"
 
     def __init__(self, timing: Timing, stream: Any | None = None, engine: Engine | None = None,
-                 sm_clock_probe: bool = False) -> None:
+                 sm_clock_probe: bool = False, chosen: mode.ModeChoice | None = None) -> None:
         from cuda.bindings import driver
 
         self.timing = timing
@@ -98,7 +98,8 @@ class CudaTimer(Timer):
 
             self._hold = StreamHold(self.stream)
         graph = timing.cuda_graph or (engine is not None and engine.replays_cuda_graph)
-        self.mode_choice = mode.fixed(timing, graph)    # None: auto, probed after the warm-up
+        # None: auto, probed after the warm-up (unless chosen before: ``Case.chosen_mode``)
+        self.mode_choice = mode.fixed(timing, graph, chosen)
         self.runs_per_sample = self.mode_choice.batch_iterations if self.mode_choice else 1
         if timing.cold != "off" and timing.mode == "batched":
             raise ConfigError("timing.cold needs timing.mode = 'per-iteration': in batched mode "

@@ -30,7 +30,7 @@ The choice is recorded beside every figure (``timing.mode``, ``timing.mode_reaso
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from harness.scenario.schema import Timing
@@ -45,6 +45,11 @@ PROBE_SAMPLES = 20
 PROBE_BELOW_MS = 10 * BATCHED_BELOW_MS
 
 Mode = Literal["per-iteration", "batched"]
+#: The keys a choice is recorded under (:meth:`ModeChoice.facts`).
+MODE_FACTS = ("mode", "runs_per_sample", "mode_reason", "mode_probe_ms")
+#: How the reasons of the auto rule's own choices begin: probed, judged by the warm-up's
+#: pace, or taken from an earlier measurement of the case (a layout, process or run).
+PROBED, PACED, TAKEN = "auto: CUDA graph", "auto: warm-up pace", "auto, as chosen before: "
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,38 @@ class ModeChoice:
 
     def facts(self) -> dict[str, Any]:
         """What ``CaseResult.timing`` records of it."""
-        return {"mode": self.mode, "runs_per_sample": self.batch_iterations,
-                "mode_reason": self.reason, "mode_probe_ms": self.probe_ms}
+        return dict(zip(MODE_FACTS, (self.mode, self.batch_iterations, self.reason,
+                                     self.probe_ms), strict=True))
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> ModeChoice | None:
+        """The auto choice a result, record or round recorded (:meth:`facts`); None where
+        the rule did not choose it for a CUDA-graph case (a given mode, an eager or cold
+        case, a host timer, a result from before the rule): only the rule's own choices are
+        taken again, so a case that has since become a CUDA graph probes for itself."""
+        reason = str(facts.get("mode_reason") or "")
+        if facts.get("mode") not in ("per-iteration", "batched") or \
+                not reason.startswith((PROBED, PACED, TAKEN)):
+            return None
+        return cls(facts["mode"], int(facts.get("runs_per_sample") or 1),
+                   facts["mode_reason"], facts.get("mode_probe_ms"))
+
+    def taken(self) -> ModeChoice:
+        """This choice as a later measurement of the same case takes it (its reason says
+        so, once; the probe's figure stays the one that decided)."""
+        if self.reason.startswith(TAKEN):
+            return self
+        return replace(self, reason=f"{TAKEN}{self.reason.removeprefix('auto: ')}")
 
 
 def per_iteration(reason: str) -> ModeChoice:
     return ModeChoice("per-iteration", 1, reason)
 
 
-def fixed(timing: Timing, graph_replayed: bool) -> ModeChoice | None:
-    """The choice where the timing table or the case makes it; None where the probe decides."""
+def fixed(timing: Timing, graph_replayed: bool,
+          chosen: ModeChoice | None = None) -> ModeChoice | None:
+    """The choice where the timing table or the case makes it, or ``chosen`` before
+    (``Case.chosen_mode``) where the auto rule applies; None where the probe decides."""
     if timing.mode == "batched":
         return ModeChoice("batched", timing.batch_iterations, "timing.mode")
     if timing.mode == "per-iteration":
@@ -79,29 +106,20 @@ def fixed(timing: Timing, graph_replayed: bool) -> ModeChoice | None:
         return per_iteration("auto: cold timing is per-iteration")
     if not graph_replayed:
         return per_iteration("auto: not a CUDA-graph replay")
-    return None
+    return chosen.taken() if chosen is not None else None
 
 
 def choose(warm_pace_ms: float, probe: Callable[[], float]) -> ModeChoice:
     """The auto choice for a CUDA-graph case, from its warm-up pace and, where that is short
     enough to matter, ``probe`` (the median ms of single timed inferences)."""
     if warm_pace_ms >= PROBE_BELOW_MS:
-        return per_iteration(f"auto: warm-up pace {warm_pace_ms:.3g} ms")
+        return per_iteration(f"{PACED} {warm_pace_ms:.3g} ms")
     median = probe()
     if median < BATCHED_BELOW_MS:
         return ModeChoice("batched", AUTO_BATCH_ITERATIONS,
-                          f"auto: CUDA graph, median {median * 1e3:.3g} µs < "
+                          f"{PROBED}, median {median * 1e3:.3g} µs < "
                           f"{BATCHED_BELOW_MS * 1e3:g} µs", median)
-    return ModeChoice("per-iteration", 1, f"auto: CUDA graph, median {median * 1e3:.3g} µs",
-                      median)
-
-
-def pinned(timing: Timing, mode: str, batch_iterations: int) -> Timing:
-    """``timing`` with an auto mode made the one already chosen (a further layout, process or
-    run of the same case); a mode the scenario gave is kept as written."""
-    if timing.mode != "auto":
-        return timing
-    return timing.model_copy(update={"mode": mode, "batch_iterations": batch_iterations})
+    return ModeChoice("per-iteration", 1, f"{PROBED}, median {median * 1e3:.3g} µs", median)
 
 
 def recorded_mode(result: dict[str, Any]) -> tuple[str, int] | None:
@@ -120,18 +138,12 @@ def recorded_mode(result: dict[str, Any]) -> tuple[str, int] | None:
     return None
 
 
-def replayed(timing: Timing, entries: list[dict[str, Any]]) -> Timing:
-    """``timing`` pinned to the auto choice of the case's newest accepted run, where its
-    mode is auto and that run's was chosen so. Choices from before the auto mode are not
-    replayed: such a run then times in the new default, and the verdict calls it
-    "incomparable" once (:func:`harness.baseline.verdict.evaluate_case`), naming both modes."""
-    if timing.mode != "auto" or not entries:
-        return timing
-    last = entries[-1].get("timing") or {}
-    if not str(last.get("mode_reason") or "").startswith("auto"):
-        return timing
-    got = recorded_mode(entries[-1])
-    return pinned(timing, *got) if got else timing
+def replayed(entries: list[dict[str, Any]]) -> ModeChoice | None:
+    """The auto choice of the case's newest accepted run, for its next run to take
+    (``Case.chosen_mode``), or None. Modes from before the auto mode are not replayed: such
+    a run then times in the new default, and the verdict calls it "incomparable" once
+    (:func:`harness.baseline.verdict.evaluate_case`), naming both modes."""
+    return ModeChoice.from_facts(entries[-1].get("timing") or {}) if entries else None
 
 
 def mode_change(current: dict[str, Any], last: dict[str, Any]) -> str | None:
@@ -141,7 +153,10 @@ def mode_change(current: dict[str, Any], last: dict[str, Any]) -> str | None:
     now, then = recorded_mode(current), recorded_mode(last)
     if now is None or then is None or now == then:
         return None
-    def name(m: tuple[str, int]) -> str:
-        return f"batched x{m[1]}" if m[0] == "batched" else m[0]
-    return (f"timing mode differs: {name(then)} now {name(now)} (set timing.mode to keep "
-            "one)")
+    return (f"timing mode differs: {_named(then)} now {_named(now)} (timing.mode = "
+            f"\"{then[0]}\" keeps the old one)")
+
+
+def _named(recorded: tuple[str, int]) -> str:
+    mode, n = recorded
+    return f"batched x{n}" if mode == "batched" else mode

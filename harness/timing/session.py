@@ -97,7 +97,8 @@ def make_timer(case: Case, engine: Engine, sm_clock_probe: bool = False) -> Time
     if engine.is_async and no_gpu_reason(engine) is None:
         from harness.timing.cuda import CudaTimer
 
-        timer = CudaTimer(case.timing, engine=engine, sm_clock_probe=sm_clock_probe)
+        timer = CudaTimer(case.timing, engine=engine, sm_clock_probe=sm_clock_probe,
+                          chosen=case.chosen_mode)
         engine.set_stream(timer.stream)
         return timer
     return HostTimer(case.inject_delay)
