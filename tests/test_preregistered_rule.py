@@ -222,3 +222,13 @@ def test_batched_timing_meets_its_rule_on_the_two_unseen_kernels():
     assert failclosed.preregistered(control, needs=failclosed.CHAIN_RULE_LEVELS) == [
         "spin:20: moved 0, A/A 0, +1 % slower 8 of 8: open: needs +1 % 12 more",
         "spin:40: moved 0, A/A 0, +1 % slower 7 of 7: open: needs +1 % 13 more"]
+
+
+def test_a_spin_workload_the_auto_mode_batched_is_tabulated_apart():
+    """spin:10 ran per iteration until session 30 and is batched by the auto mode since:
+    the panel names the two apart, so a rule over one never counts the other."""
+    batched = {"timing": {"mode": "batched", "runs_per_sample": 20}}
+    assert failclosed.tabulated_as("spin:10", batched) == "spin:10 (auto: batched)"
+    assert failclosed.tabulated_as("spin:10", {"timing": {"mode": "per-iteration"}}) == "spin:10"
+    assert failclosed.tabulated_as("spin-batched:20", batched) == "spin-batched:20"
+    assert failclosed.tabulated_as("resnet18", batched) == "resnet18"
