@@ -500,9 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
         ab.add_argument(f"--inject-delay{suffix}", help=f"busy-wait added to {who} (testing)")
     ab.add_argument("--timing", action="append", metavar="KEY=VALUE",
                     help="timing table of both sides, as a scenario's [defaults.timing] "
-                         "(e.g. --timing mode=batched --timing batch_iterations=20: for a "
-                         "case of tens of µs, whose per-iteration events carry a level "
-                         "set per process; docs/verdicts.md, 'Session 29')")
+                         "(e.g. --timing mode=per-iteration: the default mode 'auto' "
+                         "batches a CUDA-graph case under 50 µs, whose per-iteration events "
+                         "carry a level set per process; docs/verdicts.md, 'Session 30')")
     ab.add_argument("--duration", default="10s", type=arguments.positive_duration,
                     help="measuring time of the pair (default 10s)")
     ab.add_argument("--block", default="250ms", type=arguments.positive_duration,
