@@ -318,8 +318,6 @@ class CudaTimer(Timer):
             "enqueue_window": ENQUEUE_WINDOW,
             "copies_available": self._copies, "hold_stream": self._hold is not None,
         }
-        if self.mode_choice is not None:
-            facts.update(self.mode_choice.facts())
         if self.probe is not None:
             facts["sm_clock_in_kernel_mhz"] = self.probe.readings_mhz()
         transfer = None
