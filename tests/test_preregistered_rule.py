@@ -111,9 +111,9 @@ def test_the_default_escalation_reaches_only_the_saved_trials_left_undecided_by_
     records = failclosed.load_records(
         [RUNS / "session10" / name for name in ("panel-1-s10b.json.gz", "panel-9-s10.json.gz")])
     assert failclosed.going_on(records).splitlines()[2:] == [
-        "| mobilenet_v3_small | +0.0% | 2 | undecided 1 of 1 |",
-        "| mobilenet_v3_small | moved | 2 | undecided 1 of 1 |",
-        "| spin:1000 | +0.0% | 10 | none |"]
+        "| mobilenet_v3_small | +0.0% | 2 | undecided 1 of 1 | none |",
+        "| mobilenet_v3_small | moved | 2 | undecided 1 of 1 | none |",
+        "| spin:1000 | +0.0% | 10 | none | none |"]
 
 
 def _at_default(level: object, verdict: str, **settings: object) -> dict:
@@ -232,3 +232,23 @@ def test_a_spin_workload_the_auto_mode_batched_is_tabulated_apart():
     assert failclosed.tabulated_as("spin:10", {"timing": {"mode": "per-iteration"}}) == "spin:10"
     assert failclosed.tabulated_as("spin-batched:20", batched) == "spin-batched:20"
     assert failclosed.tabulated_as("resnet18", batched) == "resnet18"
+
+
+def test_spin10_at_the_auto_default_meets_its_rule():
+    """Session 30's rule for spin:10 at the new default (auto, so batched x20), written
+    before session 31's trials: >= 20 A/As none called and "slower" in >= 19 of the first 20
+    +1 % trials in run order (s31a, s31b, then the s31c top-up). 19 were: the last went on in
+    processes and ended undecided, as did the two undecided A/As; the per-iteration spin:10
+    trials of sessions 28-29 are tabulated under another name and count for neither."""
+    run = RUNS / "session31"
+    files = [run / f"panel-spin10-auto-s31{part}.json" for part in "abc"]
+    records = failclosed.load_records(files)
+    assert len(records) == 40
+    assert _chain(records) == "spin:10 (auto: batched): moved 0, A/A 20, +1 % slower 19 of 20: met"
+    assert failclosed.default_aa_rule(records) == [
+        "spin:10 (auto: batched): A/A at the defaults 20 (same 18, undecided 2): met"]
+    assert failclosed.going_on(records).splitlines()[2:] == [
+        "| spin:10 (auto: batched) | +0.0% | 18 | none | undecided 2 |",
+        "| spin:10 (auto: batched) | +1.0% | 19 | none | undecided 1 |"]
+    earlier = failclosed.load_records([RUNS / "session29" / "panel-7-default-s29a.json"])
+    assert {failclosed.tabulated_as(r["experiment"]["arch"], r) for r in earlier} == {"spin:10"}

@@ -282,23 +282,31 @@ def going_on(records: list[dict[str, Any]]) -> str:
     """Per workload and level: of the interleaved trials, how many ab's current defaults
     would send on in processes (:func:`harness.ab.plan.escalation` at ``ABSettings()``,
     each judged alone), by the verdict they ended with: which earlier panels' counts the
-    default escalation (session 26) reaches. Records kept before session 9 lack the
-    enqueue rate, so a host-paced one among them cannot show it and counts as going on."""
+    default escalation (session 26) reaches. Trials that did go on when they ran (method
+    "processes") are counted apart, by their final verdict, so a panel run at the default
+    shows every trial once. Records kept before session 9 lack the enqueue rate, so a
+    host-paced one among them cannot show it and counts as going on."""
     by: dict[tuple[str, str], Counter] = defaultdict(Counter)
     on: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    went: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for r in records:
-        if r.get("status") != "ok" or r.get("method") == "processes":
+        if r.get("status") != "ok":
             continue
         key = (r["experiment"]["arch"], _level(r["experiment"]["slowdown"]))
         status = (r.get("verdict") or {}).get("status")
+        if r.get("method") == "processes":
+            went[key][status] += 1
+            continue
         by[key][status] += 1
         if default_sends_on(r):
             on[key][status] += 1
-    lines = ["| workload | on B | interleaved trials | would go on in processes |",
-             "|---|---|---|---|"]
-    for key, counts in sorted(by.items()):
-        went = ", ".join(f"{k} {n} of {counts[k]}" for k, n in on[key].most_common())
-        lines.append(f"| {key[0]} | {key[1]} | {sum(counts.values())} | {went or 'none'} |")
+    lines = ["| workload | on B | interleaved trials | would go on in processes "
+             "| went on when run |", "|---|---|---|---|---|"]
+    for key in sorted(by.keys() | went.keys()):
+        would = ", ".join(f"{k} {n} of {by[key][k]}" for k, n in on[key].most_common())
+        did = ", ".join(f"{k} {n}" for k, n in went[key].most_common())
+        lines.append(f"| {key[0]} | {key[1]} | {sum(by[key].values())} | {would or 'none'} "
+                     f"| {did or 'none'} |")
     return "\n".join(lines)
 
 
