@@ -31,9 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from harness.scenario.schema import Timing
+if TYPE_CHECKING:  # an annotation only: importing the scenario package here would be a circle
+    from harness.scenario.schema import Timing
 
 #: Batched below this median (ms) of single CUDA-graph replays: the pre-registered 50 µs.
 BATCHED_BELOW_MS = 0.050
