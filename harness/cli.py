@@ -200,16 +200,14 @@ def _ab_timing(items: list[str] | None) -> dict[str, object]:
     measure the timers, not the engines)."""
     from pydantic import ValidationError
 
-    from harness.errors import ConfigError
+    from harness.errors import ConfigError, validation_problems
     from harness.scenario.schema import Timing
 
     table = dict(arguments.parse_option(t) for t in items or [])
     try:
         Timing(**table)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}"
-                             for e in exc.errors())
-        raise ConfigError(problems, key="--timing",
+        raise ConfigError("; ".join(validation_problems(exc)), key="--timing",
                           expected="KEY=VALUE with KEY one of "
                                    + ", ".join(Timing.model_fields)) from None
     return table

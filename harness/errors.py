@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class HarnessError(Exception):
     """Base class: a problem the user can act on, reported without a traceback."""
@@ -24,6 +29,12 @@ class ConfigError(HarnessError):
         if expected:
             text += f" (expected {expected})"
         super().__init__(text)
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """A pydantic validation error as "dotted.key: message" lines, one per problem, for a
+    :class:`ConfigError` to name (the key "?" where the model as a whole was refused)."""
+    return [f"{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in exc.errors()]
 
 
 class BackendUnavailable(HarnessError):

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import PlainValidator
 
 from harness import __version__
-from harness.errors import ConfigError
+from harness.errors import ConfigError, validation_problems
 from harness.fsutil import atomic_write_json
 from harness.verdict.records import Verdict
 
@@ -118,7 +118,7 @@ class RunResult:
         try:
             run = TypeAdapter(cls).validate_python(data)
         except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            problems = validation_problems(exc)
             raise ConfigError("damaged results file: " + "; ".join(problems[:5])
                               + (f" (and {len(problems) - 5} more)" if len(problems) > 5
                                  else ""), file=source) from None

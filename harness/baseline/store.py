@@ -24,7 +24,7 @@ from harness.baseline.verdict import (
     estimate,
     layout_figures,
 )
-from harness.errors import ConfigError
+from harness.errors import ConfigError, validation_problems
 from harness.fsutil import atomic_write_json, confined, file_lock
 from harness.platform import platform_differences
 from harness.results import CaseResult, RunResult, now_iso, read_json
@@ -84,7 +84,7 @@ class BaselineStore:
         try:
             BaselineFile.model_validate(data)
         except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            problems = validation_problems(exc)
             raise ConfigError("damaged baseline file: " + "; ".join(problems[:5]),
                               file=str(path)) from None
         except RecursionError:
