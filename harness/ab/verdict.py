@@ -33,7 +33,6 @@ from harness.comparison import (
     look_level,
 )
 from harness.telemetry import host
-from harness.timing.mode import recorded_mode
 from harness.verdict import clocks
 from harness.verdict.clocks import look_share
 from harness.verdict.records import Flag, MetricVerdict, Verdict
@@ -319,13 +318,13 @@ def process_events_flag(record: dict[str, Any], med: MetricVerdict) -> Flag | No
     level over many replays."""
     table = (((record.get("a") or {}).get("case") or {}).get("timing")) or {}
     timing = record.get("timing") or {}
-    # the mode the processes timed in; records from before the auto mode ran per iteration
-    # unless their case's table said otherwise
-    timed = recorded_mode({"timing": timing, "case": {"timing": {"mode": "per-iteration",
-                                                                  **table}}})
+    # the mode the processes timed in; records from before the auto mode: the case's table.
+    # Not harness.timing.mode.recorded_mode: that one calls a mode it cannot see unknown,
+    # this flag takes such a record as per iteration (the only mode there was)
+    timed = timing.get("mode") or table.get("mode", "per-iteration")
     a_ms, tolerance = med.get("a_ms"), med.get("tolerance")
     if (timing.get("timer") != "cuda-event" or not a_ms or not tolerance
-            or timed is None or timed[0] != "per-iteration"):
+            or timed != "per-iteration"):
         return None
     share = PROCESS_EVENT_SD_MS / a_ms
     if share < tolerance / 2:
